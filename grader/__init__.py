@@ -1,0 +1,44 @@
+"""grader: essay-answer grading with explainable concept matching and TF-IDF similarity.
+
+The public API is re-exported here lazily, so importing ``grader`` (and running the CLI)
+does not pay for scikit-learn until scoring needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "GraderError": "grader.errors",
+    "RubricError": "grader.errors",
+    "InputError": "grader.errors",
+    "Rubric": "grader.rubric",
+    "Concept": "grader.rubric",
+    "Misconception": "grader.rubric",
+    "Scoring": "grader.rubric",
+    "Calibration": "grader.rubric",
+    "load_rubric": "grader.rubric",
+    "load_rubrics": "grader.rubric",
+    "save_rubric": "grader.rubric",
+    "rubric_from_dict": "grader.rubric",
+    "rubric_from_yaml": "grader.rubric",
+    "rubric_to_yaml": "grader.rubric",
+    "Scorer": "grader.scoring",
+    "ScoreResult": "grader.scoring",
+    "score_answer": "grader.scoring",
+    "match_concepts": "grader.concepts",
+    "build_rubric": "grader.build",
+    "run_batch": "grader.batch",
+    "tfidf_cosine": "grader.similarity",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'grader' has no attribute {name!r}")

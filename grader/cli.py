@@ -1,0 +1,197 @@
+"""Command-line interface: parses arguments, calls one library function, prints.
+
+Library errors (:class:`grader.errors.GraderError`) become one line on stderr and exit
+code 2. Heavy modules are imported inside the commands so ``grader --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from grader.errors import GraderError, InputError
+
+MAX_INPUT_BYTES = 1_000_000
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.exit(2)
+
+
+def _read_answer(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        data = args.text.encode("utf-8", "surrogateescape")
+    elif args.file is not None:
+        path = Path(args.file)
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read answer file ({exc.strerror})") from None
+    else:
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"answer is larger than {MAX_INPUT_BYTES:,} bytes; shorten it")
+    from grader.tabular import detect_encoding
+
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("answer looks like a binary file, not text")
+    return data.decode(detect_encoding(data[:65536]), errors="replace")
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """grader score RUBRIC (--text TEXT | --file PATH | -) [--json]"""
+    from grader.rubric import load_rubric
+    from grader.scoring import Scorer
+
+    rubric = load_rubric(args.rubric)
+    answer = _read_answer(args)
+    result = Scorer(rubric).score(answer)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    print(f"{rubric.title or rubric.id}")
+    print(f"Score: {result.score:g} / {result.max_score:g} ({result.percent:g}%)")
+    for c in result.concepts:
+        mark = "x" if c.matched else " "
+        where = f'  <- "{c.evidence[0].text}"' if c.evidence else ""
+        print(f"  [{mark}] {c.label}{where}")
+    for line in result.feedback:
+        print(f"- {line}")
+    if result.needs_review:
+        print("Needs review: " + "; ".join(result.review_reasons))
+    return 0
+
+
+def cmd_rubric_build(args: argparse.Namespace) -> int:
+    """grader rubric build (--question TEXT --model-answer-file PATH -o OUT | --from-csv CSV --out-dir DIR)"""
+    from grader.build import build_rubric
+    from grader.rubric import save_rubric
+
+    if args.from_csv:
+        if not args.out_dir:
+            raise InputError("--from-csv needs --out-dir DIR")
+        return _build_from_csv(args.from_csv, args.out_dir, use_wordnet=not args.no_wordnet)
+    if not (args.question and args.model_answer_file and args.output):
+        raise InputError("rubric build needs --question, --model-answer-file and -o (or --from-csv and --out-dir)")
+    path = Path(args.model_answer_file)
+    try:
+        model_answer = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read model answer ({exc.strerror})") from None
+    if not model_answer.strip():
+        raise InputError(f"{path}: model answer is empty")
+    rubric_id = args.id or _slug(Path(args.output).stem)
+    rubric = build_rubric(args.question, model_answer, rubric_id=rubric_id, use_wordnet=not args.no_wordnet)
+    save_rubric(rubric, args.output)
+    print(f"wrote {args.output} ({len(rubric.concepts)} concepts)")
+    return 0
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "rubric"
+
+
+def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
+    from grader.build import build_rubric
+    from grader.rubric import save_rubric
+    from grader.tabular import find_column, read_rows
+
+    header, rows = read_rows(csv_path)
+    cols = [find_column(header, c, path=csv_path, option="the CSV header") for c in ("question_id", "question", "reference_answer")]
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    written, problems = 0, []
+    for line, row in rows:
+        row = row + [""] * (len(header) - len(row))
+        qid, question, reference = (row[i].strip() for i in cols)
+        if not (qid and question and reference):
+            problems.append(f"line {line}: empty question_id, question or reference_answer")
+            continue
+        rubric_id = _slug(qid)
+        rubric = build_rubric(question, reference, rubric_id=rubric_id, use_wordnet=use_wordnet)
+        save_rubric(rubric, root / f"{rubric_id}.yaml", root=root)
+        written += 1
+    for p in problems:
+        print(f"{csv_path}: {p}", file=sys.stderr)
+    print(f"wrote {written} rubrics to {out_dir}")
+    return 0 if written else 2
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """grader batch RUBRIC_FILE_OR_DIR INPUT.csv -o OUTPUT.csv"""
+    from grader.batch import check_output_path, run_batch
+
+    check_output_path(args.output)
+    summary = run_batch(
+        args.rubrics, args.input, args.output, answer_col=args.answer_col, question_col=args.question_col
+    )
+    print(summary.line(), file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``grader`` command."""
+    parser = _Parser(prog="grader", description="Score essay answers against rubrics, with explanations.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("score", help="score one answer against a rubric")
+    p.add_argument("rubric", metavar="RUBRIC", help="rubric YAML file")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--text", help="the answer text")
+    src.add_argument("--file", help="file holding the answer")
+    src.add_argument("-", dest="stdin", action="store_true", help="read the answer from standard input")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_score)
+
+    rubric = sub.add_parser("rubric", help="build and manage rubrics")
+    rsub = rubric.add_subparsers(dest="rubric_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    rsub.required = True
+    b = rsub.add_parser("build", help="propose a rubric from a question and model answer")
+    b.add_argument("--question", help="the question text")
+    b.add_argument("--model-answer-file", help="file holding the model answer")
+    b.add_argument("--id", help="rubric id (default: from the output file name)")
+    b.add_argument("-o", "--output", help="output YAML file")
+    b.add_argument("--from-csv", help="CSV with question_id, question, reference_answer columns")
+    b.add_argument("--out-dir", help="folder for the rubrics built from --from-csv")
+    b.add_argument("--no-wordnet", action="store_true", help="do not look up synonyms in WordNet")
+    b.set_defaults(func=cmd_rubric_build)
+
+    p = sub.add_parser("batch", help="score a CSV or XLSX of answers")
+    p.add_argument("rubrics", metavar="RUBRIC_FILE_OR_DIR")
+    p.add_argument("input", metavar="INPUT.csv")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT.csv")
+    p.add_argument("--answer-col", default="answer", help="column holding the answers (default: answer)")
+    p.add_argument("--question-col", default="question_id", help="column holding question ids (default: question_id)")
+    p.set_defaults(func=cmd_batch)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``grader`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GraderError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""Concept and misconception matching with evidence (character spans of the student's text).
+
+A phrase matches when every content word of it (by stem, misspellings of rubric words
+tolerated) occurs within a short window of the answer. A match preceded by a negation cue
+in the same clause ("did not reduce repression") counts as *negated* and earns nothing,
+unless the phrase itself is negative ("did not fully democratize").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
+
+from grader.rubric import Concept, Misconception, Rubric
+from grader.text import NEGATION_CUES, Token, is_content, is_negated, normalize, tokenize
+
+WINDOW_SLACK = 3
+"""A k-word phrase may spread over k + WINDOW_SLACK content words of the answer."""
+MISCONCEPTION_SLACK = 1
+"""Misconceptions must match tightly and in order: a false alarm costs the student points."""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of the student's answer: ``text == answer[start:end]``."""
+
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A rubric phrase compiled to stems; ``negative`` if it contains a negation cue."""
+
+    text: str
+    stems: tuple[str, ...]
+    negative: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptMatch:
+    """Whether a concept was found, with the matching phrase and spans, or negated spans."""
+
+    concept_id: str
+    label: str
+    weight: float
+    matched: bool
+    evidence: tuple[Span, ...] = ()
+    negated: tuple[Span, ...] = ()
+    phrase: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MisconceptionMatch:
+    """A misconception whose phrase occurs (not negated) in the answer."""
+
+    misconception_id: str
+    penalty: float
+    feedback: str
+    evidence: tuple[Span, ...]
+
+
+def compile_phrase(text: str, *, keep_stop_words: bool = False) -> Phrase:
+    """Compile a rubric phrase to its content stems (all word stems if ``keep_stop_words``).
+
+    >>> compile_phrase("release of political prisoners").stems
+    ('releas', 'polit', 'prison')
+    >>> compile_phrase("the Cold War was over", keep_stop_words=True).stems
+    ('the', 'cold', 'war', 'was', 'over')
+    """
+    tokens = tokenize(normalize(text))
+    negative = any(t.text in NEGATION_CUES or t.text.endswith("n't") for t in tokens)
+    keep = (lambda t: True) if keep_stop_words else is_content
+    stems = tuple(t.stem for t in tokens if keep(t) and t.text not in NEGATION_CUES)
+    if not stems:  # a phrase of stop words only ("the West"): match its words as they are
+        stems = tuple(t.stem for t in tokens if t.text not in NEGATION_CUES)
+    return Phrase(text, stems, negative)
+
+
+def _fuzzy_ok(a: str, b: str) -> bool:
+    """Accept a misspelling of rubric stem ``b``: same first letter and few edits for its length."""
+    if a[0] != b[0]:
+        return False
+    longest = max(len(a), len(b))
+    if longest < 6:
+        return False
+    allowed = 2 if longest >= 9 else 1
+    return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
+
+
+@dataclass
+class Analysis:
+    """A tokenised answer: all tokens, content-token indices, and canonical stem -> positions."""
+
+    tokens: list[Token]
+    content: list[int]
+    positions: dict[str, list[int]] = field(default_factory=dict)
+    every: list[int] = field(default_factory=list)
+    every_positions: dict[str, list[int]] = field(default_factory=dict)
+
+
+class PhraseMatcher:
+    """Matches compiled phrases of one rubric against answers; tolerant to misspellings.
+
+    Build once per rubric and reuse: misspelling lookups are cached per matcher.
+    """
+
+    def __init__(self, phrases: list[Phrase]) -> None:
+        self.vocabulary_ = frozenset(s for p in phrases for s in p.stems)
+        self._by_initial: dict[str, list[str]] = {}
+        for s in sorted(self.vocabulary_):
+            if len(s) >= 5:
+                self._by_initial.setdefault(s[0], []).append(s)
+        self._canon_cache: dict[str, str] = {}
+
+    def canonical(self, stem: str) -> str:
+        """Map a stem to the rubric stem it misspells, or return it unchanged."""
+        if stem in self.vocabulary_ or len(stem) < 5 or stem.isdigit():
+            return stem
+        cached = self._canon_cache.get(stem)
+        if cached is not None:
+            return cached
+        best = stem
+        for candidate in self._by_initial.get(stem[0], ()):
+            if _fuzzy_ok(stem, candidate):
+                best = candidate
+                break
+        if len(self._canon_cache) < 500_000:
+            self._canon_cache[stem] = best
+        return best
+
+    def analyze(self, answer: str) -> Analysis:
+        """Tokenise ``answer`` and index its content words by canonical stem."""
+        tokens = tokenize(answer)
+        content = [i for i, t in enumerate(tokens) if is_content(t) and t.text not in NEGATION_CUES]
+        positions: dict[str, list[int]] = {}
+        for rank, i in enumerate(content):
+            positions.setdefault(self.canonical(tokens[i].stem), []).append(rank)
+        every = [i for i, t in enumerate(tokens) if t.text not in NEGATION_CUES]
+        every_positions: dict[str, list[int]] = {}
+        for rank, i in enumerate(every):
+            every_positions.setdefault(self.canonical(tokens[i].stem), []).append(rank)
+        return Analysis(tokens, content, positions, every, every_positions)
+
+    def find(
+        self,
+        phrase: Phrase,
+        analysis: Analysis,
+        *,
+        slack: int = WINDOW_SLACK,
+        ordered: bool = False,
+        all_words: bool = False,
+    ) -> tuple[list[Span], list[Span]]:
+        """Return (affirmed spans, negated spans) where ``phrase`` occurs in the analysed answer.
+
+        ``ordered`` requires the phrase's words in their order (used for misconceptions,
+        where "more aggressive" must not match "aggressive ... more cautious"); ``all_words``
+        matches phrases compiled with their stop words against every word of the answer.
+        """
+        index, ranks = (analysis.every_positions, analysis.every) if all_words else (analysis.positions, analysis.content)
+        lists = [index.get(s) for s in phrase.stems]
+        if not phrase.stems or any(not lst for lst in lists):
+            return [], []
+        limit = len(phrase.stems) + slack
+        anchor_idx = min(range(len(lists)), key=lambda k: len(lists[k]))  # rarest word anchors
+        affirmed: list[Span] = []
+        negated: list[Span] = []
+        used: set[int] = set()
+        for anchor in lists[anchor_idx]:
+            chosen = [min(lst, key=lambda p: (abs(p - anchor), p)) for lst in lists]
+            lo, hi = min(chosen), max(chosen)
+            if hi - lo >= limit or lo in used:
+                continue
+            if ordered and any(a >= b for a, b in zip(chosen, chosen[1:])):
+                continue
+            token_ids = [ranks[r] for r in chosen]
+            if len({analysis.tokens[t].sentence for t in token_ids}) > 1:
+                continue
+            used.add(lo)
+            first, last = analysis.tokens[min(token_ids)], analysis.tokens[max(token_ids)]
+            negation = any(is_negated(analysis.tokens, t) for t in token_ids)
+            span = Span(first.start, last.end, "")
+            if phrase.negative:  # "not a democracy" is earned only by a negated mention
+                if negation:
+                    affirmed.append(span)
+            else:
+                (negated if negation else affirmed).append(span)
+        return affirmed, negated
+
+
+@lru_cache(maxsize=256)
+def _compiled(phrases: tuple[str, ...], keep_stop_words: bool = False) -> tuple[Phrase, ...]:
+    return tuple(compile_phrase(p, keep_stop_words=keep_stop_words) for p in phrases)
+
+
+class RubricMatcher:
+    """Everything needed to match one rubric's concepts and misconceptions, compiled once."""
+
+    def __init__(self, rubric: Rubric) -> None:
+        self.rubric = rubric
+        self.concept_phrases_ = [_compiled(tuple(c.phrases)) for c in rubric.concepts]
+        self.misconception_phrases_ = [_compiled(tuple(m.phrases), True) for m in rubric.misconceptions]
+        everything = [p for group in self.concept_phrases_ + self.misconception_phrases_ for p in group]
+        self.matcher_ = PhraseMatcher(everything)
+
+    def match(self, answer: str) -> tuple[list[ConceptMatch], list[MisconceptionMatch], Analysis]:
+        """Match every concept and misconception of the rubric against ``answer``."""
+        analysis = self.matcher_.analyze(answer)
+        concepts = [
+            _match_concept(c, phrases, self.matcher_, analysis, answer)
+            for c, phrases in zip(self.rubric.concepts, self.concept_phrases_)
+        ]
+        misconceptions = []
+        for m, phrases in zip(self.rubric.misconceptions, self.misconception_phrases_):
+            spans: list[Span] = []
+            for phrase in phrases:
+                spans.extend(
+                    self.matcher_.find(phrase, analysis, slack=MISCONCEPTION_SLACK, ordered=True, all_words=True)[0]
+                )
+            if spans:
+                misconceptions.append(MisconceptionMatch(m.id, m.penalty, m.feedback, _with_text(spans, answer)))
+        return concepts, misconceptions, analysis
+
+
+def _with_text(spans: list[Span], answer: str) -> tuple[Span, ...]:
+    """Merge overlapping spans and attach their text, in order of position."""
+    merged: list[list[int]] = []
+    for a, b in sorted({(s.start, s.end) for s in spans}):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return tuple(Span(a, b, answer[a:b]) for a, b in merged)
+
+
+def _match_concept(
+    concept: Concept, phrases: tuple[Phrase, ...], matcher: PhraseMatcher, analysis: Analysis, answer: str
+) -> ConceptMatch:
+    affirmed: list[Span] = []
+    negated: list[Span] = []
+    first_phrase = None
+    for phrase in phrases:
+        yes, no = matcher.find(phrase, analysis)
+        if yes and first_phrase is None:
+            first_phrase = phrase.text
+        affirmed.extend(yes)
+        negated.extend(no)
+    return ConceptMatch(
+        concept_id=concept.id,
+        label=concept.label,
+        weight=concept.weight,
+        matched=bool(affirmed),
+        evidence=_with_text(affirmed, answer),
+        negated=_with_text(negated, answer) if not affirmed else (),
+        phrase=first_phrase,
+    )
+
+
+def match_concepts(rubric: Rubric, answer: str) -> list[ConceptMatch]:
+    """Match each concept of ``rubric`` in ``answer`` (convenience; compiles the rubric each call).
+
+    >>> from grader.rubric import rubric_from_dict
+    >>> r = rubric_from_dict({"id": "x", "question": "Q?", "model_answer": "A.",
+    ...     "concepts": [{"id": "c", "label": "Less repression", "terms": ["reduced repression"]}]})
+    >>> m = match_concepts(r, "Khrushchev reduced the repression.")[0]
+    >>> m.matched, m.evidence[0].text
+    (True, 'reduced the repression')
+    """
+    return RubricMatcher(rubric).match(answer)[0]

@@ -1,0 +1,26 @@
+"""Typed errors raised by the library; the CLI turns each into one line and exit code 2."""
+
+from __future__ import annotations
+
+
+class GraderError(Exception):
+    """Base class of every error the library raises on bad input."""
+
+
+class RubricError(GraderError):
+    """A rubric file or rubric data is invalid.
+
+    The message names the file, then the location (``line N`` or a field path such as
+    ``concepts[2].weight``), then what is wrong.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, location: str | None = None) -> None:
+        self.path = path
+        self.location = location
+        self.detail = message
+        parts = [p for p in (path, location) if p]
+        super().__init__(": ".join([*parts, message]))
+
+
+class InputError(GraderError):
+    """A student answer, CSV file or command argument cannot be used."""

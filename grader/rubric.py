@@ -1,0 +1,304 @@
+"""Rubric schema (pydantic), YAML loading with located errors, and atomic saving with a backup."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from grader.errors import RubricError
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+MAX_RUBRIC_BYTES = 1_000_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Concept(_Strict):
+    """One idea a good answer must contain.
+
+    ``terms`` and ``synonyms`` are phrases; a phrase matches when all of its content words
+    (stemmed, misspellings tolerated) occur close together in one clause of the answer and
+    are not negated. ``hint`` is what a student sees when the concept is missing, so it
+    must point at the idea without giving away its wording.
+    """
+
+    id: str
+    label: str
+    hint: str = ""
+    weight: float = 1.0
+    terms: list[str] = Field(min_length=1)
+    synonyms: list[str] = Field(default_factory=list)
+    required: bool = False
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
+        return value
+
+    @field_validator("weight")
+    @classmethod
+    def _check_weight(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"must be > 0. Got {value}")
+        return value
+
+    @field_validator("terms", "synonyms")
+    @classmethod
+    def _check_phrases(cls, value: list[str]) -> list[str]:
+        cleaned = [p.strip() for p in value]
+        if any(not p for p in cleaned):
+            raise ValueError("phrases must not be empty")
+        return cleaned
+
+    @property
+    def phrases(self) -> list[str]:
+        """Terms then synonyms: every phrase that earns this concept."""
+        return [*self.terms, *self.synonyms]
+
+
+class Misconception(_Strict):
+    """A wrong claim: phrases that signal it, the fraction of max_score it costs, and feedback."""
+
+    id: str
+    phrases: list[str] = Field(min_length=1)
+    penalty: float = Field(default=0.2, ge=0, le=1)
+    feedback: str
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"must be letters, digits, '.', '_' or '-'. Got {value!r}")
+        return value
+
+
+class Calibration(_Strict):
+    """A monotone piecewise-linear map from the raw score (0..1) to the score fraction (0..1)."""
+
+    points: list[tuple[float, float]] = Field(min_length=2)
+    source: str = ""
+
+    @field_validator("points")
+    @classmethod
+    def _check_points(cls, value: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        xs = [x for x, _ in value]
+        ys = [y for _, y in value]
+        if xs != sorted(xs) or len(set(xs)) != len(xs):
+            raise ValueError("x values must be strictly increasing")
+        if ys != sorted(ys):
+            raise ValueError("y values must not decrease (the map must be monotone)")
+        if any(not 0 <= v <= 1 for v in xs + ys):
+            raise ValueError("all values must lie in [0, 1]")
+        return value
+
+
+class Scoring(_Strict):
+    """How concept coverage, similarity and penalties combine into a score."""
+
+    concept_weight: float = Field(default=0.75, ge=0)
+    similarity_weight: float = Field(default=0.25, ge=0)
+    similarity_floor: float = Field(default=0.05, ge=0, le=1)
+    similarity_ceiling: float = Field(default=0.5, gt=0, le=1)
+    question_word_weight: float = Field(default=0.15, ge=0, le=1)
+    coverage_target: float = Field(default=0.8, gt=0, le=1)
+    missing_required_cap: float = Field(default=0.6, ge=0, le=1)
+    min_words: int = Field(default=6, ge=0)
+    max_words: int = Field(default=600, ge=1)
+    score_step: float = Field(default=0.5, ge=0)
+    pass_mark: float = Field(default=0.5, ge=0, le=1)
+    review_margin: float = Field(default=0.03, ge=0, le=1)
+    calibration: Calibration | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Scoring":
+        if self.concept_weight + self.similarity_weight <= 0:
+            raise ValueError("concept_weight + similarity_weight must be > 0")
+        if self.similarity_floor >= self.similarity_ceiling:
+            raise ValueError(
+                f"similarity_floor must be below similarity_ceiling. Got {self.similarity_floor} >= {self.similarity_ceiling}"
+            )
+        return self
+
+
+class Rubric(_Strict):
+    """A question, its model answer, the concepts a good answer covers, and scoring settings."""
+
+    id: str
+    title: str = ""
+    question: str
+    model_answer: str
+    max_score: float = Field(default=10, gt=0)
+    concepts: list[Concept] = Field(min_length=1)
+    misconceptions: list[Misconception] = Field(default_factory=list)
+    scoring: Scoring = Field(default_factory=Scoring)
+    show_model_answer_after: int | None = Field(default=None, ge=1)
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
+        return value
+
+    @field_validator("question", "model_answer")
+    @classmethod
+    def _check_text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "Rubric":
+        for name, items in (("concepts", self.concepts), ("misconceptions", self.misconceptions)):
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    raise ValueError(f"{name}[{i}].id: duplicate id {item.id!r}")
+                seen.add(item.id)
+        return self
+
+    @property
+    def total_weight(self) -> float:
+        """Sum of concept weights."""
+        return sum(c.weight for c in self.concepts)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def rubric_from_dict(data: Any, *, source: str = "<rubric>") -> Rubric:
+    """Validate ``data`` as a rubric; raise :class:`RubricError` naming the first bad field.
+
+    >>> rubric_from_dict({"id": "x", "question": "Q?", "model_answer": "A.",
+    ...                   "concepts": [{"id": "c", "label": "C", "terms": ["a b"]}]}).id
+    'x'
+    """
+    if not isinstance(data, dict):
+        raise RubricError(f"expected a mapping at the top level, got {type(data).__name__}", path=source)
+    try:
+        return Rubric.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _location(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling)"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        more = len(exc.errors()) - 1
+        if more:
+            msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+        raise RubricError(msg, path=source, location=loc or None) from None
+
+
+def load_rubric(path: str | os.PathLike[str]) -> Rubric:
+    """Read and validate one YAML rubric file.
+
+    Raises
+    ------
+    RubricError
+        With the file name and the line (for YAML syntax) or the field path.
+    """
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_RUBRIC_BYTES:
+            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES} bytes", path=str(p))
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise RubricError("file not found", path=str(p)) from None
+    except IsADirectoryError:
+        raise RubricError("is a directory, expected a .yaml file", path=str(p)) from None
+    except OSError as exc:
+        raise RubricError(f"cannot read file ({exc.strerror})", path=str(p)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RubricError(f"not UTF-8 text (byte {exc.start})", path=str(p)) from None
+    return rubric_from_yaml(text, source=str(p))
+
+
+def rubric_from_yaml(text: str, *, source: str = "<rubric>") -> Rubric:
+    """Parse YAML text and validate it as a rubric."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise RubricError(f"invalid YAML: {problem}", path=source, location=where) from None
+    return rubric_from_dict(data, source=source)
+
+
+def load_rubrics(path: str | os.PathLike[str]) -> dict[str, Rubric]:
+    """Load one rubric file, or every ``*.yaml``/``*.yml`` file of a directory, keyed by id.
+
+    Raises :class:`RubricError` if two files share an id or the directory holds none.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        rubric = load_rubric(p)
+        return {rubric.id: rubric}
+    files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+    if not files:
+        raise RubricError("directory holds no .yaml rubric files", path=str(p))
+    rubrics: dict[str, Rubric] = {}
+    for f in files:
+        rubric = load_rubric(f)
+        if rubric.id in rubrics:
+            raise RubricError(f"duplicate rubric id {rubric.id!r} (also in another file)", path=str(f), location="id")
+        rubrics[rubric.id] = rubric
+    return rubrics
+
+
+def rubric_to_yaml(rubric: Rubric) -> str:
+    """Serialise a rubric to YAML in schema order, omitting unset optional parts."""
+    data = rubric.model_dump(mode="json", exclude_none=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_rubric(rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> Path:
+    """Write ``rubric`` to ``path`` atomically, keeping the previous file as ``<name>.bak``.
+
+    If ``root`` is given, ``path`` must resolve inside it (upload or rubric names cannot
+    write elsewhere). The text is validated again before it replaces the old file.
+    """
+    target = Path(path)
+    if root is not None:
+        root_path = Path(root).resolve()
+        resolved = target.resolve()
+        if root_path != resolved.parent and root_path not in resolved.parents:
+            raise RubricError(f"refusing to write outside {root_path}", path=str(target))
+    text = rubric_to_yaml(rubric)
+    rubric_from_yaml(text, source=str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            shutil.copy2(target, target.with_name(target.name + ".bak"))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

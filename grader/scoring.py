@@ -1,0 +1,222 @@
+"""Combine concept coverage and similarity into a score with feedback; deterministic.
+
+coverage = matched concept weight / (total weight * coverage_target), at most 1
+raw = (concept_weight * coverage + similarity_weight * scaled_similarity) / (sum of weights)
+then capped if a required concept is missing, minus misconception penalties, capped by
+flags, mapped through the rubric's calibration (if any), scaled to max_score and rounded
+to ``score_step``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grader.concepts import ConceptMatch, MisconceptionMatch, RubricMatcher
+from grader.feedback import build_feedback
+from grader.integrity import AnswerContext, Flag, check_answer
+from grader.rubric import Calibration, Rubric, Scoring
+from grader.similarity import SimilarityModel, word_features
+from grader.text import tokenize
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """A score with everything that explains it."""
+
+    rubric_id: str
+    score: float
+    max_score: float
+    raw: float
+    coverage: float
+    similarity: float
+    concepts: list[ConceptMatch]
+    misconceptions: list[MisconceptionMatch]
+    flags: list[Flag]
+    feedback: list[str]
+    needs_review: bool
+    review_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def percent(self) -> float:
+        """Score as a percentage of max_score, 0..100."""
+        return round(100.0 * self.score / self.max_score, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``grader score --json`` (a stable contract)."""
+        return {
+            "rubric_id": self.rubric_id,
+            "score": self.score,
+            "max_score": self.max_score,
+            "percent": self.percent,
+            "concepts": [
+                {
+                    "id": c.concept_id,
+                    "label": c.label,
+                    "matched": c.matched,
+                    "evidence": [s.text for s in c.evidence],
+                    "spans": [[s.start, s.end] for s in c.evidence],
+                }
+                for c in self.concepts
+            ],
+            "flags": [{"code": f.code, "message": f.message} for f in self.flags],
+            "feedback": list(self.feedback),
+            "needs_review": self.needs_review,
+            "coverage": round(self.coverage, 4),
+            "similarity": round(self.similarity, 4),
+        }
+
+
+def scale_similarity(similarity: float, scoring: Scoring) -> float:
+    """Map raw cosine similarity to 0..1 between the rubric's floor and ceiling.
+
+    >>> scale_similarity(0.3, Scoring(similarity_floor=0.1, similarity_ceiling=0.5))
+    0.5
+    """
+    span = scoring.similarity_ceiling - scoring.similarity_floor
+    return round(min(1.0, max(0.0, (similarity - scoring.similarity_floor) / span)), 10)
+
+
+def apply_calibration(raw: float, calibration: Calibration | None) -> float:
+    """Map raw 0..1 through the monotone piecewise-linear calibration (identity if none).
+
+    >>> apply_calibration(0.25, Calibration(points=[(0, 0), (0.5, 1)]))
+    0.5
+    """
+    if calibration is None:
+        return raw
+    xs = [p[0] for p in calibration.points]
+    ys = [p[1] for p in calibration.points]
+    return float(np.interp(raw, xs, ys))
+
+
+def round_to_step(value: float, step: float) -> float:
+    """Round half up to a multiple of ``step`` (no rounding when step is 0).
+
+    >>> round_to_step(7.26, 0.5), round_to_step(7.25, 0.5)
+    (7.5, 7.5)
+    """
+    if step <= 0:
+        return round(value, 2)
+    return round(math.floor(value / step + 0.5 + 1e-9) * step, 4)
+
+
+def combine(
+    coverage: float,
+    scaled_similarity: float,
+    *,
+    scoring: Scoring,
+    missing_required: bool,
+    penalty: float,
+    caps: Sequence[float],
+) -> float:
+    """Raw score fraction in [0, 1] from its parts (before calibration).
+
+    >>> combine(1.0, 1.0, scoring=Scoring(), missing_required=False, penalty=0.0, caps=[])
+    1.0
+    """
+    total = scoring.concept_weight + scoring.similarity_weight
+    raw = (scoring.concept_weight * coverage + scoring.similarity_weight * scaled_similarity) / total
+    if missing_required:
+        raw = min(raw, scoring.missing_required_cap)
+    raw -= penalty
+    for cap in caps:
+        raw = min(raw, cap)
+    return min(1.0, max(0.0, raw))
+
+
+class Scorer:
+    """Scores answers against one rubric; build once per rubric and reuse (thread-safe reads).
+
+    Examples
+    --------
+    >>> from grader.rubric import rubric_from_dict
+    >>> r = rubric_from_dict({"id": "x", "question": "Who led the USSR after Stalin?",
+    ...     "model_answer": "Nikita Khrushchev led it and denounced Stalin.",
+    ...     "concepts": [{"id": "k", "label": "Khrushchev", "terms": ["Khrushchev"]}]})
+    >>> Scorer(r).score("Nikita Khrushchev led it and denounced Stalin.").percent
+    100.0
+    """
+
+    def __init__(self, rubric: Rubric) -> None:
+        self.rubric = rubric
+        self.matcher_ = RubricMatcher(rubric)
+        extra = [" ".join(c.phrases) for c in rubric.concepts]
+        self.similarity_ = SimilarityModel(question_word_weight=rubric.scoring.question_word_weight).fit(
+            rubric.model_answer, question=rubric.question, extra=extra
+        )
+        self.context_ = AnswerContext(
+            question_stems=frozenset(f for f in word_features(rubric.question) if " " not in f),
+            model_stems=frozenset(f for f in word_features(rubric.model_answer) if " " not in f),
+            min_words=rubric.scoring.min_words,
+            max_words=rubric.scoring.max_words,
+        )
+
+    def score(self, answer: str) -> ScoreResult:
+        """Score one answer."""
+        return self.score_many([answer])[0]
+
+    def score_many(self, answers: Sequence[str]) -> list[ScoreResult]:
+        """Score many answers; similarity is one vectorised transform for the whole list."""
+        answers = [a if isinstance(a, str) else "" for a in answers]
+        sims = self.similarity_.similarity(answers)
+        return [self._score_one(a, float(s)) for a, s in zip(answers, sims)]
+
+    def _score_one(self, answer: str, similarity: float) -> ScoreResult:
+        rubric, scoring = self.rubric, self.rubric.scoring
+        concepts, misconceptions, analysis = self.matcher_.match(answer)
+        flags = check_answer(answer, analysis.tokens, self.context_)
+        matched_weight = sum(c.weight for c in concepts if c.matched)
+        coverage = min(1.0, matched_weight / (rubric.total_weight * scoring.coverage_target))
+        missing_required = any(
+            not m.matched for m, c in zip(concepts, rubric.concepts) if c.required
+        )
+        for c in concepts:
+            if not c.matched and c.negated:
+                flags.append(Flag("negated_concept", f'You wrote "{c.negated[0].text}" in a negative sense; '
+                                  "check that this is what you mean."))
+        for m in misconceptions:
+            flags.append(Flag("misconception", m.feedback))
+        penalty = sum(m.penalty for m in misconceptions)
+        caps = [f.cap for f in flags if f.cap is not None]
+        scaled = scale_similarity(similarity, scoring)
+        raw = combine(coverage, scaled, scoring=scoring, missing_required=missing_required, penalty=penalty, caps=caps)
+        fraction = apply_calibration(raw, scoring.calibration)
+        for cap in caps:  # calibration must not lift a capped answer back up
+            fraction = min(fraction, cap)
+        score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
+        reasons = _review_reasons(flags, coverage, scaled, fraction, scoring)
+        feedback = build_feedback(rubric, concepts, misconceptions, flags)
+        return ScoreResult(
+            rubric_id=rubric.id,
+            score=score,
+            max_score=rubric.max_score,
+            raw=raw,
+            coverage=coverage,
+            similarity=similarity,
+            concepts=concepts,
+            misconceptions=misconceptions,
+            flags=flags,
+            feedback=feedback,
+            needs_review=bool(reasons),
+            review_reasons=reasons,
+        )
+
+
+def _review_reasons(flags: list[Flag], coverage: float, scaled: float, fraction: float, scoring: Scoring) -> list[str]:
+    """Why a teacher should look at this answer (empty list: the scorer is confident)."""
+    reasons = [f"flag:{f.code}" for f in flags if f.review and f.code != "empty"]
+    if scaled - coverage > 0.5:  # the model answer's words without its ideas: copied or garbled
+        reasons.append("similar wording but few concepts")
+    if abs(fraction - scoring.pass_mark) < scoring.review_margin:
+        reasons.append("near the pass mark")
+    return reasons
+
+
+def score_answer(rubric: Rubric, answer: str) -> ScoreResult:
+    """Score one answer against ``rubric`` (builds a :class:`Scorer`; reuse one for many answers)."""
+    return Scorer(rubric).score(answer)

@@ -1,0 +1,128 @@
+"""TF-IDF similarity to the model answer, with words that merely repeat the question demoted.
+
+Two views are combined: word stems (unigrams and bigrams) and character n-grams (which
+forgive misspellings). Both are fitted on the sentences of the model answer plus the
+question, so the vocabulary is the model answer's, and every feature made only of question
+words is multiplied by ``question_word_weight``: copying the question earns (almost) nothing.
+Range of every similarity: [0, 1]; an empty text has similarity 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from grader.text import NEGATION_CUES, is_content, normalize, tokenize
+
+WORD_SHARE = 0.6
+"""Weight of the word view in the combined similarity; the character view gets the rest."""
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def word_features(text: str) -> list[str]:
+    """Content-word stems of ``text`` and the bigrams of consecutive ones.
+
+    >>> word_features("Stalin's purges ended")
+    ['stalin', 'purg', 'end', 'stalin purg', 'purg end']
+    """
+    stems = [t.stem for t in tokenize(text) if is_content(t) and t.text not in NEGATION_CUES]
+    return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences at ., ! or ? followed by space."""
+    return [s for s in _SENTENCE.split(normalize(text).strip()) if s]
+
+
+class SimilarityModel:
+    """Cosine similarity of answers to one model answer, in word and character TF-IDF space.
+
+    Parameters
+    ----------
+    question_word_weight : float
+        Multiplier for features made only of words of the question (0 removes them).
+
+    Examples
+    --------
+    >>> m = SimilarityModel().fit("Khrushchev denounced Stalin in 1956.", question="Who denounced Stalin?")
+    >>> float(m.similarity(["Khrushchev denounced Stalin in 1956."])[0]) > 0.99
+    True
+    """
+
+    def __init__(self, *, question_word_weight: float = 0.15) -> None:
+        self.question_word_weight = question_word_weight
+
+    def fit(self, model_answer: str, *, question: str = "", extra: Sequence[str] = ()) -> "SimilarityModel":
+        """Learn vocabularies and IDF from the model answer's sentences, the question and ``extra``."""
+        docs = split_sentences(model_answer) + [normalize(question)] + [normalize(e) for e in extra]
+        docs = [d for d in docs if d.strip()] or [model_answer]
+        self.question_stems_ = frozenset(f for f in word_features(question) if " " not in f)
+        self.word_vectorizer_ = TfidfVectorizer(analyzer=word_features, sublinear_tf=True)
+        self.word_vectorizer_.fit(docs)
+        self.word_scale_ = self._feature_scale(self.word_vectorizer_.get_feature_names_out())
+        self.char_vectorizer_ = TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, preprocessor=self._char_text
+        )
+        self.char_vectorizer_.fit(docs)
+        self.model_word_ = self._word_matrix([model_answer])
+        self.model_char_ = self._char_matrix([model_answer])
+        return self
+
+    def _feature_scale(self, names: np.ndarray) -> sparse.dia_matrix:
+        q = self.question_stems_
+        scale = np.array(
+            [self.question_word_weight if all(p in q for p in name.split(" ")) else 1.0 for name in names]
+        )
+        return sparse.diags(scale)
+
+    def _char_text(self, text: str) -> str:
+        return " ".join(
+            t.text for t in tokenize(text) if is_content(t) and t.stem not in self.question_stems_
+        )
+
+    def _word_matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return _l2_rows(self.word_vectorizer_.transform(texts) @ self.word_scale_)
+
+    def _char_matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return _l2_rows(self.char_vectorizer_.transform(texts))
+
+    def similarity(self, texts: Sequence[str]) -> np.ndarray:
+        """Combined similarity of each text to the model answer, one sparse transform per view."""
+        if not hasattr(self, "model_word_"):
+            raise NotFittedError("SimilarityModel is not fitted yet: call fit(model_answer, question=...) first.")
+        if len(texts) == 0:
+            return np.zeros(0)
+        word = np.asarray((self._word_matrix(texts) @ self.model_word_.T).todense()).ravel()
+        char = np.asarray((self._char_matrix(texts) @ self.model_char_.T).todense()).ravel()
+        return np.clip(WORD_SHARE * word + (1 - WORD_SHARE) * char, 0.0, 1.0)
+
+
+def _l2_rows(matrix: sparse.spmatrix) -> sparse.csr_matrix:
+    matrix = sparse.csr_matrix(matrix)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+
+
+def tfidf_cosine(answer: str, reference: str) -> float:
+    """Bare TF-IDF cosine between two texts (the baseline scorers are compared with).
+
+    Fitted on the two texts alone with sklearn's English stop words; range [0, 1].
+
+    >>> round(tfidf_cosine("the cat sat", "the cat sat"), 3)
+    1.0
+    """
+    if not answer.strip() or not reference.strip():
+        return 0.0
+    vec = TfidfVectorizer(stop_words="english")
+    try:
+        m = vec.fit_transform([reference, answer])
+    except ValueError:  # only stop words
+        return 0.0
+    return float((m[0] @ m[1].T).toarray()[0, 0])

@@ -1,0 +1,168 @@
+"""Text processing: normalisation, tokenisation with character offsets, stems, negation.
+
+Everything here works offline: tokens come from a compiled regular expression, stop words
+from scikit-learn, and stems from NLTK's Snowball stemmer (which ships its rules in code,
+not in a downloaded corpus).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from nltk.stem.snowball import SnowballStemmer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+MAX_ANSWER_CHARS = 20_000
+"""Answers longer than this are cut before analysis (a flag says so)."""
+
+_STEMMER = SnowballStemmer("english")
+
+# Negation cues are kept out of the stop-word list: "not" changes what a sentence claims.
+NEGATION_CUES: frozenset[str] = frozenset(
+    {
+        "not", "no", "never", "neither", "nor", "without", "hardly", "barely", "nobody",
+        "nothing", "none", "cannot", "didn't", "doesn't", "don't", "wasn't", "weren't",
+        "isn't", "aren't", "won't", "wouldn't", "couldn't", "shouldn't", "hasn't",
+        "haven't", "hadn't", "failed", "fail", "fails", "lack", "lacked", "rather",
+    }
+)
+# Comparatives decide claims ("more aggressive" vs "less aggressive"), so they stay content words.
+STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) - NEGATION_CUES - {"against", "few", "less", "more", "most", "least"}
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
+        "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " ",
+    }
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*", re.UNICODE)
+_SENTENCE_END = frozenset(".!?")
+_CLAUSE_BREAK = re.compile(r"[.!?;:]|\bbut\b|\bhowever\b|\balthough\b|\bwhile\b|\bwhereas\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of a text: its lowercase form, stem, character span, clause and sentence number."""
+
+    text: str
+    stem: str
+    start: int
+    end: int
+    clause: int
+    sentence: int
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` in NFKC form with straight quotes, plain dashes and no control characters.
+
+    Offsets are kept: every replacement maps one character to one character, except that
+    NFKC may change lengths, so callers that need offsets into the *original* text use
+    :func:`tokenize`, which keeps the original offsets.
+
+    >>> normalize("Khrushchev\u2019s \u201cSecret Speech\u201d")
+    'Khrushchev\\'s "Secret Speech"'
+    """
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    return _CONTROL.sub(" ", text)
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Return the Snowball stem of a lowercase word (possessive "'s" removed).
+
+    >>> stem("reforms"), stem("Khrushchev's")
+    ('reform', 'khrushchev')
+    """
+    word = word.lower()
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.replace("'", "")
+    if "-" in word:
+        return "-".join(_STEMMER.stem(part) for part in word.split("-") if part)
+    return _STEMMER.stem(word)
+
+
+def _fold(text: str) -> str:
+    """Same-length case and quote folding, so token offsets match the original text."""
+    out = []
+    for ch in text:
+        folded = ch.translate(_QUOTES).lower()
+        if len(folded) != 1:
+            folded = ch
+        out.append(folded)
+    return "".join(out)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into word tokens with offsets into ``text`` itself.
+
+    Case and quotes are folded without changing offsets; accents are stripped from the
+    token text and stem so "détente" matches "detente". Clause numbers grow at sentence
+    punctuation and at contrast words ("but", "however"), which bound negation scope;
+    sentence numbers grow at . ! and ?, which bound phrase matches.
+
+    >>> [(t.text, t.start, t.end) for t in tokenize("Stalin's purges ended.")]
+    [("stalin's", 0, 8), ('purges', 9, 15), ('ended', 16, 21)]
+    """
+    if not text:
+        return []
+    text = text[:MAX_ANSWER_CHARS]
+    folded = _fold(text)
+    breaks = [(m.start(), m.group() in _SENTENCE_END) for m in _CLAUSE_BREAK.finditer(folded)]
+    tokens: list[Token] = []
+    clause = sentence = 0
+    b = 0
+    for match in _TOKEN.finditer(folded):
+        while b < len(breaks) and breaks[b][0] < match.start():
+            clause += 1
+            sentence += breaks[b][1]
+            b += 1
+        word = _strip_accents(match.group())
+        tokens.append(Token(word, stem(word), match.start(), match.end(), clause, sentence))
+    return tokens
+
+
+@lru_cache(maxsize=100_000)
+def _strip_accents(word: str) -> str:
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)) or word
+
+
+def is_content(token: Token) -> bool:
+    """True for tokens that carry meaning: not a stop word, not a bare number of one digit."""
+    return token.text not in STOP_WORDS and len(token.text) > 1 or token.text.isdigit() and len(token.text) == 4
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of the content words of ``text``, in order (negation cues kept).
+
+    >>> content_stems("The purges were not repeated")
+    ['purg', 'not', 'repeat']
+    """
+    return [t.stem for t in tokenize(normalize(text)) if is_content(t)]
+
+
+def is_negated(tokens: list[Token], index: int, *, window: int = 4) -> bool:
+    """True if a negation cue precedes ``tokens[index]`` within ``window`` words in its clause.
+
+    >>> toks = tokenize("Khrushchev did not reduce repression")
+    >>> is_negated(toks, 3)
+    True
+    """
+    target = tokens[index]
+    for j in range(index - 1, max(-1, index - 1 - window), -1):
+        tok = tokens[j]
+        if tok.clause != target.clause:
+            return False
+        if tok.text in NEGATION_CUES or tok.text.endswith("n't"):
+            return True
+    return False
