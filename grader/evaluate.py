@@ -1,0 +1,342 @@
+"""Agreement between the scorer and human graders: metrics, per-question reports, disagreements.
+
+``agreement`` is the metric function (shape ``metric(y_true, y_pred, *, ...)``, built on
+``scipy.stats`` and ``sklearn.metrics``); ``evaluate_rows`` scores a table of graded
+answers with their rubrics and reports agreement per question and overall, a confusion
+table and the answers on which the scorer and the human disagree most.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grader.errors import InputError
+from grader.rubric import Rubric
+
+METRICS = ("pearson", "spearman", "rmse", "mae", "qwk", "exact", "adjacent", "n")
+"""Keys of every agreement dict, in display order."""
+
+
+def round_points(values: Any) -> np.ndarray:
+    """Round scores half up to whole points (``np.round`` would round 2.5 to 2).
+
+    >>> round_points([0.5, 1.5, 2.49, 7.5]).tolist()
+    [1, 2, 2, 8]
+    """
+    return np.floor(np.asarray(values, dtype=float) + 0.5 + 1e-9).astype(int)
+
+
+def _correlation(kind: str, a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson or Spearman r; NaN when fewer than two values or either side is constant."""
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return math.nan
+    from scipy import stats
+
+    result = stats.pearsonr(a, b) if kind == "pearson" else stats.spearmanr(a, b)
+    return float(result[0])
+
+
+def quadratic_kappa(y_true: Any, y_pred: Any, *, max_score: float) -> float:
+    """Quadratic weighted kappa on scores rounded half up to whole points 0..max_score.
+
+    NaN when undefined (no answers, or both sides give every answer the same point).
+
+    >>> quadratic_kappa([0, 1, 2], [0, 1, 2], max_score=2)
+    1.0
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    t, p = round_points(y_true), round_points(y_pred)
+    if len(t) == 0:
+        return math.nan
+    labels = list(range(0, max(int(round_points([max_score])[0]), int(t.max()), int(p.max())) + 1))
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")
+        value = cohen_kappa_score(t, p, labels=labels, weights="quadratic")
+    return float(value) if np.isfinite(value) else math.nan
+
+
+def agreement(y_true: Any, y_pred: Any, *, max_score: float) -> dict[str, float]:
+    """Agreement between human scores ``y_true`` and automatic scores ``y_pred``.
+
+    Returns a dict with keys ``pearson``, ``spearman`` (correlations, NaN if either side is
+    constant or n < 2), ``rmse``, ``mae`` (in score points), ``qwk`` (quadratic weighted
+    kappa on both scores rounded half up to whole points 0..max_score), ``exact`` (share
+    of answers whose two scores round to the same whole point), ``adjacent`` (share whose
+    rounded scores differ by at most one point) and ``n`` (number of answers). Every value
+    is NaN when there are no answers (``n`` is then 0).
+
+    Examples
+    --------
+    >>> m = agreement([0, 5, 10], [1, 5, 8], max_score=10)
+    >>> m["mae"], m["exact"], round(m["adjacent"], 3)
+    (1.0, 0.3333333333333333, 0.667)
+    """
+    t = np.asarray(y_true, dtype=float).ravel()
+    p = np.asarray(y_pred, dtype=float).ravel()
+    if t.shape != p.shape:
+        raise ValueError(f"`y_true` and `y_pred` must have the same length. Got {len(t)} and {len(p)}")
+    if not max_score > 0:
+        raise ValueError(f"`max_score` must be > 0. Got {max_score}")
+    n = len(t)
+    if n == 0:
+        return {k: (0.0 if k == "n" else math.nan) for k in METRICS}
+    diff = np.abs(round_points(t) - round_points(p))
+    return {
+        "pearson": _correlation("pearson", t, p),
+        "spearman": _correlation("spearman", t, p),
+        "rmse": float(np.sqrt(np.mean((t - p) ** 2))),
+        "mae": float(np.mean(np.abs(t - p))),
+        "qwk": quadratic_kappa(t, p, max_score=max_score),
+        "exact": float(np.mean(diff == 0)),
+        "adjacent": float(np.mean(diff <= 1)),
+        "n": float(n),
+    }
+
+
+def confusion_table(y_true: Any, y_pred: Any, *, max_score: float) -> tuple[list[int], list[list[int]]]:
+    """(labels, counts): ``counts[i][j]`` answers with human point ``labels[i]`` and auto point ``labels[j]``.
+
+    Both scores are rounded half up to whole points; labels run 0..max_score.
+
+    >>> confusion_table([0, 1, 1], [0, 0, 1], max_score=1)
+    ([0, 1], [[1, 0], [1, 1]])
+    """
+    t, p = round_points(y_true), round_points(y_pred)
+    top = int(round_points([max_score])[0])
+    if len(t):
+        top = max(top, int(t.max()), int(p.max()))
+    labels = list(range(0, top + 1))
+    counts = [[0] * len(labels) for _ in labels]
+    for a, b in zip(t, p):
+        counts[int(a)][int(b)] += 1
+    return labels, counts
+
+
+@dataclass(frozen=True)
+class ScoredRow:
+    """One graded answer with its automatic score (``auto`` is None if it could not be scored)."""
+
+    line: int
+    question_id: str
+    answer_id: str
+    answer: str
+    human: float
+    auto: float
+    max_score: float
+
+    @property
+    def difference(self) -> float:
+        """Automatic minus human score, in points."""
+        return self.auto - self.human
+
+
+@dataclass
+class EvaluationReport:
+    """Agreement per question and overall, a confusion table and the largest disagreements.
+
+    ``overall`` pools every scored row. When the rubrics' max scores differ, pooled scores
+    are rescaled to ``overall_max_score`` = 10 first (the per-question figures never are).
+    """
+
+    per_question: dict[str, dict[str, float]]
+    overall: dict[str, float]
+    overall_max_score: float
+    confusion_labels: list[int]
+    confusion: list[list[int]]
+    disagreements: list[ScoredRow]
+    rows: list[ScoredRow]
+    problems: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (NaN becomes None)."""
+
+        def clean(m: dict[str, float]) -> dict[str, float | None]:
+            return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
+
+        def row(r: ScoredRow) -> dict[str, Any]:
+            return {
+                "line": r.line,
+                "question_id": r.question_id,
+                "answer_id": r.answer_id,
+                "human": r.human,
+                "auto": r.auto,
+                "difference": round(r.difference, 4),
+                "answer": r.answer,
+            }
+
+        return {
+            "overall": clean(self.overall),
+            "overall_max_score": self.overall_max_score,
+            "per_question": {q: clean(m) for q, m in self.per_question.items()},
+            "confusion": {"labels": self.confusion_labels, "counts": self.confusion},
+            "disagreements": [row(r) for r in self.disagreements],
+            "rows": [row(r) for r in self.rows],
+            "problems": list(self.problems),
+        }
+
+
+def _get(row: dict[str, str], column: str) -> str | None:
+    """Value of ``column`` in ``row``, matching the name case- and space-insensitively."""
+    if column in row:
+        return row[column]
+    key = column.strip().lower()
+    for name, value in row.items():
+        if name.strip().lower() == key:
+            return value
+    return None
+
+
+def evaluate_rows(
+    rubrics: dict[str, Rubric],
+    rows: Sequence[dict[str, str]],
+    *,
+    score_col: str = "score",
+    answer_col: str = "answer",
+    question_col: str = "question_id",
+    id_col: str = "answer_id",
+    line_numbers: Sequence[int] | None = None,
+    top: int = 10,
+) -> EvaluationReport:
+    """Score graded answers with their rubrics and measure agreement with the human scores.
+
+    Parameters
+    ----------
+    rubrics : dict
+        Rubrics by id. With a single rubric, rows without a question column use it.
+    rows : sequence of dict
+        Graded answers (column name -> cell text), e.g. from :func:`load_graded`.
+    score_col, answer_col, question_col, id_col : str
+        Column names (case-insensitive). ``id_col`` is optional in the rows.
+    line_numbers : sequence of int, optional
+        File line of each row, used in problem messages (default: row index + 2).
+    top : int
+        How many of the largest disagreements to keep.
+
+    Rows that cannot be used (unknown question, empty answer, score not a number or
+    outside 0..max_score) are skipped and described in ``problems``; the rest are scored.
+
+    Raises
+    ------
+    InputError
+        If no row can be scored.
+    """
+    from grader.scoring import Scorer
+
+    lines = list(line_numbers) if line_numbers is not None else [i + 2 for i in range(len(rows))]
+    single = next(iter(rubrics)) if len(rubrics) == 1 else None
+    problems: list[str] = []
+    groups: dict[str, list[tuple[int, str, str, float]]] = {}
+    for line, row in zip(lines, rows):
+        qid = (_get(row, question_col) or "").strip()
+        if qid not in rubrics:
+            if single is not None and not qid:
+                qid = single
+            else:
+                problems.append(f"line {line}: unknown question {qid!r}" if qid else f"line {line}: no question id")
+                continue
+        answer = _get(row, answer_col) or ""
+        if not answer.strip():
+            problems.append(f"line {line}: empty answer")
+            continue
+        raw_score = (_get(row, score_col) or "").strip()
+        try:
+            human = float(raw_score)
+        except ValueError:
+            problems.append(f"line {line}: {score_col} {raw_score!r} is not a number")
+            continue
+        max_score = rubrics[qid].max_score
+        if not (0 <= human <= max_score):
+            problems.append(f"line {line}: {score_col} {human:g} is outside 0..{max_score:g}")
+            continue
+        answer_id = (_get(row, id_col) or "").strip() or f"line-{line}"
+        groups.setdefault(qid, []).append((line, answer_id, answer, human))
+    if not groups:
+        detail = f" ({problems[0]})" if problems else ""
+        raise InputError(f"no graded answer could be scored{detail}")
+
+    scored: list[ScoredRow] = []
+    per_question: dict[str, dict[str, float]] = {}
+    for qid in sorted(groups):
+        rubric = rubrics[qid]
+        items = groups[qid]
+        results = Scorer(rubric).score_many([a for _, _, a, _ in items])
+        rows_q = [
+            ScoredRow(line, qid, aid, answer, human, res.score, rubric.max_score)
+            for (line, aid, answer, human), res in zip(items, results)
+        ]
+        per_question[qid] = agreement([r.human for r in rows_q], [r.auto for r in rows_q], max_score=rubric.max_score)
+        scored.extend(rows_q)
+    scored.sort(key=lambda r: r.line)
+
+    maxima = {r.max_score for r in scored}
+    overall_max = maxima.pop() if len(maxima) == 1 else 10.0
+    human = np.array([r.human / r.max_score * overall_max for r in scored])
+    auto = np.array([r.auto / r.max_score * overall_max for r in scored])
+    labels, counts = confusion_table(human, auto, max_score=overall_max)
+    worst = sorted(scored, key=lambda r: (-abs(r.difference / r.max_score), r.line))[: max(0, top)]
+    return EvaluationReport(
+        per_question=per_question,
+        overall=agreement(human, auto, max_score=overall_max),
+        overall_max_score=overall_max,
+        confusion_labels=labels,
+        confusion=counts,
+        disagreements=worst,
+        rows=scored,
+        problems=problems,
+    )
+
+
+def load_graded(path: str | os.PathLike[str]) -> tuple[list[dict[str, str]], list[int]]:
+    """Read a graded CSV/XLSX into (rows as dicts keyed by header, their file line numbers).
+
+    Unparseable CSV rows are dropped here and reported by line when evaluated: they come
+    back as rows without columns.
+    """
+    from grader.tabular import read_rows
+
+    header, it = read_rows(path)
+    rows: list[dict[str, str]] = []
+    lines: list[int] = []
+    for line, cells in it:
+        if cells and cells[0] == "\x00csv-error":
+            rows.append({})
+        else:
+            cells = cells + [""] * (len(header) - len(cells))
+            rows.append(dict(zip(header, cells)))
+        lines.append(line)
+    return rows, lines
+
+
+def filter_split(
+    rows: Sequence[dict[str, str]], lines: Sequence[int], split: str | None, *, split_col: str = "split"
+) -> tuple[list[dict[str, str]], list[int]]:
+    """Keep the rows whose ``split_col`` equals ``split`` (all rows when ``split`` is None).
+
+    >>> filter_split([{"split": "tune"}, {"split": "heldout"}], [2, 3], "tune")
+    ([{'split': 'tune'}], [2])
+    """
+    if split is None:
+        return list(rows), list(lines)
+    kept = [(r, n) for r, n in zip(rows, lines) if (_get(r, split_col) or "").strip() == split]
+    return [r for r, _ in kept], [n for _, n in kept]
+
+
+def format_metrics(m: dict[str, float]) -> str:
+    """One line of metrics for the terminal.
+
+    >>> format_metrics({"pearson": 0.5, "n": 3.0})
+    'n=3 pearson=0.500'
+    """
+    parts = [f"n={int(m['n'])}"] if "n" in m else []
+    for key in METRICS:
+        if key != "n" and key in m:
+            parts.append(f"{key}={m[key]:.3f}" if not math.isnan(m[key]) else f"{key}=nan")
+    return " ".join(parts)
