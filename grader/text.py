@@ -151,18 +151,26 @@ def content_stems(text: str) -> list[str]:
     return [t.stem for t in tokenize(normalize(text)) if is_content(t)]
 
 
-def is_negated(tokens: list[Token], index: int, *, window: int = 4) -> bool:
+def is_negated(tokens: list[Token], index: int, *, window: int = 6) -> bool:
     """True if a negation cue precedes ``tokens[index]`` within ``window`` words in its clause.
+
+    An "or"/"nor" between the cue and the word extends the window: in "did not allow open
+    discussion of the government or criticism of the past" the whole list is negated.
 
     >>> toks = tokenize("Khrushchev did not reduce repression")
     >>> is_negated(toks, 3)
     True
     """
     target = tokens[index]
-    for j in range(index - 1, max(-1, index - 1 - window), -1):
+    budget = window
+    for j in range(index - 1, -1, -1):
+        if budget <= 0:
+            return False
         tok = tokens[j]
         if tok.clause != target.clause:
             return False
         if tok.text in NEGATION_CUES or tok.text.endswith("n't"):
             return True
+        budget += window if tok.text in ("or", "nor") else 0
+        budget -= 1
     return False

@@ -1,0 +1,119 @@
+"""Text processing: normalisation, tokens with offsets, stems, negation scope, accents."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.text import (
+    MAX_ANSWER_CHARS,
+    STOP_WORDS,
+    content_stems,
+    is_content,
+    is_negated,
+    normalize,
+    stem,
+    tokenize,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Khrushchev\u2019s \u201cSecret Speech\u201d", "Khrushchev's \"Secret Speech\""),
+        ("\u2018Thaw\u2019", "'Thaw'"),
+        ("1953\u20131964", "1953-1964"),
+        ("a\u00a0b", "a b"),
+        ("\ufb01le", "file"),  # NFKC ligature
+        ("zero\u200bwidth", "zero width"),
+        ("bell\x07", "bell "),
+        ("", ""),
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_tokenize_offsets_point_into_original_text() -> None:
+    text = "Nikita Khrushchev\u2019s \u201cSecret Speech\u201d (1956) shocked delegates."
+    tokens = tokenize(text)
+    assert [t.text for t in tokens] == ["nikita", "khrushchev's", "secret", "speech", "1956", "shocked", "delegates"]
+    for t in tokens:
+        assert text[t.start : t.end].lower().replace("\u2019", "'") == t.text
+
+
+def test_tokenize_keeps_hyphenated_and_apostrophe_words_whole() -> None:
+    assert [t.text for t in tokenize("De-Stalinization wasn't Stalin's")] == ["de-stalinization", "wasn't", "stalin's"]
+
+
+def test_tokenize_strips_accents_but_keeps_offsets() -> None:
+    text = "The d\u00e9tente with the West"
+    tok = tokenize(text)[1]
+    assert tok.text == "detente"
+    assert text[tok.start : tok.end] == "d\u00e9tente"
+    assert tok.stem == stem("detente")
+
+
+def test_tokenize_clause_and_sentence_numbers() -> None:
+    tokens = tokenize("Terror ended, but fear stayed. Writers spoke; censors relented.")
+    by_word = {t.text: (t.clause, t.sentence) for t in tokens}
+    assert by_word["terror"] == (0, 0)
+    assert by_word["fear"] == (1, 0)  # "but" opens a clause, not a sentence
+    assert by_word["writers"] == (2, 1)
+    assert by_word["censors"] == (3, 1)  # ";" opens a clause
+
+
+def test_tokenize_caps_length() -> None:
+    tokens = tokenize("word " * (MAX_ANSWER_CHARS // 2))
+    assert tokens[-1].end <= MAX_ANSWER_CHARS
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("reforms", "reform"), ("Reformed", "reform"), ("Khrushchev's", "khrushchev"), ("prisoners", "prison"),
+     ("de-stalinization", "de-stalin")],
+)
+def test_stem(word: str, expected: str) -> None:
+    assert stem(word) == expected
+
+
+def test_stop_words_keep_negation_and_comparatives() -> None:
+    assert {"not", "no", "never", "less", "more"}.isdisjoint(STOP_WORDS)
+    assert {"the", "of", "and"} <= STOP_WORDS
+
+
+def test_is_content() -> None:
+    toks = {t.text: t for t in tokenize("the 1956 a 7 gulag")}
+    assert is_content(toks["1956"]) and is_content(toks["gulag"])
+    assert not is_content(toks["the"]) and not is_content(toks["7"]) and not is_content(toks["a"])
+
+
+def test_content_stems_keep_negation() -> None:
+    assert content_stems("The purges were not repeated") == ["purg", "not", "repeat"]
+
+
+def _negated(text: str, word: str) -> bool:
+    tokens = tokenize(text)
+    index = next(i for i, t in enumerate(tokens) if t.text == word)
+    return is_negated(tokens, index)
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "expected"),
+    [
+        ("Khrushchev did not reduce repression", "repression", True),
+        ("Khrushchev didn\u2019t reduce repression", "repression", True),
+        ("Khrushchev reduced repression", "repression", False),
+        ("There was never any real reform", "reform", True),
+        ("It did not lead to the Cuban Missile Crisis", "crisis", True),
+        # a list joined by "or" stays inside the negation
+        ("It did not allow open discussions about governance or criticism of past policies", "criticism", True),
+        # contrast words and sentence ends close the scope
+        ("Stalin did not reform, but Khrushchev reduced repression", "repression", False),
+        ("He was not a democrat. Repression eased.", "repression", False),
+        ("No. Later the repression eased", "repression", False),
+        # too far from the cue
+        ("Nobody expected that a new leader in Moscow would one day reduce repression", "repression", False),
+    ],
+)
+def test_is_negated(text: str, word: str, expected: bool) -> None:
+    assert _negated(text, word) is expected
