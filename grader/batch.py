@@ -189,3 +189,86 @@ def check_output_path(path: str) -> None:
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise InputError(f"{path}: output folder {parent} does not exist")
+
+
+@dataclass
+class RowScore:
+    """One input row scored in memory: its cells, the rubric used, and the result or an error code."""
+
+    line: int
+    cells: list[str]
+    rubric_id: str
+    result: ScoreResult | None = None
+    error: str | None = None
+
+
+def score_rows(
+    header: list[str],
+    rows: Iterable[tuple[int, list[str]]],
+    rubrics: dict[str, Rubric],
+    *,
+    answer_col: str,
+    question_col: str | None = None,
+    rubric_id: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    on_progress: Callable[[int], None] | None = None,
+    pool: ScorerPool | None = None,
+) -> list[RowScore]:
+    """Score rows in memory (for the app), keeping full results; one vectorised call per chunk and rubric.
+
+    Every row uses ``rubric_id`` if given, else the rubric named by its ``question_col``.
+    Rows that cannot be scored carry an ``error_*`` code instead of a result; nothing is
+    dropped. ``on_progress`` receives the number of rows finished after each chunk.
+    """
+    if (rubric_id is None) == (question_col is None):
+        raise InputError("give exactly one of rubric_id or question_col")
+    if rubric_id is not None and rubric_id not in rubrics:
+        raise InputError(f"unknown rubric {rubric_id!r}")
+    answer_idx = find_column(header, answer_col, path="input", option="the answer column")
+    question_idx = None if question_col is None else find_column(header, question_col, path="input", option="the question column")
+    pool = pool or ScorerPool(rubrics)
+    width = len(header)
+    out: list[RowScore] = []
+    for chunk in chunked(rows, chunk_size):
+        groups: dict[str, list[RowScore]] = {}
+        for line, row in chunk:
+            if row and row[0] == "\x00csv-error":
+                out.append(RowScore(line, [""] * width, rubric_id or "", error="error_bad_row"))
+                continue
+            cells = (row + [""] * width)[:width]
+            rid = rubric_id if rubric_id is not None else cells[question_idx].strip()  # type: ignore[index]
+            item = RowScore(line, cells, rid)
+            if rid not in pool.rubrics:
+                item.error = "error_unknown_question"
+            elif not cells[answer_idx].strip():
+                item.error = "error_empty_answer"
+            else:
+                groups.setdefault(rid, []).append(item)
+            out.append(item)
+        for rid, items in groups.items():
+            results = pool.get(rid).score_many([i.cells[answer_idx][: MAX_ANSWER_CHARS * 2] for i in items])
+            for item, result in zip(items, results):
+                item.result = result
+        if on_progress is not None:
+            on_progress(len(chunk))
+    return out
+
+
+COLUMN_GUESSES = {
+    "student": ("student", "student_id", "student id", "name", "student name", "email", "user", "username", "id number", "sis user id", "answer_id"),
+    "answer": ("answer", "response", "text", "essay", "submission", "answer_text"),
+    "question": ("question_id", "question", "question id", "rubric", "rubric_id", "item", "prompt_id"),
+}
+
+
+def guess_columns(header: list[str]) -> dict[str, str | None]:
+    """Guess which column holds the student, the answer and the question id (None if no guess).
+
+    >>> guess_columns(["Name", "Question", "Response"])
+    {'student': 'Name', 'answer': 'Response', 'question': 'Question'}
+    """
+    norm = {h.strip().lower(): h for h in header}
+    guesses: dict[str, str | None] = {}
+    for role, names in COLUMN_GUESSES.items():
+        guesses[role] = next((norm[n] for n in names if n in norm), None)
+    return guesses

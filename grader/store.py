@@ -1,0 +1,227 @@
+"""Persist batch runs, their scored rows and teachers' overrides through SQLAlchemy.
+
+By default a SQLite file at ``data/grader.sqlite`` (the ``data/`` folder is not versioned);
+set ``GRADER_DB_URL`` to any SQLAlchemy URL (for example
+``postgresql+psycopg://user@host/grader``) to keep them elsewhere. Only portable column
+types are used so the same schema works on PostgreSQL. Overrides are appended, never
+updated in place: the latest one for a row wins and the history stays.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    func,
+    select,
+)
+from sqlalchemy.engine import Engine, make_url
+
+from grader.errors import InputError
+
+DEFAULT_DB_PATH = Path("data") / "grader.sqlite"
+MAX_REASON_CHARS = 1000
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("source", String(300), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("n_rows", Integer, nullable=False),
+)
+
+results = Table(
+    "results",
+    metadata,
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("row", Integer, primary_key=True),
+    Column("line", Integer, nullable=False),
+    Column("student", String(300), nullable=False, default=""),
+    Column("question_id", String(100), nullable=False, default=""),
+    Column("answer", Text, nullable=False, default=""),
+    Column("score", Float, nullable=True),
+    Column("max_score", Float, nullable=True),
+    Column("percent", Float, nullable=True),
+    Column("flags", Text, nullable=False, default=""),
+    Column("needs_review", Boolean, nullable=False, default=False),
+    Column("reasons", Text, nullable=False, default=""),
+    Column("feedback", Text, nullable=False, default=""),
+)
+
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("row", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord:
+    """One scored row as stored: ``row`` is its position in the run (0-based)."""
+
+    row: int
+    line: int
+    student: str
+    question_id: str
+    answer: str
+    score: float | None
+    max_score: float | None
+    percent: float | None
+    flags: str = ""
+    needs_review: bool = False
+    reasons: str = ""
+    feedback: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """A stored batch run."""
+
+    id: int
+    name: str
+    source: str
+    created_at: datetime
+    n_rows: int
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A teacher's score for a row, with the reason, replacing the automatic score."""
+
+    run_id: int
+    row: int
+    score: float
+    reason: str
+    created_at: datetime
+
+
+def default_url() -> str:
+    """``GRADER_DB_URL`` if set, else a SQLite file ``data/grader.sqlite`` under the working folder."""
+    return os.environ.get("GRADER_DB_URL") or f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    """Runs, results and overrides in one database; tables are created on first use.
+
+    Examples
+    --------
+    >>> s = Store("sqlite://")
+    >>> rid = s.save_run("demo", "x.csv", [ResultRecord(0, 2, "Ann", "q1", "text", 5.0, 10.0, 50.0)])
+    >>> s.add_override(rid, 0, 7.5, "Good point missed by the scorer").score
+    7.5
+    >>> s.overrides(rid)[0].reason
+    'Good point missed by the scorer'
+    """
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+        self.url = url or default_url()
+        if engine is None:
+            parsed = make_url(self.url)
+            if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(self.url, future=True)
+        self.engine = engine
+        metadata.create_all(self.engine)
+
+    def save_run(self, name: str, source: str, records: Sequence[ResultRecord]) -> int:
+        """Store a run and all its rows in one transaction; return the run id."""
+        with self.engine.begin() as conn:
+            run_id = conn.execute(
+                runs.insert().values(name=name[:200], source=source[:300], created_at=_now(), n_rows=len(records))
+            ).inserted_primary_key[0]
+            if records:
+                conn.execute(results.insert(), [{"run_id": run_id, **asdict(r)} for r in records])
+        return int(run_id)
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every run, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs).order_by(runs.c.id.desc())).all()
+        return [RunInfo(r.id, r.name, r.source, r.created_at, r.n_rows) for r in rows]
+
+    def load_results(self, run_id: int) -> list[ResultRecord]:
+        """The rows of a run in their original order (InputError if the run does not exist)."""
+        names = [f.name for f in fields(ResultRecord)]
+        with self.engine.connect() as conn:
+            if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+                raise InputError(f"no stored run with id {run_id}")
+            rows = conn.execute(select(results).where(results.c.run_id == run_id).order_by(results.c.row)).all()
+        return [ResultRecord(**{n: getattr(r, n) for n in names}) for r in rows]
+
+    def add_override(self, run_id: int, row: int, score: float, reason: str) -> Override:
+        """Record a teacher's score for one row; the reason is required and the score must fit the row.
+
+        Raises :class:`InputError` for an unknown row, an empty reason, or a score outside
+        ``[0, max_score]``.
+        """
+        reason = reason.strip()
+        if not reason:
+            raise InputError("an override needs a reason")
+        if len(reason) > MAX_REASON_CHARS:
+            raise InputError(f"the reason is longer than {MAX_REASON_CHARS} characters")
+        with self.engine.begin() as conn:
+            target = conn.execute(
+                select(results.c.max_score).where(results.c.run_id == run_id, results.c.row == row)
+            ).first()
+            if target is None:
+                raise InputError(f"run {run_id} has no row {row}")
+            top = target.max_score
+            if score < 0 or (top is not None and score > top):
+                limit = f"[0, {top:g}]" if top is not None else ">= 0"
+                raise InputError(f"override score must be in {limit}. Got {score:g}")
+            created = _now()
+            conn.execute(
+                overrides.insert().values(run_id=run_id, row=row, score=float(score), reason=reason, created_at=created)
+            )
+        return Override(run_id, row, float(score), reason, created)
+
+    def overrides(self, run_id: int) -> dict[int, Override]:
+        """The latest override of each row of a run, keyed by row."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(overrides).where(overrides.c.run_id == run_id).order_by(overrides.c.id)
+            ).all()
+        return {r.row: Override(r.run_id, r.row, r.score, r.reason, r.created_at) for r in rows}
+
+    def override_history(self, run_id: int, row: int) -> list[Override]:
+        """Every override of one row, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(overrides)
+                .where(overrides.c.run_id == run_id, overrides.c.row == row)
+                .order_by(overrides.c.id)
+            ).all()
+        return [Override(r.run_id, r.row, r.score, r.reason, r.created_at) for r in rows]
+
+    def count_runs(self) -> int:
+        """How many runs are stored."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(runs)).scalar_one())
