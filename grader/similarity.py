@@ -69,9 +69,12 @@ class SimilarityModel:
         self.char_vectorizer_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, preprocessor=self._char_text
         )
-        self.char_vectorizer_.fit(docs)
+        try:
+            self.char_vectorizer_.fit(docs)
+        except ValueError:  # the model answer only repeats question words: no character view
+            self.char_vectorizer_ = None
         self.model_word_ = self._word_matrix([model_answer])
-        self.model_char_ = self._char_matrix([model_answer])
+        self.model_char_ = self._char_matrix([model_answer]) if self.char_vectorizer_ is not None else None
         return self
 
     def _feature_scale(self, names: np.ndarray) -> sparse.dia_matrix:
@@ -99,6 +102,8 @@ class SimilarityModel:
         if len(texts) == 0:
             return np.zeros(0)
         word = np.asarray((self._word_matrix(texts) @ self.model_word_.T).todense()).ravel()
+        if self.char_vectorizer_ is None:
+            return np.clip(word, 0.0, 1.0)
         char = np.asarray((self._char_matrix(texts) @ self.model_char_.T).todense()).ravel()
         return np.clip(WORD_SHARE * word + (1 - WORD_SHARE) * char, 0.0, 1.0)
 
