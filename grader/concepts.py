@@ -170,7 +170,11 @@ class PhraseMatcher:
         negated: list[Span] = []
         used: set[int] = set()
         for anchor in lists[anchor_idx]:
-            chosen = [min(lst, key=lambda p: (abs(p - anchor), p)) for lst in lists]
+            # nearest occurrence of each word; on a tie, the one on the side the phrase puts it
+            chosen = [
+                min(lst, key=lambda p, k=k: (abs(p - anchor), (p - anchor) * (k - anchor_idx) < 0, p))
+                for k, lst in enumerate(lists)
+            ]
             lo, hi = min(chosen), max(chosen)
             if hi - lo >= limit or lo in used:
                 continue
