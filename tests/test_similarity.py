@@ -1,0 +1,110 @@
+"""TF-IDF similarity: range, empty input, self-similarity, question words demoted, fitting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from grader.similarity import SimilarityModel, split_sentences, tfidf_cosine, word_features
+
+QUESTION = "How did de-Stalinization change the political landscape of the Soviet Union?"
+MODEL = (
+    "Khrushchev denounced Stalin's cult of personality in the Secret Speech of 1956. "
+    "Political prisoners were released from the gulag and censorship was relaxed during the Thaw. "
+    "The Soviet Union nevertheless remained a one-party state."
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> SimilarityModel:
+    return SimilarityModel(question_word_weight=0.15).fit(MODEL, question=QUESTION)
+
+
+def test_word_features_are_content_stems_and_bigrams() -> None:
+    assert word_features("Stalin's purges were not ended") == ["stalin", "purg", "end", "stalin purg", "purg end"]
+    assert word_features("") == []
+    assert "not" not in word_features("not repeated")
+
+
+def test_split_sentences() -> None:
+    assert split_sentences("One. Two!  Three? four") == ["One.", "Two!", "Three?", "four"]
+    assert split_sentences("In 1956.5 cases") == ["In 1956.5 cases"]
+    assert split_sentences("") == []
+
+
+def test_self_similarity_is_about_one(model: SimilarityModel) -> None:
+    assert model.similarity([MODEL])[0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_range_and_order(model: SimilarityModel) -> None:
+    texts = [
+        MODEL,
+        "Khrushchev's Secret Speech denounced Stalin and prisoners were released from the gulag.",
+        "After Stalin, writers had more freedom.",
+        "Photosynthesis turns light into chemical energy in plants.",
+        "",
+    ]
+    sims = model.similarity(texts)
+    assert sims.shape == (5,)
+    assert np.all((sims >= 0) & (sims <= 1))
+    assert sims[0] > sims[1] > sims[2] > sims[3]
+    assert sims[4] == 0.0
+
+
+def test_one_call_equals_many_calls(model: SimilarityModel) -> None:
+    texts = ["The Thaw relaxed censorship.", "Stalin's cult of personality was denounced in 1956."]
+    together = model.similarity(texts)
+    apart = np.array([model.similarity([t])[0] for t in texts])
+    assert together == pytest.approx(apart)
+
+
+@pytest.mark.parametrize("texts", [[], ["", "   ", "?!"]])
+def test_empty_input(model: SimilarityModel, texts: list[str]) -> None:
+    sims = model.similarity(texts)
+    assert len(sims) == len(texts)
+    assert np.all(sims == 0.0)
+
+
+def test_copying_the_question_is_demoted() -> None:
+    copy = "De-Stalinization changed the political landscape of the Soviet Union."
+    demoted = SimilarityModel(question_word_weight=0.15).fit(MODEL, question=QUESTION).similarity([copy])[0]
+    plain = SimilarityModel(question_word_weight=1.0).fit(MODEL, question=QUESTION).similarity([copy])[0]
+    assert demoted < 0.1
+    assert plain > 2 * demoted
+
+
+def test_question_word_weight_zero_removes_question_words() -> None:
+    m = SimilarityModel(question_word_weight=0.0).fit(MODEL, question=QUESTION)
+    assert m.similarity(["Soviet Union political"])[0] == pytest.approx(0.0, abs=0.05)
+
+
+def test_misspellings_keep_some_similarity(model: SimilarityModel) -> None:
+    right, wrong = model.similarity(["Khrushchev denounced Stalin", "Kruschev denounced Stallin"])
+    assert wrong > 0.5 * right > 0
+
+
+def test_unfitted_model_says_how_to_fix() -> None:
+    with pytest.raises(NotFittedError, match=r"call fit\(model_answer"):
+        SimilarityModel().similarity(["anything"])
+
+
+def test_fit_returns_self_and_stores_learned_attributes() -> None:
+    m = SimilarityModel()
+    assert m.fit(MODEL, question=QUESTION) is m
+    assert "gulag" in m.word_vectorizer_.vocabulary_
+    assert m.question_word_weight == 0.15
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "low", "high"),
+    [
+        ("the cat sat", "the cat sat", 0.999, 1.0),
+        ("gulag prisoners released", "the Secret Speech of 1956", 0.0, 0.0),
+        ("", "anything", 0.0, 0.0),
+        ("the and of", "the and of", 0.0, 0.0),  # stop words only
+        ("prisoners released from the gulag", "the gulag emptied", 0.1, 0.9),
+    ],
+)
+def test_tfidf_cosine_baseline(a: str, b: str, low: float, high: float) -> None:
+    assert low <= tfidf_cosine(a, b) <= high
