@@ -134,7 +134,10 @@ class PhraseMatcher:
 
     def analyze(self, answer: str) -> Analysis:
         """Tokenise ``answer`` and index its content words by canonical stem."""
-        tokens = tokenize(answer)
+        return self.analyze_tokens(tokenize(answer))
+
+    def analyze_tokens(self, tokens: list[Token]) -> Analysis:
+        """:meth:`analyze` of an answer already split by :func:`grader.text.tokenize`."""
         content = [i for i, t in enumerate(tokens) if is_content(t) and t.text not in NEGATION_CUES]
         positions: dict[str, list[int]] = {}
         for rank, i in enumerate(content):
@@ -210,9 +213,14 @@ class RubricMatcher:
         everything = [p for group in self.concept_phrases_ + self.misconception_phrases_ for p in group]
         self.matcher_ = PhraseMatcher(everything)
 
-    def match(self, answer: str) -> tuple[list[ConceptMatch], list[MisconceptionMatch], Analysis]:
-        """Match every concept and misconception of the rubric against ``answer``."""
-        analysis = self.matcher_.analyze(answer)
+    def match(
+        self, answer: str, *, tokens: list[Token] | None = None
+    ) -> tuple[list[ConceptMatch], list[MisconceptionMatch], Analysis]:
+        """Match every concept and misconception of the rubric against ``answer``.
+
+        ``tokens`` may pass ``tokenize(answer)`` when the caller has it already.
+        """
+        analysis = self.matcher_.analyze(answer) if tokens is None else self.matcher_.analyze_tokens(tokens)
         concepts = [
             _match_concept(c, phrases, self.matcher_, analysis, answer)
             for c, phrases in zip(self.rubric.concepts, self.concept_phrases_)

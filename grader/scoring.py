@@ -21,7 +21,7 @@ from grader.feedback import build_feedback
 from grader.integrity import AnswerContext, Flag, check_answer
 from grader.rubric import Calibration, Rubric, Scoring
 from grader.similarity import SimilarityModel, word_features
-from grader.text import tokenize
+from grader.text import Token, tokenize
 
 
 @dataclass(frozen=True)
@@ -163,12 +163,13 @@ class Scorer:
     def score_many(self, answers: Sequence[str]) -> list[ScoreResult]:
         """Score many answers; similarity is one vectorised transform for the whole list."""
         answers = [a if isinstance(a, str) else "" for a in answers]
-        sims = self.similarity_.similarity(answers)
-        return [self._score_one(a, float(s)) for a, s in zip(answers, sims)]
+        tokens = [tokenize(a) for a in answers]  # once per answer: matching and both similarity views
+        sims = self.similarity_.similarity_of_tokens(tokens)
+        return [self._score_one(a, float(s), t) for a, s, t in zip(answers, sims, tokens)]
 
-    def _score_one(self, answer: str, similarity: float) -> ScoreResult:
+    def _score_one(self, answer: str, similarity: float, tokens: list[Token] | None = None) -> ScoreResult:
         rubric, scoring = self.rubric, self.rubric.scoring
-        concepts, misconceptions, analysis = self.matcher_.match(answer)
+        concepts, misconceptions, analysis = self.matcher_.match(answer, tokens=tokens)
         flags = check_answer(answer, analysis.tokens, self.context_)
         matched_weight = sum(c.weight for c in concepts if c.matched)
         coverage = min(1.0, matched_weight / (rubric.total_weight * scoring.coverage_target))

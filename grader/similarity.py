@@ -17,7 +17,7 @@ from scipy import sparse
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from grader.text import NEGATION_CUES, is_content, normalize, tokenize
+from grader.text import NEGATION_CUES, Token, is_content, normalize, tokenize
 
 WORD_SHARE = 0.6
 """Weight of the word view in the combined similarity; the character view gets the rest."""
@@ -31,8 +31,30 @@ def word_features(text: str) -> list[str]:
     >>> word_features("Stalin's purges ended")
     ['stalin', 'purg', 'end', 'stalin purg', 'purg end']
     """
-    stems = [t.stem for t in tokenize(text) if is_content(t) and t.text not in NEGATION_CUES]
+    return _token_features(tokenize(text))
+
+
+def _token_features(tokens: Sequence[Token]) -> list[str]:
+    """:func:`word_features` of text already tokenised."""
+    stems = [t.stem for t in tokens if t.text not in NEGATION_CUES and is_content(t)]
     return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
+
+
+class _WordFeatures(list):  # type: ignore[type-arg]
+    """Word features computed already from tokens; the word analyzer passes them through."""
+
+    __slots__ = ()
+
+
+class _CharText(str):
+    """Text already reduced for the character view; the preprocessor passes it through."""
+
+    __slots__ = ()
+
+
+def _word_analyzer(doc: str | _WordFeatures) -> list[str]:
+    """The word view's analyzer: :func:`word_features`, or features prepared from tokens."""
+    return doc if isinstance(doc, _WordFeatures) else word_features(doc)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -63,7 +85,7 @@ class SimilarityModel:
         docs = split_sentences(model_answer) + [normalize(question)] + [normalize(e) for e in extra]
         docs = [d for d in docs if d.strip()] or [model_answer]
         self.question_stems_ = frozenset(f for f in word_features(question) if " " not in f)
-        self.word_vectorizer_ = TfidfVectorizer(analyzer=word_features, sublinear_tf=True)
+        self.word_vectorizer_ = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True)
         self.word_vectorizer_.fit(docs)
         self.word_scale_ = self._feature_scale(self.word_vectorizer_.get_feature_names_out())
         self.char_vectorizer_ = TfidfVectorizer(
@@ -85,9 +107,13 @@ class SimilarityModel:
         return sparse.diags(scale)
 
     def _char_text(self, text: str) -> str:
-        return " ".join(
-            t.text for t in tokenize(text) if is_content(t) and t.stem not in self.question_stems_
-        )
+        if isinstance(text, _CharText):
+            return text
+        return self._char_text_of(tokenize(text))
+
+    def _char_text_of(self, tokens: Sequence[Token]) -> str:
+        q = self.question_stems_
+        return " ".join(t.text for t in tokens if t.stem not in q and is_content(t))
 
     def _word_matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
         return _l2_rows(self.word_vectorizer_.transform(texts) @ self.word_scale_)
@@ -101,10 +127,26 @@ class SimilarityModel:
             raise NotFittedError("SimilarityModel is not fitted yet: call fit(model_answer, question=...) first.")
         if len(texts) == 0:
             return np.zeros(0)
-        word = np.asarray((self._word_matrix(texts) @ self.model_word_.T).todense()).ravel()
+        return self._combined(texts, texts)
+
+    def similarity_of_tokens(self, token_lists: Sequence[Sequence[Token]]) -> np.ndarray:
+        """:meth:`similarity` of texts already split by :func:`grader.text.tokenize` (same values).
+
+        Lets a scorer tokenise each answer once for matching and both similarity views.
+        """
+        if not hasattr(self, "model_word_"):
+            raise NotFittedError("SimilarityModel is not fitted yet: call fit(model_answer, question=...) first.")
+        if len(token_lists) == 0:
+            return np.zeros(0)
+        words = [_WordFeatures(_token_features(tokens)) for tokens in token_lists]
+        chars = [_CharText(self._char_text_of(tokens)) for tokens in token_lists] if self.char_vectorizer_ is not None else []
+        return self._combined(words, chars)
+
+    def _combined(self, word_docs: Sequence[str], char_docs: Sequence[str]) -> np.ndarray:
+        word = np.asarray((self._word_matrix(word_docs) @ self.model_word_.T).todense()).ravel()
         if self.char_vectorizer_ is None:
             return np.clip(word, 0.0, 1.0)
-        char = np.asarray((self._char_matrix(texts) @ self.model_char_.T).todense()).ravel()
+        char = np.asarray((self._char_matrix(char_docs) @ self.model_char_.T).todense()).ravel()
         return np.clip(WORD_SHARE * word + (1 - WORD_SHARE) * char, 0.0, 1.0)
 
 

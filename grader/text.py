@@ -91,6 +91,12 @@ def stem(word: str) -> str:
 
 def _fold(text: str) -> str:
     """Same-length case and quote folding, so token offsets match the original text."""
+    if text.isascii():  # the common case: ASCII lowercasing is one character to one
+        return text.lower()
+    if "\u03a3" not in text:  # str.lower() is per character except for Greek final sigma
+        folded = text.translate(_QUOTES).lower()
+        if len(folded) == len(text):  # no character grew, so each mapped one to one
+            return folded
     out = []
     for ch in text:
         folded = ch.translate(_QUOTES).lower()
