@@ -123,3 +123,66 @@ def _misconception(row: Mapping[str, Any]) -> dict[str, Any]:
         "penalty": _number(row.get("penalty"), 0.2),
         "feedback": _text(row.get("feedback")),
     }
+
+
+def compare_on_samples(
+    before: Rubric,
+    after: Rubric,
+    rows: Sequence[Mapping[str, str]],
+    *,
+    lines: Sequence[int] | None = None,
+    score_col: str = "score",
+    answer_col: str = "answer",
+) -> dict[str, Any]:
+    """Agreement with human scores and the per-concept match table, before and after an edit.
+
+    ``rows`` are graded answers of ONE question (cell dicts, e.g. from
+    :func:`grader.evaluate.load_graded` filtered to a question and to the ``tune`` split);
+    both rubrics score every row. Returns ``{"before": metrics, "after": metrics,
+    "concepts": [...], "problems": [...]}`` where metrics are
+    :func:`grader.evaluate.agreement` dicts and each concept row carries the
+    :func:`grader.suggest.concept_table` rates of both versions (NaN where a concept
+    exists in only one of them).
+    """
+    from grader.evaluate import evaluate_rows
+    from grader.suggest import concept_table
+
+    plain = [dict(r) for r in rows]
+    reports = {
+        name: evaluate_rows(
+            {rubric.id: rubric}, plain, score_col=score_col, answer_col=answer_col,
+            question_col="\x00no-question-column", line_numbers=lines, top=0,
+        )
+        for name, rubric in (("before", before), ("after", after))
+    }
+    used = {r.line for r in reports["after"].rows}
+    line_of = list(lines) if lines is not None else [i + 2 for i in range(len(plain))]
+    kept = [row for row, line in zip(plain, line_of) if line in used]
+    answers = [str(row.get(answer_col, "")) for row in kept]
+    human = [r.human for r in reports["after"].rows]
+    tables = {
+        name: {c["concept_id"]: c for c in concept_table(rubric, answers, human, max_score=rubric.max_score)}
+        for name, rubric in (("before", before), ("after", after))
+    }
+    nan = float("nan")
+    concepts = []
+    for cid in dict.fromkeys([*tables["before"], *tables["after"]]):
+        b, a = tables["before"].get(cid, {}), tables["after"].get(cid, {})
+        concepts.append(
+            {
+                "concept_id": cid,
+                "label": (a or b)["label"],
+                "high_rate_before": b.get("high_rate", nan),
+                "high_rate_after": a.get("high_rate", nan),
+                "low_rate_before": b.get("low_rate", nan),
+                "low_rate_after": a.get("low_rate", nan),
+                "lift_before": b.get("lift", nan),
+                "lift_after": a.get("lift", nan),
+            }
+        )
+    return {
+        "before": reports["before"].overall,
+        "after": reports["after"].overall,
+        "concepts": concepts,
+        "problems": list(reports["after"].problems),
+    }

@@ -18,14 +18,14 @@ DEFAULT_MARGIN = 2.5
 GROUPS = ("error", "flagged", "unsure", "near boundary")
 
 
-def record_from_score(row: int, scored: RowScore, *, student: str, answer: str) -> ResultRecord:
+def record_from_score(row: int, scored: RowScore, *, student: str, answer: str, student_id: str = "") -> ResultRecord:
     """Flatten an in-memory scored row into the stored shape (flags and reasons joined by ``;``)."""
     r = scored.result
     if r is None:
         return ResultRecord(
             row=row, line=scored.line, student=student, question_id=scored.rubric_id, answer=answer,
             score=None, max_score=None, percent=None, flags=scored.error or "", needs_review=True,
-            reasons=scored.error or "",
+            reasons=scored.error or "", student_id=student_id,
         )
     return ResultRecord(
         row=row,
@@ -40,6 +40,7 @@ def record_from_score(row: int, scored: RowScore, *, student: str, answer: str) 
         needs_review=r.needs_review,
         reasons=";".join(r.review_reasons),
         feedback="\n".join(r.feedback),
+        student_id=student_id,
     )
 
 

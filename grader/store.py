@@ -65,6 +65,7 @@ results = Table(
     Column("needs_review", Boolean, nullable=False, default=False),
     Column("reasons", Text, nullable=False, default=""),
     Column("feedback", Text, nullable=False, default=""),
+    Column("student_id", String(300), nullable=False, default=""),
 )
 
 overrides = Table(
@@ -95,6 +96,7 @@ class ResultRecord:
     needs_review: bool = False
     reasons: str = ""
     feedback: str = ""
+    student_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Streamlit pages of the grader app (UI only; all logic lives in ``grader``)."""

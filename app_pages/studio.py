@@ -1,0 +1,311 @@
+"""Rubric studio (teachers): build, edit, try, compare on graded samples, save or download."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.common import (
+    MAX_UPLOAD_BYTES,
+    SAMPLES_CSV,
+    answer_box,
+    note,
+    rubric_root,
+    rubric_sets,
+    scorer_for_yaml,
+    scorers_for,
+    teacher_gate,
+)
+from grader.editing import (
+    CONCEPT_COLUMNS,
+    MISCONCEPTION_COLUMNS,
+    compare_on_samples,
+    concept_rows,
+    misconception_rows,
+    rubric_from_tables,
+)
+from grader.errors import GraderError, InputError
+from grader.highlight import highlight_html, marks_from_concepts
+from grader.rubric import Rubric, rubric_from_yaml, rubric_to_yaml, save_rubric
+
+SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+EDIT_KEYS = (
+    "studio_id", "studio_title", "studio_question", "studio_model_answer", "studio_max_score",
+    "studio_show_after", "studio_concepts", "studio_misconceptions", "studio_replace", "studio_sample_question",
+)
+
+if not teacher_gate():
+    st.stop()
+
+st.title("Rubric studio")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_samples(data: bytes, name: str) -> tuple[list[dict[str, str]], list[int]]:
+    """Graded sample rows (cell dicts) and their file lines, read by the library."""
+    from grader.evaluate import load_graded
+
+    suffix = ".xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else ".csv"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"samples{suffix}"
+        path.write_bytes(data)
+        try:
+            return load_graded(path)
+        except GraderError as exc:
+            raise InputError(str(exc).replace(str(path), name)) from None
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def compare(before_yaml: str, after_yaml: str, rows: list[dict[str, str]], lines: list[int]) -> dict:
+    """Before/after agreement, cached by both rubrics' YAML and the sample rows."""
+    return compare_on_samples(rubric_from_yaml(before_yaml), rubric_from_yaml(after_yaml), rows, lines=lines)
+
+
+# --- 1. where the rubric comes from -----------------------------------------------------
+modes = ["Edit a saved rubric", "Build from a question and model answer", "Upload a rubric YAML"]
+mode = st.radio("Start from", modes, horizontal=True, key="studio_mode")
+sets = rubric_sets()
+base: Rubric | None = None
+target_set: str | None = None
+
+if mode == modes[0]:
+    if not sets:
+        st.warning("No saved rubrics yet: build one from a question and model answer.")
+    else:
+        c1, c2 = st.columns([1, 3])
+        target_set = c1.selectbox("Question set", sets, key="studio_set")
+        scorers = scorers_for(target_set)
+        rid = c2.selectbox("Rubric", list(scorers), format_func=lambda r: f"{r}: {scorers[r].rubric.question}", key="studio_rubric")
+        base = scorers[rid].rubric
+else:
+    if mode == modes[1]:
+        with st.form("studio_build_form"):
+            b1, b2 = st.columns([1, 1])
+            new_id = b1.text_input("Rubric id (letters, digits, - _ .)", key="studio_build_id")
+            new_title = b2.text_input("Title", key="studio_build_title")
+            new_question = st.text_area("Question", key="studio_build_question", height=80)
+            new_model = st.text_area("Model answer", key="studio_build_model", height=160)
+            b3, b4 = st.columns([1, 1])
+            new_max = b3.number_input("Max score", 1.0, 1000.0, 10.0, 1.0, key="studio_build_max")
+            wordnet = b4.checkbox("Add WordNet synonyms (if installed)", value=True, key="studio_build_wordnet")
+            built = st.form_submit_button("Build rubric", type="primary", key="studio_build")
+        if built:
+            from grader.build import build_rubric
+
+            try:
+                st.session_state["studio_built"] = build_rubric(
+                    new_question, new_model, rubric_id=new_id.strip(), title=new_title.strip(),
+                    max_score=new_max, use_wordnet=wordnet,
+                )
+            except (ValueError, GraderError) as exc:
+                st.error(f"Cannot build the rubric: {exc}")
+        base = st.session_state.get("studio_built")
+    else:
+        uploaded = st.file_uploader(
+            "Rubric YAML", type=["yaml", "yml"], key="studio_yaml_upload",
+            max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024),
+        )
+        if uploaded is not None:
+            try:
+                base = rubric_from_yaml(uploaded.getvalue().decode("utf-8-sig"), source=Path(uploaded.name).name)
+            except UnicodeDecodeError:
+                st.error(f"{uploaded.name}: not UTF-8 text")
+            except GraderError as exc:
+                st.error(str(exc))
+    if base is not None:
+        options = sets + ["(new set)"]
+        s1, s2 = st.columns([1, 1])
+        pick = s1.selectbox("Save into question set", options, key="studio_target_set")
+        if pick == "(new set)":
+            name = s2.text_input("New set name", key="studio_new_set").strip()
+            if name and not SET_NAME.match(name):
+                s2.error("Use letters, digits, '.', '_' or '-' only.")
+            target_set = name if SET_NAME.match(name) else None
+        else:
+            target_set = pick
+
+if base is None:
+    st.info("Choose or build a rubric to start.")
+    st.stop()
+
+# Editing widgets keep their keys; when the starting rubric changes, their state is reset.
+base_yaml = rubric_to_yaml(base)
+tag = hashlib.sha256(f"{mode}\n{base_yaml}".encode()).hexdigest()[:12]
+if st.session_state.get("studio_tag") != tag:
+    for key in EDIT_KEYS:
+        st.session_state.pop(key, None)
+    st.session_state["studio_tag"] = tag
+
+# --- 2. edit ------------------------------------------------------------------------------
+st.subheader("Edit", anchor=False)
+e1, e2, e3, e4 = st.columns([1, 2, 1, 1])
+edit_id = e1.text_input("Rubric id", base.id, key="studio_id")
+edit_title = e2.text_input("Title", base.title, key="studio_title")
+edit_max = e3.number_input("Max score", 0.5, 1000.0, float(base.max_score), 0.5, key="studio_max_score")
+edit_after = e4.number_input(
+    "Show model answer after N drafts (0 = never)", 0, 100, int(base.show_model_answer_after or 0), 1, key="studio_show_after"
+)
+edit_question = st.text_area("Question", base.question, key="studio_question", height=70)
+edit_model = st.text_area("Model answer (never shown to students)", base.model_answer, key="studio_model_answer", height=120)
+
+st.markdown("**Concepts** - separate phrases with `;`. Terms and synonyms are never shown to students; hints are.")
+concepts_df = st.data_editor(
+    pd.DataFrame(concept_rows(base), columns=list(CONCEPT_COLUMNS)),
+    num_rows="dynamic",
+    hide_index=True,
+    width="stretch",
+    key="studio_concepts",
+    column_config={
+        "id": st.column_config.TextColumn("id", required=True),
+        "label": st.column_config.TextColumn("label", required=True),
+        "hint": st.column_config.TextColumn("hint (students see this)", width="medium"),
+        "weight": st.column_config.NumberColumn("weight", min_value=0.1, max_value=100.0, step=0.5, default=1.0),
+        "required": st.column_config.CheckboxColumn("required", default=False),
+        "terms": st.column_config.TextColumn("terms", width="large"),
+        "synonyms": st.column_config.TextColumn("synonyms", width="large"),
+    },
+)
+st.markdown("**Misconceptions** - phrases that signal a wrong claim, the share of the score it costs, feedback.")
+misconceptions_df = st.data_editor(
+    pd.DataFrame(misconception_rows(base), columns=list(MISCONCEPTION_COLUMNS)),
+    num_rows="dynamic",
+    hide_index=True,
+    width="stretch",
+    key="studio_misconceptions",
+    column_config={
+        "id": st.column_config.TextColumn("id", required=True),
+        "phrases": st.column_config.TextColumn("phrases", width="large"),
+        "penalty": st.column_config.NumberColumn("penalty", min_value=0.0, max_value=1.0, step=0.05, default=0.2),
+        "feedback": st.column_config.TextColumn("feedback", width="large"),
+    },
+)
+
+edited: Rubric | None = None
+try:
+    edited = rubric_from_tables(
+        base,
+        concepts_df.to_dict("records"),
+        misconceptions_df.to_dict("records"),
+        id=edit_id.strip(),
+        title=edit_title.strip(),
+        question=edit_question,
+        model_answer=edit_model,
+        max_score=edit_max,
+        show_model_answer_after=int(edit_after) or None,
+    )
+except GraderError as exc:
+    st.error(f"Not valid yet - {exc}")
+
+# --- 3. try an answer -----------------------------------------------------------------------
+st.subheader("Try an answer", anchor=False)
+trial = st.text_area("Answer to try (scored with the edited rubric)", key="studio_try", height=110)
+if edited is not None and trial.strip():
+    result = scorer_for_yaml(rubric_to_yaml(edited)).score(trial)
+    t1, t2 = st.columns([1, 3])
+    t1.metric("Score", f"{result.score:g} / {result.max_score:g}", border=True)
+    t1.caption(f"coverage {result.coverage:.2f} - similarity {result.similarity:.2f}")
+    with t2:
+        answer_box(highlight_html(trial, marks_from_concepts(result.concepts)))
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "concept": c.concept_id,
+                    "label": c.label,
+                    "matched": c.matched,
+                    "by phrase": c.phrase or "",
+                    "evidence": " | ".join(s.text for s in c.evidence),
+                    "negated": " | ".join(s.text for s in c.negated),
+                }
+                for c in result.concepts
+            ]
+        ),
+        hide_index=True,
+        width="stretch",
+        key="studio_try_table",
+    )
+    for m in result.misconceptions:
+        note(f"Misconception {m.misconception_id}: " + " | ".join(s.text for s in m.evidence), "misconception")
+    for f in result.flags:
+        note(f"Flag {f.code}: {f.message}", "warning")
+
+# --- 4. agreement with graded samples ---------------------------------------------------------
+st.subheader("Agreement with graded samples", anchor=False)
+samples_upload = st.file_uploader(
+    "Graded samples (CSV/XLSX with question_id, answer, score and optionally split); default: the bundled ones",
+    type=["csv", "xlsx"],
+    key="studio_samples",
+    max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024),
+)
+sample_bytes, sample_name = (
+    (samples_upload.getvalue(), samples_upload.name) if samples_upload is not None else (SAMPLES_CSV.read_bytes(), SAMPLES_CSV.name)
+)
+try:
+    sample_rows, sample_lines = load_samples(sample_bytes, sample_name)
+except GraderError as exc:
+    st.error(str(exc))
+    sample_rows, sample_lines = [], []
+has_split = any("split" in r for r in sample_rows)
+if has_split:  # tuning happens on the tune split only; heldout answers stay unseen for the final check
+    kept = [(r, n) for r, n in zip(sample_rows, sample_lines) if r.get("split", "").strip() == "tune"]
+    sample_rows, sample_lines = [r for r, _ in kept], [n for _, n in kept]
+questions = sorted({r.get("question_id", "").strip() for r in sample_rows} - {""})
+if edited is not None and sample_rows:
+    default_q = base.id if base.id in questions else (questions[0] if questions else None)
+    if questions:
+        qid = st.selectbox(
+            "Sample question", questions, index=questions.index(default_q), key="studio_sample_question"
+        )
+        picked = [(r, n) for r, n in zip(sample_rows, sample_lines) if r.get("question_id", "").strip() == qid]
+    else:
+        picked = list(zip(sample_rows, sample_lines))
+    st.caption(
+        f"{sample_name}: {len(picked)} graded answers" + (" from the tune split (heldout answers are never used here)." if has_split else ".")
+    )
+    try:
+        comparison = compare(base_yaml, rubric_to_yaml(edited), [r for r, _ in picked], [n for _, n in picked])
+    except GraderError as exc:
+        st.error(str(exc))
+    else:
+        metrics = pd.DataFrame({"before edit": comparison["before"], "after edit": comparison["after"]}).T
+        metrics.loc["change"] = metrics.loc["after edit"] - metrics.loc["before edit"]
+        st.dataframe(metrics.round(3), width="stretch", key="studio_agreement")
+        st.markdown("**Per concept** - share of high-scored (>= 70%) and low-scored (<= 30%) answers that match it.")
+        st.dataframe(pd.DataFrame(comparison["concepts"]).round(2), hide_index=True, width="stretch", key="studio_concept_table")
+        if comparison["problems"]:
+            with st.expander(f"{len(comparison['problems'])} sample rows could not be used"):
+                for p in comparison["problems"][:50]:
+                    note(p, "warning")
+
+# --- 5. save or download -------------------------------------------------------------------
+st.subheader("Save", anchor=False)
+if edited is not None:
+    yaml_text = rubric_to_yaml(edited)
+    f1, f2 = st.columns([1, 1])
+    f1.download_button(
+        "Download YAML", yaml_text, file_name=f"{edited.id}.yaml", mime="application/x-yaml", key="studio_download"
+    )
+    if target_set is None:
+        f2.warning("Choose the question set to save into.")
+    else:
+        root = rubric_root()
+        target = root / target_set / f"{edited.id}.yaml"
+        exists = target.exists()
+        replace = True
+        if exists and (mode != modes[0] or edited.id != base.id):
+            replace = f2.checkbox(
+                f"Replace the existing rubric {target_set}/{target.name} (a .bak copy is kept)", key="studio_replace"
+            )
+        if f2.button(f"Save to {target_set}/{target.name}", type="primary", disabled=not replace, key="studio_save"):
+            try:
+                path = save_rubric(edited, target, root=root)
+            except GraderError as exc:
+                st.error(str(exc))
+            else:
+                backup = " (previous version kept as .bak)" if exists else ""
+                st.success(f"Saved {path.relative_to(root)}{backup}.")
