@@ -1,0 +1,150 @@
+"""Rubric builder on questions outside the seed: valid rubrics that work from the model answer alone."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.build import build_rubric, key_phrases
+from grader.rubric import load_rubric, save_rubric
+from grader.scoring import Scorer
+from grader.text import stem, tokenize
+
+WORDNET = Path("/usr/share/wordnet/data.noun").exists()
+
+QUESTIONS = {
+    "photosynthesis": (
+        "What is photosynthesis and why is it important for life on Earth?",
+        "Photosynthesis is the process by which green plants use chlorophyll to capture energy from sunlight "
+        "and convert carbon dioxide and water into glucose, releasing oxygen as a by-product. It supplies the "
+        "oxygen in the atmosphere and the energy at the base of almost every food chain.",
+    ),
+    "french-revolution": (
+        "What were the main causes of the French Revolution?",
+        "The French Revolution of 1789 was caused by a financial crisis after costly wars, an unfair tax system "
+        "that burdened the Third Estate while the nobility and clergy were exempt, and Enlightenment ideas about "
+        "popular sovereignty and equality. Bread shortages after poor harvests and the weak leadership of "
+        "Louis XVI turned discontent into revolt.",
+    ),
+    "stack-queue": (
+        "Explain the difference between a stack and a queue.",
+        "A stack is a last-in, first-out (LIFO) structure: the element pushed most recently is popped first. "
+        "A queue is first-in, first-out (FIFO): elements are enqueued at the back and dequeued from the front. "
+        "Stacks suit function calls and undo; queues suit scheduling and breadth-first search.",
+    ),
+}
+
+
+def _stems(text: str) -> set[str]:
+    return {t.stem for t in tokenize(text)}
+
+
+@pytest.fixture(scope="module", params=sorted(QUESTIONS))
+def built(request):
+    question, model = QUESTIONS[request.param]
+    return request.param, question, model, build_rubric(question, model, rubric_id=request.param, use_wordnet=False)
+
+
+def test_builds_a_valid_rubric(built) -> None:
+    rid, question, model, rubric = built
+    assert rubric.id == rid and rubric.question == question and rubric.model_answer == model
+    assert 3 <= len(rubric.concepts) <= 8
+    assert len({c.id for c in rubric.concepts}) == len(rubric.concepts)
+    assert all(c.hint and c.weight > 0 and c.terms for c in rubric.concepts)
+    assert all(c.synonyms == [] for c in rubric.concepts)  # no WordNet asked for
+
+
+def test_terms_come_from_the_model_answer(built) -> None:
+    _, _, model, rubric = built
+    model_stems = _stems(model)
+    for concept in rubric.concepts:
+        for term in concept.terms:
+            assert _stems(term) <= model_stems, term
+
+
+def test_no_concept_is_made_of_question_words_only(built) -> None:
+    _, question, _, rubric = built
+    question_stems = _stems(question)
+    for concept in rubric.concepts:
+        for term in concept.terms:
+            assert not _stems(term) <= question_stems, term
+
+
+def test_hints_do_not_give_the_answer_away(built) -> None:
+    _, _, _, rubric = built
+    for concept in rubric.concepts:
+        for term in concept.terms:
+            assert term.lower() not in concept.hint.lower()
+
+
+def test_built_rubric_scores_sensibly(built) -> None:
+    _, question, model, rubric = built
+    scorer = Scorer(rubric)
+    own, idk, copy = scorer.score_many([model, "I don't know", question])
+    assert own.percent >= 90
+    assert idk.percent <= 10
+    assert copy.percent <= 20
+
+
+def test_key_phrases_drop_question_words_and_keep_names_and_dates() -> None:
+    phrases = key_phrases(
+        "What happened in 1956?",
+        "Khrushchev denounced Stalin's cult of personality in the Secret Speech of 1956, and in 1961 "
+        "Stalin's body was removed from Lenin's Mausoleum.",
+    )
+    texts = [c.text for c in phrases]
+    kinds = {c.text: c.kind for c in phrases}
+    assert "Secret Speech" in texts and kinds["Secret Speech"] == "name"
+    assert any(c.kind == "date" and "1961" in c.words for c in phrases)
+    assert not any(c.words == ("1956",) for c in phrases)  # the question's own date is no concept
+    assert len({stem(w.lower()) for c in phrases for w in c.words}) == sum(len(c.words) for c in phrases)
+
+
+def test_key_phrases_are_deterministic() -> None:
+    question, model = QUESTIONS["french-revolution"]
+    assert key_phrases(question, model) == key_phrases(question, model)
+
+
+def test_model_answer_that_only_repeats_the_question_still_builds() -> None:
+    rubric = build_rubric("Why did Rome fall?", "Rome fell.", rubric_id="rome", use_wordnet=False)
+    assert len(rubric.concepts) >= 1
+
+
+@pytest.mark.parametrize(("question", "model", "field"), [("", "An answer.", "question"), ("Q?", "  ", "model_answer")])
+def test_empty_inputs_are_refused(question: str, model: str, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        build_rubric(question, model, rubric_id="x", use_wordnet=False)
+
+
+def test_max_concepts_is_respected() -> None:
+    question, model = QUESTIONS["french-revolution"]
+    assert len(build_rubric(question, model, rubric_id="f", max_concepts=2, use_wordnet=False).concepts) <= 2
+
+
+@pytest.mark.skipif(not WORDNET, reason="WordNet files (Debian wordnet-base) not installed")
+@pytest.mark.filterwarnings("ignore:The multilingual functions:UserWarning")
+def test_wordnet_synonyms_are_stored_and_scoring_does_not_need_wordnet(tmp_path: Path, monkeypatch) -> None:
+    from grader.synonyms import synonyms
+
+    assert "captive" in synonyms("prisoner")
+    assert synonyms("xyzzy") == [] and synonyms("1956") == []
+    question, model = QUESTIONS["french-revolution"]
+    rubric = build_rubric(question, model, rubric_id="fr", use_wordnet=True)
+    assert any(c.synonyms for c in rubric.concepts)
+    for concept in rubric.concepts:
+        assert len(set(concept.synonyms)) == len(concept.synonyms)
+        assert not set(concept.synonyms) & set(concept.terms)
+    path = save_rubric(rubric, tmp_path / "fr.yaml")
+    monkeypatch.setitem(sys.modules, "grader.synonyms", None)  # any import of it now fails
+    loaded = load_rubric(path)
+    assert loaded == rubric
+    assert Scorer(loaded).score(model).percent >= 90
+
+
+def test_synonym_lookup_without_wordnet_returns_nothing(monkeypatch) -> None:
+    import grader.synonyms as syn
+
+    monkeypatch.setattr(syn, "wordnet", lambda: None)
+    assert syn.synonyms("prisoner") == []
