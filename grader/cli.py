@@ -139,6 +139,107 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _graded(args: argparse.Namespace, *, default_split: str | None) -> tuple[dict, list[dict[str, str]], list[int]]:
+    """Rubrics and graded rows (filtered to ``--split``) for evaluate, calibrate and suggest."""
+    from grader.evaluate import filter_split, load_graded
+    from grader.rubric import load_rubrics
+
+    rubrics = load_rubrics(args.rubrics)
+    rows, lines = load_graded(args.graded)
+    split = args.split if args.split is not None else default_split
+    if split == "all" or (split is not None and rows and "split" not in {k.strip().lower() for k in rows[0]}):
+        split = None
+    rows, lines = filter_split(rows, lines, split)
+    if not rows:
+        raise InputError(f"{args.graded}: no graded rows" + (f" in split {split!r}" if split else ""))
+    return rubrics, rows, lines
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """grader evaluate RUBRIC_OR_DIR GRADED.csv [--score-col score] [--split S] [--json]"""
+    from grader.evaluate import evaluate_rows, format_report
+
+    rubrics, rows, lines = _graded(args, default_split=None)
+    report = evaluate_rows(
+        rubrics, rows, score_col=args.score_col, answer_col=args.answer_col,
+        question_col=args.question_col, line_numbers=lines, top=args.top,
+    )
+    for problem in report.problems:
+        print(f"{args.graded}: {problem}", file=sys.stderr)
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else format_report(report, top=args.top))
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """grader calibrate RUBRIC_OR_DIR GRADED.csv [--split tune] [--by answer|question] [--dry-run] [--force]"""
+    from grader.calibrate import calibrate, format_cross_validation, improved
+    from grader.evaluate import parse_graded_rows
+    from grader.rubric import load_rubric, save_rubric
+
+    rubrics, rows, lines = _graded(args, default_split="tune")
+    usable, problems = parse_graded_rows(rubrics, rows, score_col=args.score_col, answer_col=args.answer_col,
+                                         question_col=args.question_col, line_numbers=lines)
+    for problem in problems:
+        print(f"{args.graded}: {problem}", file=sys.stderr)
+    if not usable:
+        raise InputError(f"{args.graded}: no usable graded answer")
+    result = calibrate(
+        rubrics, [r.question_id for r in usable], [r.answer for r in usable],
+        [r.human for r in usable], by=args.by, folds=args.folds, seed=args.seed, fit_weights=not args.no_weights,
+    )
+    if args.json:
+        print(json.dumps(result.cv.to_dict(), ensure_ascii=False))
+    else:
+        print(format_cross_validation(result.cv))
+    if args.dry_run:
+        print("dry run: no rubric written", file=sys.stderr)
+        return 0
+    if not improved(result.cv) and not args.force:
+        print("not written: the cross-validated Pearson r did not improve (use --force to write anyway)", file=sys.stderr)
+        return 0
+    root = Path(args.rubrics)
+    files = sorted([*root.glob("*.yaml"), *root.glob("*.yml")]) if root.is_dir() else [root]
+    for f in files:
+        rubric_id = load_rubric(f).id
+        if rubric_id in result.rubrics:
+            save_rubric(result.rubrics[rubric_id], f)
+            print(f"wrote {f} (previous version kept as {f.name}.bak)", file=sys.stderr)
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """grader suggest RUBRIC_OR_DIR GRADED.csv [--split tune] [--json]"""
+    from grader.evaluate import parse_graded_rows
+    from grader.suggest import format_suggestions, suggest
+
+    rubrics, rows, lines = _graded(args, default_split="tune")
+    usable, problems = parse_graded_rows(rubrics, rows, score_col=args.score_col, answer_col=args.answer_col,
+                                         question_col=args.question_col, line_numbers=lines)
+    for problem in problems:
+        print(f"{args.graded}: {problem}", file=sys.stderr)
+    if not usable:
+        raise InputError(f"{args.graded}: no usable graded answer")
+    out = []
+    for rubric_id in sorted({r.question_id for r in usable}):
+        mine = [r for r in usable if r.question_id == rubric_id]
+        out.append(suggest(rubrics[rubric_id], [r.answer for r in mine], [r.human for r in mine]))
+    if args.json:
+        print(json.dumps([s.to_dict() for s in out], ensure_ascii=False))
+    else:
+        print("\n\n".join(format_suggestions(s) for s in out))
+    return 0
+
+
+def _add_graded_args(p: argparse.ArgumentParser, *, split_help: str) -> None:
+    p.add_argument("rubrics", metavar="RUBRIC_OR_DIR", help="rubric YAML file or folder of rubrics")
+    p.add_argument("graded", metavar="GRADED.csv", help="CSV or XLSX of answers with human scores")
+    p.add_argument("--score-col", default="score", help="column holding the human scores (default: score)")
+    p.add_argument("--answer-col", default="answer", help="column holding the answers (default: answer)")
+    p.add_argument("--question-col", default="question_id", help="column holding question ids (default: question_id)")
+    p.add_argument("--split", help=split_help)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``grader`` command."""
     parser = _Parser(prog="grader", description="Score essay answers against rubrics, with explanations.")
@@ -174,6 +275,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answer-col", default="answer", help="column holding the answers (default: answer)")
     p.add_argument("--question-col", default="question_id", help="column holding question ids (default: question_id)")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("evaluate", help="measure agreement with human scores")
+    _add_graded_args(p, split_help="only rows whose split column has this value (default: all rows)")
+    p.add_argument("--top", type=int, default=10, help="how many of the largest disagreements to list (default: 10)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("calibrate", help="fit scoring weights from human scores, with cross-validated figures")
+    _add_graded_args(p, split_help="rows to fit on (default: tune when the file has a split column; 'all' for all)")
+    p.add_argument("--by", choices=("answer", "question"), default="answer", help="cross-validate by answer or by question")
+    p.add_argument("--folds", type=int, default=5, help="number of cross-validation folds (default: 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fold shuffle (default: 0)")
+    p.add_argument("--no-weights", action="store_true", help="keep the concept weights; fit only the mix and mapping")
+    p.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    p.add_argument("--force", action="store_true", help="write even if the cross-validated figures did not improve")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("suggest", help="rubric suggestions from human scores")
+    _add_graded_args(p, split_help="rows to learn from (default: tune when the file has a split column; 'all' for all)")
+    p.set_defaults(func=cmd_suggest)
     return parser
 
 

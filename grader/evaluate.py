@@ -194,6 +194,73 @@ def _get(row: dict[str, str], column: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class GradedAnswer:
+    """One usable row of a graded table."""
+
+    line: int
+    question_id: str
+    answer_id: str
+    answer: str
+    human: float
+
+
+def parse_graded_rows(
+    rubrics: dict[str, Rubric],
+    rows: Sequence[dict[str, str]],
+    *,
+    score_col: str = "score",
+    answer_col: str = "answer",
+    question_col: str = "question_id",
+    id_col: str = "answer_id",
+    line_numbers: Sequence[int] | None = None,
+) -> tuple[list[GradedAnswer], list[str]]:
+    """(usable answers, problems): rows with an unknown question, an empty answer, or a score
+    that is not a number in 0..max_score are described in ``problems`` ("line N: ...").
+
+    With a single rubric, rows without a question id use it.
+
+    >>> from grader.rubric import rubric_from_dict
+    >>> r = rubric_from_dict({"id": "q", "question": "Q?", "model_answer": "A b c.",
+    ...     "concepts": [{"id": "c", "label": "C", "terms": ["b"]}]})
+    >>> ok, bad = parse_graded_rows({"q": r}, [{"answer": "b", "score": "3"}, {"answer": "b", "score": "x"}])
+    >>> ok[0].human, bad
+    (3.0, ["line 3: score 'x' is not a number"])
+    """
+    lines = list(line_numbers) if line_numbers is not None else [i + 2 for i in range(len(rows))]
+    single = next(iter(rubrics)) if len(rubrics) == 1 else None
+    problems: list[str] = []
+    usable: list[GradedAnswer] = []
+    for line, row in zip(lines, rows):
+        if not row:
+            problems.append(f"line {line}: cannot parse this CSV row")
+            continue
+        qid = (_get(row, question_col) or "").strip()
+        if qid not in rubrics:
+            if single is not None and not qid:
+                qid = single
+            else:
+                problems.append(f"line {line}: unknown question {qid!r}" if qid else f"line {line}: no question id")
+                continue
+        answer = _get(row, answer_col) or ""
+        if not answer.strip():
+            problems.append(f"line {line}: empty answer")
+            continue
+        raw_score = (_get(row, score_col) or "").strip()
+        try:
+            human = float(raw_score)
+        except ValueError:
+            problems.append(f"line {line}: {score_col} {raw_score!r} is not a number")
+            continue
+        max_score = rubrics[qid].max_score
+        if not (0 <= human <= max_score):
+            problems.append(f"line {line}: {score_col} {human:g} is outside 0..{max_score:g}")
+            continue
+        answer_id = (_get(row, id_col) or "").strip() or f"line-{line}"
+        usable.append(GradedAnswer(line, qid, answer_id, answer, human))
+    return usable, problems
+
+
 def evaluate_rows(
     rubrics: dict[str, Rubric],
     rows: Sequence[dict[str, str]],
@@ -220,8 +287,8 @@ def evaluate_rows(
     top : int
         How many of the largest disagreements to keep.
 
-    Rows that cannot be used (unknown question, empty answer, score not a number or
-    outside 0..max_score) are skipped and described in ``problems``; the rest are scored.
+    Rows that cannot be used (see :func:`parse_graded_rows`) are skipped and described in
+    ``problems``; the rest are scored.
 
     Raises
     ------
@@ -230,47 +297,26 @@ def evaluate_rows(
     """
     from grader.scoring import Scorer
 
-    lines = list(line_numbers) if line_numbers is not None else [i + 2 for i in range(len(rows))]
-    single = next(iter(rubrics)) if len(rubrics) == 1 else None
-    problems: list[str] = []
-    groups: dict[str, list[tuple[int, str, str, float]]] = {}
-    for line, row in zip(lines, rows):
-        qid = (_get(row, question_col) or "").strip()
-        if qid not in rubrics:
-            if single is not None and not qid:
-                qid = single
-            else:
-                problems.append(f"line {line}: unknown question {qid!r}" if qid else f"line {line}: no question id")
-                continue
-        answer = _get(row, answer_col) or ""
-        if not answer.strip():
-            problems.append(f"line {line}: empty answer")
-            continue
-        raw_score = (_get(row, score_col) or "").strip()
-        try:
-            human = float(raw_score)
-        except ValueError:
-            problems.append(f"line {line}: {score_col} {raw_score!r} is not a number")
-            continue
-        max_score = rubrics[qid].max_score
-        if not (0 <= human <= max_score):
-            problems.append(f"line {line}: {score_col} {human:g} is outside 0..{max_score:g}")
-            continue
-        answer_id = (_get(row, id_col) or "").strip() or f"line-{line}"
-        groups.setdefault(qid, []).append((line, answer_id, answer, human))
-    if not groups:
+    usable, problems = parse_graded_rows(
+        rubrics, rows, score_col=score_col, answer_col=answer_col, question_col=question_col,
+        id_col=id_col, line_numbers=line_numbers,
+    )
+    if not usable:
         detail = f" ({problems[0]})" if problems else ""
         raise InputError(f"no graded answer could be scored{detail}")
+    groups: dict[str, list[GradedAnswer]] = {}
+    for g in usable:
+        groups.setdefault(g.question_id, []).append(g)
 
     scored: list[ScoredRow] = []
     per_question: dict[str, dict[str, float]] = {}
     for qid in sorted(groups):
         rubric = rubrics[qid]
         items = groups[qid]
-        results = Scorer(rubric).score_many([a for _, _, a, _ in items])
+        results = Scorer(rubric).score_many([g.answer for g in items])
         rows_q = [
-            ScoredRow(line, qid, aid, answer, human, res.score, rubric.max_score)
-            for (line, aid, answer, human), res in zip(items, results)
+            ScoredRow(g.line, qid, g.answer_id, g.answer, g.human, res.score, rubric.max_score)
+            for g, res in zip(items, results)
         ]
         per_question[qid] = agreement([r.human for r in rows_q], [r.auto for r in rows_q], max_score=rubric.max_score)
         scored.extend(rows_q)
@@ -340,3 +386,29 @@ def format_metrics(m: dict[str, float]) -> str:
         if key != "n" and key in m:
             parts.append(f"{key}={m[key]:.3f}" if not math.isnan(m[key]) else f"{key}=nan")
     return " ".join(parts)
+
+
+def _short(text: str, width: int = 90) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= width else one_line[: width - 3] + "..."
+
+
+def format_report(report: EvaluationReport, *, top: int = 5) -> str:
+    """The evaluation as plain text: metrics per question and overall, confusion table, disagreements."""
+    width = max([len("overall"), *(len(q) for q in report.per_question)])
+    lines = ["Agreement with the human scores"]
+    for qid, m in report.per_question.items():
+        lines.append(f"  {qid:<{width}}  {format_metrics(m)}")
+    lines.append(f"  {'overall':<{width}}  {format_metrics(report.overall)}")
+    lines.append("")
+    lines.append(f"Confusion (rows: human points, columns: automatic points, 0..{report.overall_max_score:g})")
+    cell = max(3, len(str(max((max(r) for r in report.confusion), default=0))) + 1)
+    lines.append("  " + " " * 4 + "".join(f"{lab:>{cell}}" for lab in report.confusion_labels))
+    for lab, row in zip(report.confusion_labels, report.confusion):
+        lines.append(f"  {lab:>3} " + "".join(f"{c:>{cell}}" if c else f"{'.':>{cell}}" for c in row))
+    if report.disagreements[:top]:
+        lines.append("")
+        lines.append("Largest disagreements")
+        for r in report.disagreements[:top]:
+            lines.append(f"  {r.question_id} {r.answer_id}: human {r.human:g}, auto {r.auto:g}  {_short(r.answer)}")
+    return "\n".join(lines)

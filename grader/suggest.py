@@ -208,3 +208,23 @@ def suggest(
         rubric, answers, human_scores, max_score=max_score, high=high, low=low, min_share=min_share
     )
     return Suggestions(rubric.id, len(hi), len(lo), table, never, candidates, uncovered)
+
+
+def format_suggestions(s: Suggestions) -> str:
+    """Suggestions as plain text for the terminal."""
+    lines = [f"{s.rubric_id}: {s.n_high} high-scored and {s.n_low} low-scored answers"]
+    lines.append(f"  {'concept':<32} {'high match/miss':>16} {'low match/miss':>15} {'lift':>6}")
+    for row in s.table:
+        lift = "-" if row["lift"] != row["lift"] else f"{row['lift']:.2f}"
+        lines.append(
+            f"  {row['concept_id'][:32]:<32} {row['high_matched']:>8}/{row['high_missed']:<7} "
+            f"{row['low_matched']:>7}/{row['low_missed']:<7} {lift:>6}"
+        )
+    if s.never_matched:
+        lines.append("  never matched (add synonyms or remove): " + ", ".join(s.never_matched))
+    if s.misconception_candidates:
+        lines.append("  match in low answers as often as in high (misconception candidates): " + ", ".join(s.misconception_candidates))
+    if s.uncovered:
+        lines.append("  common in high answers, no concept covers: " + ", ".join(
+            f"{t['term']} ({t['high_share']:.0%} high, {t['low_share']:.0%} low)" for t in s.uncovered))
+    return "\n".join(lines)

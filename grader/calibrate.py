@@ -1,0 +1,451 @@
+"""Fit a rubric's scoring from graded samples, with honest (cross-validated) figures.
+
+What is fitted, in this order, on the training rows only:
+
+1. concept weights, per rubric with at least ``min_rows_for_weights`` training answers:
+   a non-negative ridge regression of the human score fraction on the concept matches,
+   shrunk halfway towards the current weights (small samples are noisy);
+2. the global mix: ``similarity_weight`` (with ``concept_weight`` = 1 - it),
+   ``similarity_floor``/``similarity_ceiling`` and ``coverage_target``, by a grid search
+   maximising the Pearson correlation of the raw score with the human fraction;
+3. a monotone map from raw score to score fraction (isotonic regression), stored as
+   piecewise-linear points in ``Scoring.calibration``.
+
+Everything the scorer computes that does not depend on these settings (which concepts
+match, similarity, misconception penalties, flag caps) is extracted once per answer
+(:func:`extract_features`), so a fit is cheap and cross-validation only refits.
+:func:`cross_validate` reports agreement before (the rubrics as they are) and after
+(out-of-fold predictions: every answer is scored by a fit that never saw it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grader.errors import InputError
+from grader.evaluate import agreement
+from grader.rubric import Calibration, Rubric, Scoring, rubric_from_dict
+from grader.scoring import round_to_step
+
+SIMILARITY_WEIGHTS = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
+FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2)
+CEILINGS = (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+COVERAGE_TARGETS = (0.5, 0.65, 0.8, 1.0)
+MAX_POINTS = 12
+"""At most this many calibration points are stored (the isotonic steps are thinned)."""
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the scorer finds in each answer, independent of the fitted settings.
+
+    Row ``i`` belongs to rubric ``rubric_ids[i]``; ``matched[i]`` has one bool per
+    concept of that rubric; ``cap`` is the lowest flag cap (1.0 when none).
+    """
+
+    rubric_ids: tuple[str, ...]
+    matched: tuple[np.ndarray, ...]
+    similarity: np.ndarray
+    penalty: np.ndarray
+    cap: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rubric_ids)
+
+
+def extract_features(rubrics: dict[str, Rubric], rubric_ids: Sequence[str], answers: Sequence[str]) -> Features:
+    """Score each answer once with its rubric and keep the setting-independent parts.
+
+    >>> from grader.rubric import rubric_from_dict
+    >>> r = rubric_from_dict({"id": "x", "question": "Who?", "model_answer": "Khrushchev did.",
+    ...     "concepts": [{"id": "k", "label": "K", "terms": ["Khrushchev"]}]})
+    >>> f = extract_features({"x": r}, ["x", "x"], ["Khrushchev did.", "Nobody knows who."])
+    >>> [bool(m[0]) for m in f.matched]
+    [True, False]
+    """
+    from grader.scoring import Scorer
+
+    if len(rubric_ids) != len(answers):
+        raise ValueError(f"`rubric_ids` and `answers` must have the same length. Got {len(rubric_ids)} and {len(answers)}")
+    n = len(answers)
+    matched: list[np.ndarray] = [np.zeros(0, dtype=bool)] * n
+    sim, pen, cap = np.zeros(n), np.zeros(n), np.ones(n)
+    groups: dict[str, list[int]] = {}
+    for i, rid in enumerate(rubric_ids):
+        if rid not in rubrics:
+            raise InputError(f"unknown rubric id {rid!r}")
+        groups.setdefault(rid, []).append(i)
+    for rid, idx in groups.items():
+        results = Scorer(rubrics[rid]).score_many([answers[i] for i in idx])
+        for i, res in zip(idx, results):
+            matched[i] = np.array([c.matched for c in res.concepts], dtype=bool)
+            sim[i] = res.similarity
+            pen[i] = sum(m.penalty for m in res.misconceptions)
+            cap[i] = min([f.cap for f in res.flags if f.cap is not None], default=1.0)
+    return Features(tuple(rubric_ids), tuple(matched), sim, pen, cap)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Fitted settings: the shared scoring (with calibration) and concept weights by rubric id."""
+
+    scoring: Scoring
+    weights: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    train_rows: frozenset[int] = frozenset()
+
+
+def _weights_of(rubric: Rubric, settings: Settings | None) -> np.ndarray:
+    if settings is not None and rubric.id in settings.weights:
+        return np.asarray(settings.weights[rubric.id], dtype=float)
+    return np.array([c.weight for c in rubric.concepts], dtype=float)
+
+
+def coverage_ratio(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int], settings: Settings | None) -> tuple[np.ndarray, np.ndarray]:
+    """(matched weight / total weight, a required concept is missing) for the given rows."""
+    ratio = np.zeros(len(rows))
+    missing = np.zeros(len(rows), dtype=bool)
+    for k, i in enumerate(rows):
+        rubric = rubrics[features.rubric_ids[i]]
+        w = _weights_of(rubric, settings)
+        m = features.matched[i]
+        ratio[k] = float(w @ m) / float(w.sum())
+        required = np.array([c.required for c in rubric.concepts], dtype=bool)
+        missing[k] = bool(np.any(required & ~m))
+    return ratio, missing
+
+
+def raw_scores(ratio: np.ndarray, missing: np.ndarray, similarity: np.ndarray, penalty: np.ndarray, cap: np.ndarray, scoring: Scoring) -> np.ndarray:
+    """Vectorised :func:`grader.scoring.combine` (before calibration).
+
+    >>> raw_scores(np.array([0.8]), np.array([False]), np.array([0.5]), np.zeros(1), np.ones(1), Scoring()).tolist()
+    [1.0]
+    """
+    coverage = np.minimum(1.0, ratio / scoring.coverage_target)
+    span = scoring.similarity_ceiling - scoring.similarity_floor
+    scaled = np.clip((similarity - scoring.similarity_floor) / span, 0.0, 1.0)
+    total = scoring.concept_weight + scoring.similarity_weight
+    raw = (scoring.concept_weight * coverage + scoring.similarity_weight * scaled) / total
+    raw = np.where(missing, np.minimum(raw, scoring.missing_required_cap), raw)
+    raw = np.minimum(raw - penalty, cap)
+    return np.clip(raw, 0.0, 1.0)
+
+
+def predict(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int], settings: Settings | None = None) -> np.ndarray:
+    """Scores (in points) the scorer gives ``rows`` under ``settings`` (each rubric's own when None)."""
+    rows = list(rows)
+    out = np.zeros(len(rows))
+    ratio, missing = coverage_ratio(rubrics, features, rows, settings)
+    idx = np.asarray(rows, dtype=int)
+    by_rubric: dict[str, list[int]] = {}
+    for k, i in enumerate(rows):
+        by_rubric.setdefault(features.rubric_ids[i], []).append(k)
+    for rid, ks in by_rubric.items():
+        rubric = rubrics[rid]
+        scoring = rubric.scoring if settings is None else _merged(rubric.scoring, settings.scoring)
+        sel = idx[ks]
+        raw = raw_scores(ratio[ks], missing[ks], features.similarity[sel], features.penalty[sel], features.cap[sel], scoring)
+        frac = raw if scoring.calibration is None else np.interp(raw, *zip(*scoring.calibration.points))
+        frac = np.minimum(frac, features.cap[sel])
+        out[ks] = [min(rubric.max_score, round_to_step(f * rubric.max_score, scoring.score_step)) for f in frac]
+    return out
+
+
+FITTED_FIELDS = ("concept_weight", "similarity_weight", "similarity_floor", "similarity_ceiling", "coverage_target", "calibration")
+
+
+def _merged(own: Scoring, fitted: Scoring) -> Scoring:
+    """The rubric's own scoring with the fitted fields taken from ``fitted``."""
+    data = own.model_dump()
+    data.update({k: getattr(fitted, k) for k in FITTED_FIELDS})
+    return Scoring.model_validate(data)
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return -math.inf
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def fit_concept_weights(matched: np.ndarray, target: np.ndarray, current: np.ndarray, *, alpha: float = 1.0, shrink: float = 0.5) -> np.ndarray:
+    """Concept weights from a non-negative ridge fit of ``target`` on ``matched`` (n x k).
+
+    Both the fit and ``current`` are scaled to mean 1, blended (``shrink`` of the current
+    weights), floored at 0.1 and rounded to 2 places. If no concept helps, ``current``.
+
+    >>> m = np.array([[1, 0], [1, 1], [0, 1], [0, 0]])
+    >>> fit_concept_weights(m, np.array([0.5, 1.0, 0.5, 0.0]), np.array([1.0, 1.0])).tolist()
+    [1.0, 1.0]
+    """
+    from sklearn.linear_model import Ridge
+
+    if matched.shape[1] < 2 or np.ptp(target) == 0:
+        return current
+    coef = Ridge(alpha=alpha, positive=True).fit(matched.astype(float), target).coef_
+    if coef.sum() <= 0:
+        return current
+    new = coef / coef.mean()
+    old = current / current.mean()
+    return np.round(np.maximum(0.1, shrink * old + (1 - shrink) * new), 2)
+
+
+def isotonic_points(raw: np.ndarray, target: np.ndarray, *, max_points: int = MAX_POINTS) -> list[tuple[float, float]]:
+    """Monotone piecewise-linear points (x strictly increasing over [0, 1]) fitted by isotonic regression.
+
+    >>> isotonic_points(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0.0, 0.2, 0.8, 1.0]))
+    [(0.0, 0.0), (0.1, 0.0), (0.2, 0.2), (0.8, 0.8), (0.9, 1.0), (1.0, 1.0)]
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, target)
+    xs = [round(float(x), 4) for x in iso.X_thresholds_]
+    ys = [round(float(y), 4) for y in iso.y_thresholds_]
+    if len(xs) > max_points:  # thin evenly, keeping both ends
+        keep = sorted(set(np.linspace(0, len(xs) - 1, max_points).round().astype(int).tolist()))
+        xs, ys = [xs[k] for k in keep], [ys[k] for k in keep]
+    points: list[tuple[float, float]] = []
+    if xs[0] > 0:
+        points.append((0.0, ys[0]))
+    for x, y in zip(xs, ys):
+        if points and x <= points[-1][0]:
+            continue
+        points.append((x, max(y, points[-1][1]) if points else y))
+    if points[-1][0] < 1:
+        points.append((1.0, points[-1][1]))
+    if len(points) < 2:
+        points = [(0.0, points[0][1]), (1.0, points[0][1])]
+    return points
+
+
+def fit_settings(
+    rubrics: dict[str, Rubric],
+    features: Features,
+    human_fraction: np.ndarray,
+    train_rows: Sequence[int],
+    *,
+    fit_weights: bool = True,
+    min_rows_for_weights: int = 20,
+    base: Scoring | None = None,
+) -> Settings:
+    """Fit concept weights, the global mix and the calibration map on ``train_rows`` only.
+
+    ``human_fraction[i]`` is the human score of row ``i`` divided by its max score; rows
+    outside ``train_rows`` are never read.
+    """
+    rows = sorted(set(int(i) for i in train_rows))
+    if len(rows) < 2:
+        raise InputError(f"calibration needs at least 2 graded answers; got {len(rows)}")
+    y = np.asarray(human_fraction, dtype=float)[rows]
+    base = base or Scoring()
+    weights: dict[str, tuple[float, ...]] = {}
+    if fit_weights:
+        by_rubric: dict[str, list[int]] = {}
+        for k, i in enumerate(rows):
+            by_rubric.setdefault(features.rubric_ids[i], []).append(k)
+        for rid, ks in sorted(by_rubric.items()):
+            if len(ks) < min_rows_for_weights:
+                continue
+            m = np.vstack([features.matched[rows[k]] for k in ks])
+            current = np.array([c.weight for c in rubrics[rid].concepts], dtype=float)
+            weights[rid] = tuple(float(w) for w in fit_concept_weights(m, y[ks], current))
+    interim = Settings(base, weights)
+    ratio, missing = coverage_ratio(rubrics, features, rows, interim)
+    sim, pen, cap = features.similarity[rows], features.penalty[rows], features.cap[rows]
+    best: tuple[float, Scoring] | None = None
+    for sw, floor, ceiling, target in itertools.product(SIMILARITY_WEIGHTS, FLOORS, CEILINGS, COVERAGE_TARGETS):
+        if floor >= ceiling:
+            continue
+        scoring = base.model_copy(
+            update={"concept_weight": round(1 - sw, 4), "similarity_weight": sw, "similarity_floor": floor,
+                    "similarity_ceiling": ceiling, "coverage_target": target, "calibration": None}
+        )
+        r = _pearson(raw_scores(ratio, missing, sim, pen, cap, scoring), y)
+        if best is None or r > best[0] + 1e-12:
+            best = (r, scoring)
+    assert best is not None
+    scoring = best[1]
+    raw = raw_scores(ratio, missing, sim, pen, cap, scoring)
+    points = isotonic_points(raw, y)
+    scoring = Scoring.model_validate(
+        {**scoring.model_dump(), "calibration": {"points": points, "source": f"isotonic fit on {len(rows)} graded answers"}}
+    )
+    return Settings(scoring, weights, frozenset(rows))
+
+
+def cv_splits(groups: Sequence[str], *, by: str = "answer", folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Train/test row indices for cross-validation.
+
+    ``by="answer"``: folds of answers, stratified by question so every question is in
+    every training fold when it has enough answers. ``by="question"``: whole questions are
+    held out (a question's answers are all in train or all in test).
+
+    >>> sorted(t.tolist() for _, t in cv_splits(["a", "a", "b", "b"], by="question", folds=2))
+    [[0, 1], [2, 3]]
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    n = len(groups)
+    labels = np.asarray(groups)
+    if by == "question":
+        unique = sorted(set(groups))
+        k = min(folds, len(unique))
+        if k < 2:
+            raise InputError("cross-validation by question needs graded answers of at least 2 questions")
+        order = np.random.default_rng(seed).permutation(len(unique))
+        fold_of = {q: int(order[j]) % k for j, q in enumerate(unique)}
+        fold = np.array([fold_of[g] for g in groups])
+        return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
+    if by != "answer":
+        raise ValueError(f"`by` must be 'answer' or 'question'. Got {by!r}")
+    k = min(folds, n)
+    if k < 2:
+        raise InputError(f"cross-validation needs at least 2 graded answers; got {n}")
+    counts = {g: int((labels == g).sum()) for g in set(groups)}
+    if min(counts.values()) >= k:
+        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(n), labels))
+    return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(n)))
+
+
+@dataclass
+class CrossValidation:
+    """Before/after agreement from cross-validation, per question and overall, and the folds used."""
+
+    by: str
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    before: dict[str, float]
+    after: dict[str, float]
+    before_per_question: dict[str, dict[str, float]]
+    after_per_question: dict[str, dict[str, float]]
+    predictions: np.ndarray
+    fitted: list[Settings]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (NaN becomes None)."""
+
+        def clean(m: dict[str, float]) -> dict[str, float | None]:
+            return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
+
+        return {
+            "by": self.by,
+            "folds": len(self.folds),
+            "before": clean(self.before),
+            "after": clean(self.after),
+            "per_question": {
+                q: {"before": clean(self.before_per_question[q]), "after": clean(self.after_per_question[q])}
+                for q in self.before_per_question
+            },
+        }
+
+
+def _pooled(rubrics: dict[str, Rubric], features: Features, human: np.ndarray, pred: np.ndarray) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    ids = np.asarray(features.rubric_ids)
+    maxima = np.array([rubrics[r].max_score for r in features.rubric_ids])
+    same = len(set(maxima.tolist())) == 1
+    scale = 1.0 if same else 10.0 / maxima
+    overall = agreement(human * scale, pred * scale, max_score=float(maxima[0]) if same else 10.0)
+    per_q = {
+        rid: agreement(human[ids == rid], pred[ids == rid], max_score=rubrics[rid].max_score)
+        for rid in sorted(set(features.rubric_ids))
+    }
+    return overall, per_q
+
+
+def cross_validate(
+    rubrics: dict[str, Rubric],
+    features: Features,
+    human_scores: Sequence[float],
+    *,
+    by: str = "answer",
+    folds: int = 5,
+    seed: int = 0,
+    fit_weights: bool = True,
+) -> CrossValidation:
+    """Agreement of the rubrics as they are (before) and of out-of-fold fitted settings (after)."""
+    human = np.asarray(human_scores, dtype=float)
+    maxima = np.array([rubrics[r].max_score for r in features.rubric_ids])
+    fraction = human / maxima
+    everything = list(range(len(features)))
+    before_pred = predict(rubrics, features, everything)
+    splits = cv_splits(features.rubric_ids, by=by, folds=folds, seed=seed)
+    after_pred = np.full(len(features), np.nan)
+    fitted = []
+    for train, test in splits:
+        settings = fit_settings(rubrics, features, fraction, train, fit_weights=fit_weights)
+        fitted.append(settings)
+        after_pred[test] = predict(rubrics, features, test.tolist(), settings)
+    before, before_q = _pooled(rubrics, features, human, before_pred)
+    after, after_q = _pooled(rubrics, features, human, after_pred)
+    return CrossValidation(by, splits, before, after, before_q, after_q, after_pred, fitted)
+
+
+def apply_settings(rubric: Rubric, settings: Settings) -> Rubric:
+    """A copy of ``rubric`` with the fitted scoring fields and (if fitted) concept weights."""
+    data = rubric.model_dump(mode="json", exclude_none=True)
+    data["scoring"] = _merged(rubric.scoring, settings.scoring).model_dump(mode="json", exclude_none=True)
+    if rubric.id in settings.weights:
+        for concept, weight in zip(data["concepts"], settings.weights[rubric.id]):
+            concept["weight"] = weight
+    return rubric_from_dict(data, source=f"<calibrated {rubric.id}>")
+
+
+@dataclass
+class CalibrationResult:
+    """The calibrated rubrics (fitted on all given rows) and the cross-validated figures."""
+
+    rubrics: dict[str, Rubric]
+    settings: Settings
+    cv: CrossValidation
+
+
+def calibrate(
+    rubrics: dict[str, Rubric],
+    rubric_ids: Sequence[str],
+    answers: Sequence[str],
+    human_scores: Sequence[float],
+    *,
+    by: str = "answer",
+    folds: int = 5,
+    seed: int = 0,
+    fit_weights: bool = True,
+) -> CalibrationResult:
+    """Cross-validate, then fit on every given row and return the calibrated rubrics.
+
+    Only rubrics that have graded answers are returned.
+    """
+    features = extract_features(rubrics, rubric_ids, answers)
+    human = np.asarray(human_scores, dtype=float)
+    cv = cross_validate(rubrics, features, human, by=by, folds=folds, seed=seed, fit_weights=fit_weights)
+    maxima = np.array([rubrics[r].max_score for r in rubric_ids])
+    settings = fit_settings(rubrics, features, human / maxima, range(len(features)), fit_weights=fit_weights)
+    used = sorted(set(rubric_ids))
+    return CalibrationResult({rid: apply_settings(rubrics[rid], settings) for rid in used}, settings, cv)
+
+
+def format_cross_validation(cv: CrossValidation) -> str:
+    """Before/after cross-validated figures as plain text (never in-sample figures)."""
+    from grader.evaluate import format_metrics
+
+    lines = [f"Cross-validated agreement ({len(cv.folds)} folds by {cv.by}; every answer scored by a fit that never saw it)"]
+    width = max([len("overall"), *(len(q) for q in cv.before_per_question)])
+    for qid in cv.before_per_question:
+        lines.append(f"  {qid:<{width}}  before {format_metrics(cv.before_per_question[qid])}")
+        lines.append(f"  {'':<{width}}  after  {format_metrics(cv.after_per_question[qid])}")
+    lines.append(f"  {'overall':<{width}}  before {format_metrics(cv.before)}")
+    lines.append(f"  {'':<{width}}  after  {format_metrics(cv.after)}")
+    return "\n".join(lines)
+
+
+def improved(cv: CrossValidation, *, metric: str = "pearson") -> bool:
+    """True when the cross-validated ``metric`` is better after fitting than before."""
+    before, after = cv.before[metric], cv.after[metric]
+    if math.isnan(after):
+        return False
+    if math.isnan(before):
+        return True
+    return after > before if metric not in {"rmse", "mae"} else after < before
