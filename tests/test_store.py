@@ -1,0 +1,98 @@
+"""grader.store: runs, results and overrides survive a restart; overrides are validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.errors import InputError
+from grader.store import ResultRecord, Store, default_url
+
+
+def records(n: int = 3) -> list[ResultRecord]:
+    return [
+        ResultRecord(i, i + 2, f"student {i}", "q1", f"answer {i}", float(i), 10.0, 10.0 * i, flags="" if i else "too_short",
+                     needs_review=i == 0, reasons="", feedback="line", student_id=f"s{i}")
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite:///{tmp_path / 'db' / 'grader.sqlite'}")
+
+
+def test_run_round_trip_keeps_rows_in_order(store: Store) -> None:
+    run = store.save_run("week 1", "answers.csv", records())
+    assert store.load_results(run) == records()
+    [info] = store.list_runs()
+    assert (info.id, info.name, info.source, info.n_rows) == (run, "week 1", "answers.csv", 3)
+
+
+def test_runs_listed_newest_first_and_counted(store: Store) -> None:
+    first = store.save_run("a", "a.csv", records(1))
+    second = store.save_run("b", "b.csv", [])
+    assert [r.id for r in store.list_runs()] == [second, first]
+    assert store.count_runs() == 2
+    assert store.load_results(second) == []
+
+
+def test_data_survives_a_new_store_on_the_same_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'grader.sqlite'}"
+    first = Store(url)
+    run = first.save_run("x", "x.csv", records())
+    first.add_override(run, 1, 9.5, "Answer was right")
+    first.engine.dispose()
+    again = Store(url)
+    assert again.load_results(run)[1].answer == "answer 1"
+    assert again.overrides(run)[1].score == 9.5
+
+
+def test_latest_override_wins_and_history_is_kept(store: Store) -> None:
+    run = store.save_run("x", "x.csv", records())
+    store.add_override(run, 2, 4.0, "first look")
+    store.add_override(run, 2, 6.0, "  second look  ")
+    assert store.overrides(run)[2].score == 6.0
+    assert store.overrides(run)[2].reason == "second look"
+    assert [o.score for o in store.override_history(run, 2)] == [4.0, 6.0]
+    assert set(store.overrides(run)) == {2}
+
+
+@pytest.mark.parametrize(
+    ("row", "score", "reason", "message"),
+    [
+        (0, 5.0, "   ", "needs a reason"),
+        (0, 11.0, "too high", r"must be in \[0, 10\]. Got 11"),
+        (0, -1.0, "negative", r"must be in \[0, 10\]. Got -1"),
+        (7, 5.0, "no such row", "has no row 7"),
+        (0, 5.0, "x" * 1001, "longer than 1000"),
+    ],
+)
+def test_bad_overrides_are_refused(store: Store, row: int, score: float, reason: str, message: str) -> None:
+    run = store.save_run("x", "x.csv", records())
+    with pytest.raises(InputError, match=message):
+        store.add_override(run, row, score, reason)
+    assert store.overrides(run) == {}
+
+
+def test_unknown_run_is_an_input_error(store: Store) -> None:
+    with pytest.raises(InputError, match="no stored run with id 42"):
+        store.load_results(42)
+
+
+def test_default_url_reads_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRADER_DB_URL", raising=False)
+    assert default_url() == "sqlite:///data/grader.sqlite"
+    monkeypatch.setenv("GRADER_DB_URL", "postgresql+psycopg://u@h/grader")
+    assert default_url() == "postgresql+psycopg://u@h/grader"
+
+
+def test_schema_uses_portable_types_for_postgresql() -> None:
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateTable
+
+    from grader.store import metadata
+
+    ddl = "\n".join(str(CreateTable(t).compile(dialect=postgresql.dialect())) for t in metadata.sorted_tables)
+    assert "CREATE TABLE results" in ddl and "TIMESTAMP WITH TIME ZONE" in ddl and "BOOLEAN" in ddl
