@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import InputError
+from grader.integrity import rubric_vocabulary
 from grader.rubric import Rubric, load_rubrics
 from grader.scoring import ScoreResult, Scorer
 from grader.tabular import find_column, read_rows, safe_cell
@@ -75,7 +76,9 @@ class ScorerPool:
     def get(self, rubric_id: str) -> Scorer:
         """The scorer of ``rubric_id`` (KeyError if unknown)."""
         if rubric_id not in self._scorers:
-            self._scorers[rubric_id] = Scorer(self.rubrics[rubric_id])
+            if not hasattr(self, "_vocabularies"):  # lets integrity checks spot answers to another question
+                self._vocabularies = {rid: rubric_vocabulary(r) for rid, r in self.rubrics.items()} if len(self.rubrics) > 1 else {}
+            self._scorers[rubric_id] = Scorer(self.rubrics[rubric_id], other_vocabularies=self._vocabularies)
         return self._scorers[rubric_id]
 
 

@@ -1,97 +1,536 @@
 """Validity checks on an answer: each yields a :class:`Flag` with a code and a plain message.
 
-A flag may cap the score (``cap``, a fraction of max_score) and sends the answer to the
-teacher's review queue (``review``). Checks are pure functions of the answer's tokens and
-the rubric's question / model-answer stems.
+Students learn fast how to game a keyword scorer: keyword lists, a copied question, the
+model answer's words shuffled, repeated sentences, random characters, fluent text about
+something else, long padding around a short correct core. Each check here catches one such
+trick with cheap, dictionary-free signals (stems, word n-grams, function words, letter
+patterns) and yields a flag that caps or lowers the score as the rubric says
+(:meth:`grader.rubric.Scoring.flag_cap`, :meth:`~grader.rubric.Scoring.flag_penalty`) and
+sends the answer to the teacher's review queue. Messages are shown to students, so they
+never quote the model answer or the rubric's terms.
+
+Everything is a pure function of the answer's tokens and an :class:`AnswerContext` computed
+once per rubric; :func:`measure` computes all signals in one pass so :func:`check_answer`
+is a set of thresholds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from grader.text import MAX_ANSWER_CHARS, STOP_WORDS, Token, is_content
+from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES
+from grader.text import MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, is_content, is_negated, stem, tokenize
+
+if TYPE_CHECKING:  # pragma: no cover
+    from grader.rubric import Rubric
 
 
 @dataclass(frozen=True, slots=True)
 class Flag:
-    """A warning about an answer: machine code, plain message, optional score cap, review switch."""
+    """A warning about an answer: machine code, plain message, optional cap or penalty, review switch.
+
+    ``cap`` and ``penalty`` are fractions of max_score; ``review`` sends the answer to the
+    teacher's review queue.
+    """
 
     code: str
     message: str
     cap: float | None = None
     review: bool = True
+    penalty: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reversal:
+    """A concept phrase with its direction word flipped ("less repression" -> "more repression")."""
+
+    concept_id: str
+    stems: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class AnswerContext:
-    """What the checks need to know about the rubric, computed once per rubric."""
+    """What the checks need to know about the rubric, computed once per rubric (see :func:`build_context`)."""
 
     question_stems: frozenset[str]
     model_stems: frozenset[str]
     min_words: int
     max_words: int
+    vocabulary: frozenset[str] = frozenset()
+    model_bigrams: frozenset[tuple[str, str]] = frozenset()
+    model_trigrams: frozenset[tuple[str, str, str]] = frozenset()
+    model_order: frozenset[tuple[str, str]] = frozenset()
+    reversals: tuple[Reversal, ...] = ()
+    other_vocabularies: tuple[tuple[str, frozenset[str]], ...] = ()
+    own_distinct: frozenset[str] = frozenset()
+    caps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_CAPS))
+    penalties: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_PENALTIES))
 
 
-def check_answer(answer: str, tokens: list[Token], ctx: AnswerContext) -> list[Flag]:
-    """Run every validity check on one answer; flags come back in a fixed order."""
+# --- thresholds (tuned on the gaming corpus in tests/gaming and the `tune` split only) ---
+KEYWORD_FUNCTION_SHARE = 0.12
+"""Below this share of function words (6+ words) an answer is a keyword list."""
+OFF_TOPIC_VOCAB_SHARE = 0.2
+"""Below this share of content words from the rubric's vocabulary (6+ content words): off topic."""
+WRONG_QUESTION_RATIO = 2.0
+"""Another rubric's distinctive vocabulary covers this many times more of the answer: wrong question."""
+PADDING_MIN_WORDS = 60
+PADDING_SHARE = 0.5
+"""Padding: 60+ words of which at least half sit in sentences with no rubric vocabulary."""
+SALAD_MODEL_SHARE = 0.6
+SALAD_MIN_PAIRS = 6
+SALAD_ORDER_SHARE = 0.25
+"""Word salad: 60%+ of the content words come from the model answer, yet of 6+ neighbouring
+pairs of them fewer than 25% keep the model answer's order (within ORDER_REACH words)."""
+SALAD_BAD_PAIRS = 0.12
+ORDER_REACH = 3
+SENTENCE_ON_TOPIC = 0.2
+"""A sentence (3+ content words) is on topic when this share of its content words is rubric vocabulary."""
+COPY_TRIGRAM_SHARE = 0.6
+GIBBERISH_SHARE = 0.35
+TRIGRAM_UNIQUE_SHARE = 0.5
+
+# Words that restate a question without adding anything ("it changed things a lot").
+_VAGUE = frozenset(
+    stem(w)
+    for w in (
+        "thing things lot lots way ways very really important big change changed changes impact impacted "
+        "affect affected effect effects implication implications many different stuff kind basically"
+    ).split()
+)
+_DETERMINERS = frozenset("the a an this these those every each its".split())
+_PREPOSITIONS = frozenset(
+    "of to in by for with from on at into toward towards about over under between among during within through".split()
+)
+_CONJUNCTIONS = frozenset("and or that which".split())
+_FINITE_AUX = frozenset("was were is are has had did does".split())
+_FUNCTION_PAIRS_AFTER_DET = _DETERMINERS | _PREPOSITIONS | _CONJUNCTIONS | _FINITE_AUX
+_FUNCTION_PAIRS_AFTER_PREP = _CONJUNCTIONS | _FINITE_AUX
+_VOWELS = frozenset("aeiouy")
+_RARE_BIGRAMS = frozenset(
+    "bq bx cj cv cx dx fq fx gq gx hx jc jf jg jq js jv jw jx jz kq kx mx pq pv px qb qc qd qf qg qh qj qk "
+    "ql qm qn qo qp qr qs qt qv qw qx qy qz sx vb vf vh vj vm vp vq vt vw vx wx xj xx zj zq zx".split()
+)
+_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
+_VOWEL_RUN = re.compile(r"[aeiou]{4,}")
+_TRIPLE = re.compile(r"(.)\1\1")
+_LIST_SPLIT = re.compile(r"[,;\n\u2022*|/]+|\s-\s")
+
+# Direction words and their opposites, for reversed concept claims ("increased repression").
+_OPPOSITES: dict[str, tuple[str, ...]] = {
+    "less": ("more",), "fewer": ("more",), "more": ("less", "fewer"),
+    "reduced": ("increased", "intensified"), "reducing": ("increasing",), "reduce": ("increase",),
+    "decreased": ("increased",), "increased": ("decreased", "reduced"), "lower": ("higher",), "higher": ("lower",),
+    "ended": ("restored", "intensified"), "stopped": ("resumed", "restarted"),
+    "eased": ("tightened", "intensified", "worsened"), "loosened": ("tightened",), "relaxed": ("tightened",),
+    "weakened": ("strengthened",), "strengthened": ("weakened",), "freed": ("arrested", "imprisoned"),
+    "released": ("arrested", "imprisoned"), "improved": ("worsened",), "cautious": ("aggressive", "reckless"),
+    "peaceful": ("aggressive", "hostile"), "aggressive": ("peaceful", "cautious"),
+}
+# "More" and "less" flip only in phrases of three or more words: "less fear" reversed is
+# "more fear", which is true of Stalin's time and says nothing about the claim.
+_COMPARATIVES = frozenset({"more", "less", "fewer"})
+_OPPOSITE_STEMS: dict[str, tuple[str, ...]] = {stem(k): tuple(stem(v) for v in vs) for k, vs in _OPPOSITES.items()}
+REVERSAL_SLACK = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Cheap measurements of one answer that the checks threshold (all shares in [0, 1])."""
+
+    words: int
+    content: int
+    function_share: float
+    vocab_hits: int
+    """Distinct rubric-vocabulary stems in the answer."""
+    vocab_share: float
+    new_vs_question: int
+    question_hits: int
+    model_share: float
+    model_bigram_share: float
+    model_pairs: int
+    model_order_share: float
+    model_trigram_share: float
+    bad_pair_share: float
+    implausible_share: float
+    symbol_share: float
+    latin_share: float
+    list_segments: int
+    list_segment_words: float
+    repeated_sentences: int
+    trigram_unique_share: float
+    max_ngram_repeats: int
+    padding_share: float
+    other_best: tuple[str, float, float] | None
+
+
+def rubric_vocabulary(rubric: "Rubric") -> frozenset[str]:
+    """Content stems of everything a rubric says about its topic (question, model answer, concepts, hints).
+
+    Hyphenated stems also contribute their parts, so "de-Stalinization" brings "stalin".
+
+    >>> from grader.rubric import rubric_from_dict
+    >>> r = rubric_from_dict({"id": "x", "question": "Why did the Thaw matter?", "model_answer": "Prisoners were freed.",
+    ...     "concepts": [{"id": "c", "label": "Freed", "terms": ["prisoners freed"]}]})
+    >>> sorted(rubric_vocabulary(r))
+    ['free', 'matter', 'prison', 'thaw']
+    """
+    texts = [rubric.question, rubric.model_answer, rubric.title]
+    for c in rubric.concepts:
+        texts += [c.label, c.hint, *c.phrases]
+    for m in rubric.misconceptions:
+        texts += list(m.phrases)
+    stems: set[str] = set()
+    for text in texts:
+        stems.update(_stems_with_parts(t for t in tokenize(text) if _is_word(t)))
+    return frozenset(stems)
+
+
+def build_context(rubric: "Rubric", *, other_vocabularies: Mapping[str, frozenset[str]] | None = None) -> AnswerContext:
+    """Everything the checks need from ``rubric``, computed once.
+
+    ``other_vocabularies`` (rubric id -> :func:`rubric_vocabulary`) lets the off-topic check
+    recognise an answer to a *different* question of the same set; the rubric's own id is ignored.
+    """
+    question_tokens = [t for t in tokenize(rubric.question) if _is_word(t)]
+    model_tokens = tokenize(rubric.model_answer)
+    model_words = [t.text for t in model_tokens]
+    model_content = [t.stem for t in model_tokens if _is_word(t)]
+    model_order = frozenset(
+        (a, model_content[j])
+        for i, a in enumerate(model_content)
+        for j in range(i + 1, min(len(model_content), i + 1 + ORDER_REACH))
+    )
+    model_stems = [t.stem for t in model_tokens]
+    own = rubric_vocabulary(rubric)
+    # Only words that tell the rubrics apart count: "Soviet" belongs to every seed question.
+    raw_others = sorted((rid, vocab) for rid, vocab in (other_vocabularies or {}).items() if rid != rubric.id)
+    others = tuple((rid, vocab - own) for rid, vocab in raw_others)
+    own_distinct = own.difference(*(vocab for _, vocab in raw_others)) if raw_others else own
+    scoring = rubric.scoring
+    codes = set(DEFAULT_FLAG_CAPS) | set(scoring.flag_caps)
+    caps = {code: cap for code in codes if (cap := scoring.flag_cap(code)) is not None}
+    penalties = {code: scoring.flag_penalty(code) for code in set(DEFAULT_FLAG_PENALTIES) | set(scoring.flag_penalties)}
+    return AnswerContext(
+        question_stems=frozenset(_stems_with_parts(question_tokens)),
+        model_stems=frozenset(_stems_with_parts(t for t in model_tokens if _is_word(t))),
+        min_words=scoring.min_words,
+        max_words=scoring.max_words,
+        vocabulary=own,
+        model_bigrams=frozenset(zip(model_stems, model_stems[1:])),
+        model_trigrams=frozenset(zip(model_words, model_words[1:], model_words[2:])),
+        model_order=model_order,
+        reversals=_reversals(rubric),
+        other_vocabularies=others,
+        own_distinct=own_distinct,
+        caps=caps,
+        penalties=penalties,
+    )
+
+
+def _reversals(rubric: "Rubric") -> tuple[Reversal, ...]:
+    """Concept phrases with one direction word flipped; flips that are themselves rubric phrases are skipped."""
+    out: list[Reversal] = []
+    compiled = [
+        (concept.id, tuple(t.stem for t in tokens if is_content(t)), tokens)
+        for concept in rubric.concepts
+        for tokens in (tokenize(p) for p in concept.phrases)
+    ]
+    seen: set[tuple[str, tuple[str, ...]]] = {(cid, stems) for cid, stems, _ in compiled}
+    own_phrases = {stems for _, stems, _ in compiled}
+    for concept_id, stems, tokens in compiled:
+        if any(t.text in NEGATION_CUES or t.text.endswith("n't") for t in tokens):
+            continue
+        for i, s in enumerate(stems):
+            if s in _COMPARATIVES and len(stems) < 3:
+                continue
+            for opposite in _OPPOSITE_STEMS.get(s, ()):
+                flipped = (*stems[:i], opposite, *stems[i + 1 :])
+                if len(flipped) >= 2 and flipped not in own_phrases and (concept_id, flipped) not in seen:
+                    seen.add((concept_id, flipped))
+                    out.append(Reversal(concept_id, flipped))
+    return tuple(out)
+
+
+def _is_word(token: Token) -> bool:
+    return is_content(token) and token.text not in NEGATION_CUES
+
+
+def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
+    out: list[str] = []
+    for t in tokens:
+        out.append(t.stem)
+        if "-" in t.stem:
+            out.extend(p for p in t.stem.split("-") if len(p) > 2)
+    return out
+
+
+def _in_vocab(token: Token, vocab: frozenset[str]) -> bool:
+    if token.stem in vocab:
+        return True
+    return "-" in token.stem and any(p in vocab for p in token.stem.split("-") if len(p) > 2)
+
+
+def _implausible(word: str) -> bool:
+    """A Latin-letter word no English speaker would write: keyboard mash or random letters."""
+    if not word.isascii() or not word.isalpha():
+        return bool(re.search(r"\d", word)) and bool(re.search(r"[a-z]", word)) and not re.fullmatch(
+            r"\d+(s|st|nd|rd|th)", word
+        )
+    if len(word) >= 4 and not _VOWELS.intersection(word):
+        return True
+    if len(word) >= 25 or _TRIPLE.search(word) or _CONSONANT_RUN.search(word) or _VOWEL_RUN.search(word):
+        return True
+    return any(word[i : i + 2] in _RARE_BIGRAMS for i in range(len(word) - 1))
+
+
+def _bad_pair(a: str, b: str) -> bool:
+    """Two function words that English never puts side by side ("the of", "to was", "the the")."""
+    if a in _DETERMINERS:
+        return b in _FUNCTION_PAIRS_AFTER_DET
+    if a in _PREPOSITIONS:
+        return b in _FUNCTION_PAIRS_AFTER_PREP or b == a
+    return a == b and a in STOP_WORDS
+
+
+def _sentences(tokens: list[Token]) -> list[list[Token]]:
+    groups: dict[int, list[Token]] = {}
+    for t in tokens:
+        groups.setdefault(t.sentence, []).append(t)
+    return list(groups.values())
+
+
+def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
+    """All signals the checks use, in one pass over the tokens (cheap: no model, no dictionary).
+
+    >>> from grader.text import tokenize
+    >>> ctx = AnswerContext(frozenset({"stalin"}), frozenset({"thaw"}), 6, 600, vocabulary=frozenset({"thaw"}))
+    >>> measure("The Thaw", tokenize("The Thaw"), ctx).vocab_share
+    1.0
+    """
+    n = len(tokens)
+    words = [t.text for t in tokens]
+    content = [t for t in tokens if _is_word(t)]
+    vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
+    hits = [_in_vocab(t, vocab) for t in content]
+    question_hits = sum(1 for t in content if _in_vocab(t, ctx.question_stems))
+    new = sum(1 for t in content if not _in_vocab(t, ctx.question_stems) and t.stem not in _VAGUE)
+    model_share = sum(1 for t in content if _in_vocab(t, ctx.model_stems)) / len(content) if content else 0.0
+
+    bigrams = [(a.stem, b.stem) for a, b in zip(tokens, tokens[1:]) if a.sentence == b.sentence]
+    model_bigram_share = sum(1 for b in bigrams if b in ctx.model_bigrams) / len(bigrams) if bigrams else 0.0
+    trigrams = list(zip(words, words[1:], words[2:]))
+    model_trigram_share = sum(1 for g in trigrams if g in ctx.model_trigrams) / len(trigrams) if trigrams else 0.0
+    stems = [t.stem for t in content]
+    in_model = [(a, b) for a, b in zip(stems, stems[1:]) if a in ctx.model_stems and b in ctx.model_stems]
+    model_order_share = sum(1 for p in in_model if p in ctx.model_order) / len(in_model) if in_model else 1.0
+    pairs = [(a.text, b.text) for a, b in zip(tokens, tokens[1:]) if a.sentence == b.sentence]
+    bad = sum(1 for a, b in pairs if _bad_pair(a, b))
+    bad_pair_share = bad / len(pairs) if pairs else 0.0
+
+    latin_words = [w for w in words if any("a" <= ch <= "z" for ch in w)]
+    implausible_share = sum(1 for w in latin_words if _implausible(w)) / len(latin_words) if latin_words else 0.0
+    text = answer[:MAX_ANSWER_CHARS]
+    visible = [ch for ch in text if not ch.isspace()]
+    letters = [ch for ch in visible if ch.isalpha()]
+    symbol_share = 1 - (sum(1 for ch in visible if ch.isalnum() or ch in ".,;:!?'\"()-") / len(visible)) if visible else 0.0
+    latin_share = sum(1 for ch in letters if ch.isascii() or "\u00c0" <= ch <= "\u024f") / len(letters) if letters else 1.0
+
+    segments = [s for s in _LIST_SPLIT.split(text) if s.strip()]
+    segment_words = n / len(segments) if segments else 0.0
+
+    sentences = _sentences(tokens)
+    keys = [tuple(t.text for t in s) for s in sentences if len(s) >= 4]
+    repeated_sentences = len(keys) - len(set(keys))
+    trigram_unique = len(set(trigrams)) / len(trigrams) if trigrams else 1.0
+    fourgrams = Counter(zip(words, words[1:], words[2:], words[3:]))
+    max_repeats = max(fourgrams.values(), default=0)
+
+    off_words = sum(len(s) for s in sentences if not _sentence_on_topic(s, vocab))
+    padding_share = off_words / n if n else 0.0
+
+    other_best = None
+    if ctx.other_vocabularies and content:
+        own_share = sum(1 for t in content if _in_vocab(t, ctx.own_distinct)) / len(content)
+        for rid, distinct in ctx.other_vocabularies:
+            share = sum(1 for t in content if _in_vocab(t, distinct)) / len(content)
+            if other_best is None or share > other_best[1]:
+                other_best = (rid, share, own_share)
+
+    return Signals(
+        words=n,
+        content=len(content),
+        function_share=sum(1 for w in words if w in STOP_WORDS) / n if n else 0.0,
+        vocab_hits=len({t.stem for t, hit in zip(content, hits) if hit}),
+        vocab_share=sum(hits) / len(content) if content else 0.0,
+        new_vs_question=new,
+        question_hits=question_hits,
+        model_share=model_share,
+        model_bigram_share=model_bigram_share,
+        model_pairs=len(in_model),
+        model_order_share=model_order_share,
+        model_trigram_share=model_trigram_share,
+        bad_pair_share=bad_pair_share,
+        implausible_share=implausible_share,
+        symbol_share=symbol_share,
+        latin_share=latin_share,
+        list_segments=len(segments),
+        list_segment_words=segment_words,
+        repeated_sentences=repeated_sentences,
+        trigram_unique_share=trigram_unique,
+        max_ngram_repeats=max_repeats,
+        padding_share=padding_share,
+        other_best=other_best,
+    )
+
+
+def _flag(ctx: AnswerContext, code: str, message: str) -> Flag:
+    return Flag(code, message, cap=ctx.caps.get(code), penalty=ctx.penalties.get(code, 0.0))
+
+
+def check_answer(
+    answer: str,
+    tokens: list[Token],
+    ctx: AnswerContext,
+    *,
+    matched: frozenset[str] = frozenset(),
+    known_spans: tuple[tuple[int, int], ...] = (),
+) -> list[Flag]:
+    """Run every validity check on one answer; flags come back in a fixed order.
+
+    ``matched`` holds the ids of concepts the answer earned (a reversed claim of an earned
+    concept is not a contradiction: "repression eased, then returned under Brezhnev");
+    ``known_spans`` are spans of matched misconceptions, which already cost points and
+    are named in the feedback.
+
+    >>> ctx = AnswerContext(frozenset(), frozenset(), 6, 600)
+    >>> [f.code for f in check_answer("", [], ctx)]
+    ['empty']
+    """
     if not tokens:
-        return [Flag("empty", "The answer has no words.", cap=0.0)]
+        return [_flag(ctx, "empty", "The answer has no words.")]
+    s = measure(answer, tokens, ctx)
     flags: list[Flag] = []
-    for check in (_truncated, _length, _copies_question, _keyword_list, _repetition):
-        flag = check(answer, tokens, ctx)
-        if flag is not None:
-            flags.append(flag)
+    if len(answer) > MAX_ANSWER_CHARS:
+        flags.append(_flag(ctx, "truncated", f"Only the first {MAX_ANSWER_CHARS:,} characters were read."))
+    if s.words < ctx.min_words and s.vocab_hits < 2:
+        flags.append(_flag(ctx, "too_short", f"The answer is very short ({s.words} words); explain more fully."))
+    elif s.words > ctx.max_words:
+        flags.append(_flag(ctx, "too_long", f"The answer is long ({s.words} words); stay on the question."))
+    if s.latin_share < 0.5:
+        flags.append(_flag(ctx, "other_script", "The answer is mostly not in the Latin alphabet; a teacher will read it."))
+        return flags
+    gibberish = _is_gibberish(s)
+    if gibberish:
+        flags.append(_flag(ctx, "gibberish", "Parts of the answer are random characters, not words."))
+    if s.question_hits >= 2 and (s.new_vs_question <= 1 or s.new_vs_question / s.content < 0.25):
+        flags.append(_flag(ctx, "copies_question", "The answer mostly repeats the question; add your own explanation."))
+    copy = s.words >= 8 and s.model_trigram_share >= COPY_TRIGRAM_SHARE
+    if not copy and not gibberish and _is_keyword_list(s):
+        flags.append(_flag(
+            ctx, "keyword_list", "This looks like a list of keywords; write full sentences that explain how they connect."
+        ))
+    elif not copy and _is_word_salad(s):
+        flags.append(_flag(ctx, "word_salad", "The words are not in sentences that make sense; explain in your own words."))
+    if (s.repeated_sentences or s.max_ngram_repeats >= 3 and s.words >= 12
+            or s.words >= 12 and s.trigram_unique_share < TRIGRAM_UNIQUE_SHARE):
+        flags.append(_flag(ctx, "repetition", "The same words are repeated; each point counts once."))
+    if not gibberish:
+        flags.extend(_topic_flags(s, ctx))
+    flags.extend(_contradictions(answer, tokens, ctx, matched, known_spans))
+    if copy:
+        flags.append(Flag("copies_model_answer", "The answer is very close to the model answer word for word.",
+                          cap=None, review=True))
     return flags
 
 
-def _truncated(answer: str, tokens: list[Token], ctx: AnswerContext) -> Flag | None:
-    if len(answer) > MAX_ANSWER_CHARS:
-        return Flag("truncated", f"Only the first {MAX_ANSWER_CHARS:,} characters were read.")
-    return None
+def _is_gibberish(s: Signals) -> bool:
+    if s.symbol_share >= 0.4 and s.words < 20:
+        return True
+    return s.words >= 1 and s.implausible_share >= GIBBERISH_SHARE
 
 
-def _length(answer: str, tokens: list[Token], ctx: AnswerContext) -> Flag | None:
-    if len(tokens) < ctx.min_words:
-        return Flag("too_short", f"The answer is very short ({len(tokens)} words); explain more fully.")
-    if len(tokens) > ctx.max_words:
-        return Flag("too_long", f"The answer is long ({len(tokens)} words); stay on the question.")
-    return None
+def _is_keyword_list(s: Signals) -> bool:
+    if s.words >= 6 and s.function_share < KEYWORD_FUNCTION_SHARE:
+        return True
+    return s.list_segments >= 4 and s.list_segment_words <= 3 and s.function_share < 0.2
 
 
-def _content_stems(tokens: Iterable[Token]) -> list[str]:
-    return [t.stem for t in tokens if is_content(t)]
+def _is_word_salad(s: Signals) -> bool:
+    if s.content < 8:
+        return False
+    if s.model_share >= SALAD_MODEL_SHARE and s.model_pairs >= SALAD_MIN_PAIRS and s.model_order_share < SALAD_ORDER_SHARE:
+        return True
+    return s.words >= 12 and s.bad_pair_share >= SALAD_BAD_PAIRS
 
 
-def _copies_question(answer: str, tokens: list[Token], ctx: AnswerContext) -> Flag | None:
-    stems = _content_stems(tokens)
-    if not stems:
-        return None
-    new = [s for s in stems if s not in ctx.question_stems]
-    repeated = len(stems) - len(new)
-    if repeated >= 2 and (len(new) <= 1 or len(new) / len(stems) < 0.25):
-        return Flag("copies_question", "The answer mostly repeats the question; add your own explanation.", cap=0.1)
-    return None
+def _topic_flags(s: Signals, ctx: AnswerContext) -> list[Flag]:
+    if s.content < 6:
+        return []
+    if s.other_best is not None:
+        rid, other_share, own_share = s.other_best
+        if other_share >= 0.25 and other_share >= WRONG_QUESTION_RATIO * max(own_share, 0.05) and s.vocab_share < 0.5:
+            return [_flag(ctx, "wrong_question", "This answer seems to answer a different question; check which question you answered.")]
+    if s.vocab_share < OFF_TOPIC_VOCAB_SHARE:
+        return [_flag(ctx, "off_topic", "The answer seems to be about something else; answer the question asked.")]
+    if s.words >= PADDING_MIN_WORDS and s.padding_share >= PADDING_SHARE:
+        return [_flag(ctx, "padding", "Much of the answer is not about the question; only the relevant part was scored.")]
+    return []
 
 
-def _keyword_list(answer: str, tokens: list[Token], ctx: AnswerContext) -> Flag | None:
-    if len(tokens) < 6:
-        return None
-    function_words = sum(1 for t in tokens if t.text in STOP_WORDS)
-    if function_words / len(tokens) < 0.12:
-        return Flag(
-            "keyword_list",
-            "This looks like a list of keywords; write full sentences that explain how they connect.",
-            cap=0.5,
-        )
-    return None
+def on_topic_core(answer: str, tokens: list[Token], ctx: AnswerContext) -> str:
+    """The sentences of ``answer`` that use the rubric's vocabulary, joined (what a padded answer is scored on).
+
+    >>> ctx = AnswerContext(frozenset(), frozenset(), 6, 600, vocabulary=frozenset({"thaw"}))
+    >>> text = "My cat likes fish and naps all day. The Thaw freed writers."
+    >>> on_topic_core(text, tokenize(text), ctx)
+    'The Thaw freed writers'
+    """
+    vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
+    return " ".join(answer[s[0].start : s[-1].end] for s in _sentences(tokens) if _sentence_on_topic(s, vocab))
 
 
-def _repetition(answer: str, tokens: list[Token], ctx: AnswerContext) -> Flag | None:
-    if len(tokens) < 12:
-        return None
-    words = [t.text for t in tokens]
-    trigrams = list(zip(words, words[1:], words[2:]))
-    if len(set(trigrams)) / len(trigrams) < 0.5:
-        return Flag("repetition", "The same words are repeated many times; each point counts once.", cap=0.6)
-    return None
+def _sentence_on_topic(sentence: list[Token], vocab: frozenset[str]) -> bool:
+    content = [t for t in sentence if _is_word(t)]
+    if len(content) < 3:
+        return True
+    return sum(1 for t in content if _in_vocab(t, vocab)) / len(content) >= SENTENCE_ON_TOPIC
+
+
+def _contradictions(
+    answer: str, tokens: list[Token], ctx: AnswerContext, matched: frozenset[str], known_spans: tuple[tuple[int, int], ...]
+) -> list[Flag]:
+    if not ctx.reversals:
+        return []
+    positions: dict[str, list[int]] = {}
+    for i, t in enumerate(tokens):
+        if _is_word(t) or t.text in ("more", "less", "fewer"):
+            positions.setdefault(t.stem, []).append(i)
+    flags: list[Flag] = []
+    flagged: set[str] = set()
+    for rev in ctx.reversals:
+        if rev.concept_id in matched or rev.concept_id in flagged:
+            continue
+        lists = [positions.get(s) for s in rev.stems]
+        if any(not lst for lst in lists):
+            continue
+        for anchor in lists[0]:  # type: ignore[union-attr]
+            chosen = [min(lst, key=lambda p: (abs(p - anchor), p)) for lst in lists]  # type: ignore[union-attr]
+            lo, hi = min(chosen), max(chosen)
+            if hi - lo >= len(chosen) + REVERSAL_SLACK * 2 or len({tokens[i].sentence for i in chosen}) > 1:
+                continue
+            if any(is_negated(tokens, i) for i in chosen):
+                continue
+            start, end = tokens[lo].start, tokens[hi].end
+            if any(a < end and start < b for a, b in known_spans):
+                continue
+            flagged.add(rev.concept_id)
+            flags.append(_flag(
+                ctx, "contradiction", f'"{answer[start:end]}" says the opposite of a key point; check which way it went.'
+            ))
+            break
+    return flags

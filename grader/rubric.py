@@ -17,6 +17,22 @@ from grader.errors import RubricError
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 MAX_RUBRIC_BYTES = 1_000_000
 
+FLAG_CODES: frozenset[str] = frozenset(
+    {
+        "empty", "truncated", "too_short", "too_long", "copies_question", "keyword_list", "word_salad",
+        "repetition", "gibberish", "other_script", "off_topic", "wrong_question", "padding",
+        "contradiction", "negated_concept", "copies_model_answer",
+    }
+)
+"""Codes of the validity flags (see :mod:`grader.integrity`); rubrics may set their cap or penalty."""
+DEFAULT_FLAG_CAPS: dict[str, float] = {
+    "empty": 0.0, "copies_question": 0.1, "keyword_list": 0.5, "word_salad": 0.2, "repetition": 0.6,
+    "gibberish": 0.1, "off_topic": 0.2, "wrong_question": 0.2,
+}
+"""Default cap (fraction of max_score) a flag puts on the score."""
+DEFAULT_FLAG_PENALTIES: dict[str, float] = {"padding": 0.1, "contradiction": 0.1}
+"""Default penalty (fraction of max_score) a flag takes off the score."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -119,6 +135,28 @@ class Scoring(_Strict):
     pass_mark: float = Field(default=0.5, ge=0, le=1)
     review_margin: float = Field(default=0.03, ge=0, le=1)
     calibration: Calibration | None = None
+    flag_caps: dict[str, float] = Field(default_factory=dict)
+    """Overrides of :data:`DEFAULT_FLAG_CAPS`: flag code -> cap (fraction of max_score)."""
+    flag_penalties: dict[str, float] = Field(default_factory=dict)
+    """Overrides of :data:`DEFAULT_FLAG_PENALTIES`: flag code -> penalty (fraction of max_score)."""
+
+    @field_validator("flag_caps", "flag_penalties")
+    @classmethod
+    def _check_flag_effects(cls, value: dict[str, float]) -> dict[str, float]:
+        for code, amount in value.items():
+            if code not in FLAG_CODES:
+                raise ValueError(f"unknown flag code {code!r}; known: {', '.join(sorted(FLAG_CODES))}")
+            if not 0 <= amount <= 1:
+                raise ValueError(f"{code} must be in [0, 1]. Got {amount}")
+        return value
+
+    def flag_cap(self, code: str) -> float | None:
+        """The cap a flag puts on the score fraction (None: no cap)."""
+        return self.flag_caps.get(code, DEFAULT_FLAG_CAPS.get(code))
+
+    def flag_penalty(self, code: str) -> float:
+        """The fraction of max_score a flag takes off (0: none)."""
+        return self.flag_penalties.get(code, DEFAULT_FLAG_PENALTIES.get(code, 0.0))
 
     @model_validator(mode="after")
     def _check(self) -> "Scoring":

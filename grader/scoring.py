@@ -10,7 +10,7 @@ to ``score_step``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from grader.concepts import ConceptMatch, MisconceptionMatch, RubricMatcher
 from grader.feedback import build_feedback
-from grader.integrity import AnswerContext, Flag, check_answer
+from grader.integrity import Flag, build_context, check_answer, on_topic_core
 from grader.rubric import Calibration, Rubric, Scoring
 from grader.similarity import SimilarityModel, word_features
 from grader.text import Token, tokenize
@@ -142,19 +142,16 @@ class Scorer:
     100.0
     """
 
-    def __init__(self, rubric: Rubric) -> None:
+    def __init__(self, rubric: Rubric, *, other_vocabularies: Mapping[str, frozenset[str]] | None = None) -> None:
         self.rubric = rubric
         self.matcher_ = RubricMatcher(rubric)
         extra = [" ".join(c.phrases) for c in rubric.concepts]
         self.similarity_ = SimilarityModel(question_word_weight=rubric.scoring.question_word_weight).fit(
             rubric.model_answer, question=rubric.question, extra=extra
         )
-        self.context_ = AnswerContext(
-            question_stems=frozenset(f for f in word_features(rubric.question) if " " not in f),
-            model_stems=frozenset(f for f in word_features(rubric.model_answer) if " " not in f),
-            min_words=rubric.scoring.min_words,
-            max_words=rubric.scoring.max_words,
-        )
+        # other_vocabularies (rubric id -> grader.integrity.rubric_vocabulary) lets the
+        # integrity checks spot an answer written for another question of the same set.
+        self.context_ = build_context(rubric, other_vocabularies=other_vocabularies)
 
     def score(self, answer: str) -> ScoreResult:
         """Score one answer."""
@@ -170,7 +167,13 @@ class Scorer:
     def _score_one(self, answer: str, similarity: float, tokens: list[Token] | None = None) -> ScoreResult:
         rubric, scoring = self.rubric, self.rubric.scoring
         concepts, misconceptions, analysis = self.matcher_.match(answer, tokens=tokens)
-        flags = check_answer(answer, analysis.tokens, self.context_)
+        flags = check_answer(
+            answer, analysis.tokens, self.context_,
+            matched=frozenset(c.concept_id for c in concepts if c.matched),
+            known_spans=tuple((s.start, s.end) for m in misconceptions for s in m.evidence),
+        )
+        if any(f.code == "padding" for f in flags):  # score the relevant core, not the filler
+            similarity = float(self.similarity_.similarity([on_topic_core(answer, analysis.tokens, self.context_)])[0])
         matched_weight = sum(c.weight for c in concepts if c.matched)
         coverage = min(1.0, matched_weight / (rubric.total_weight * scoring.coverage_target))
         missing_required = any(
@@ -182,7 +185,7 @@ class Scorer:
                                   "check that this is what you mean."))
         for m in misconceptions:
             flags.append(Flag("misconception", m.feedback))
-        penalty = sum(m.penalty for m in misconceptions)
+        penalty = sum(m.penalty for m in misconceptions) + sum(f.penalty for f in flags)
         caps = [f.cap for f in flags if f.cap is not None]
         scaled = scale_similarity(similarity, scoring)
         raw = combine(coverage, scaled, scoring=scoring, missing_required=missing_required, penalty=penalty, caps=caps)
