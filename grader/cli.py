@@ -129,12 +129,25 @@ def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """grader batch RUBRIC_FILE_OR_DIR INPUT.csv -o OUTPUT.csv"""
-    from grader.batch import check_output_path, run_batch
+    from grader.batch import check_output_path, estimate_rows, run_batch
+    from grader.progress import should_show, track
 
     check_output_path(args.output)
-    summary = run_batch(
-        args.rubrics, args.input, args.output, answer_col=args.answer_col, question_col=args.question_col
-    )
+    options = dict(answer_col=args.answer_col, question_col=args.question_col, chunk_size=args.chunk_size)
+    if args.engine == "dask":
+        from grader.dask_engine import run_batch_dask
+
+        summary = run_batch_dask(args.rubrics, args.input, args.output, scheduler=args.scheduler,
+                                 workers=args.jobs, **options)
+    else:
+        if args.scheduler:
+            raise InputError("--scheduler needs --engine dask")
+        total = estimate_rows(args.input) if should_show(sys.stderr, quiet=args.quiet) else None
+        summary = run_batch(
+            args.rubrics, args.input, args.output, jobs=args.jobs,
+            progress=lambda chunks: track(chunks, size=lambda c: c[0], total=total, quiet=args.quiet),
+            **options,
+        )
     print(summary.line(), file=sys.stderr)
     return 0
 
@@ -143,6 +156,7 @@ def _graded(args: argparse.Namespace, *, default_split: str | None) -> tuple[dic
     """Rubrics and graded rows (filtered to ``--split``) for evaluate, calibrate and suggest."""
     from grader.evaluate import filter_split, load_graded
     from grader.rubric import load_rubrics
+    from grader.tabular import find_column
 
     rubrics = load_rubrics(args.rubrics)
     rows, lines = load_graded(args.graded)
@@ -152,6 +166,12 @@ def _graded(args: argparse.Namespace, *, default_split: str | None) -> tuple[dic
     rows, lines = filter_split(rows, lines, split)
     if not rows:
         raise InputError(f"{args.graded}: no graded rows" + (f" in split {split!r}" if split else ""))
+    header = list(next((r for r in rows if r), {}))
+    wanted = [(args.score_col, "--score-col"), (args.answer_col, "--answer-col")]
+    if len(rubrics) > 1:
+        wanted.append((args.question_col, "--question-col"))
+    for column, option in wanted:
+        find_column(header, column, path=args.graded, option=option)
     return rubrics, rows, lines
 
 
@@ -240,6 +260,17 @@ def _add_graded_args(p: argparse.ArgumentParser, *, split_help: str) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``grader`` command."""
     parser = _Parser(prog="grader", description="Score essay answers against rubrics, with explanations.")
@@ -274,6 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT.csv")
     p.add_argument("--answer-col", default="answer", help="column holding the answers (default: answer)")
     p.add_argument("--question-col", default="question_id", help="column holding question ids (default: question_id)")
+    p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                   help="worker processes (default: 1; with --engine dask: workers of the local cluster)")
+    p.add_argument("--chunk-size", type=_positive_int, default=2000, metavar="ROWS",
+                   help="rows read, scored and written at a time (default: 2000)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (it is only drawn on a terminal anyway)")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="local processes (default) or Dask (needs the grader[dask] extra)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: address of a running Dask scheduler (default: start a local cluster)")
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("evaluate", help="measure agreement with human scores")

@@ -26,6 +26,11 @@ HIGH = 0.7
 """Answers scored at least this fraction of max_score count as high."""
 LOW = 0.3
 """Answers scored at most this fraction of max_score count as low."""
+_GENERIC = frozenset(
+    """like think thing things lot lots really just did does doing went came come got get gets make made
+    way ways people time tried try want wanted know said say good bad big new old better later stuff""".split()
+)
+"""Everyday words that fill answers of any score; never worth a rubric term."""
 
 
 def _groups(human_scores: Sequence[float], max_score: float, high: float, low: float) -> tuple[list[int], list[int]]:
@@ -133,7 +138,8 @@ def uncovered_terms(
     def stems_of(text: str) -> set[str]:
         found = set()
         for t in tokenize(text):
-            if is_content(t) and t.text not in NEGATION_CUES and t.stem not in covered and not t.text.isdigit():
+            if (is_content(t) and t.text not in NEGATION_CUES and t.text not in _GENERIC
+                    and t.stem not in covered and not t.text.isdigit()):
                 forms.setdefault(t.stem, Counter())[t.text] += 1
                 found.add(t.stem)
         return found

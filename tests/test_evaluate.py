@@ -197,3 +197,51 @@ def test_load_graded_and_filter_split(tmp_path) -> None:
     assert [r["answer_id"] for r in kept] == ["b"] and kept_lines == [3]
     report = evaluate_rows({"q1": RUBRIC}, kept, line_numbers=kept_lines)
     assert report.rows[0].line == 3
+
+
+def _write_cli_inputs(tmp_path) -> tuple:
+    from grader.rubric import rubric_to_yaml
+
+    rubric_path = tmp_path / "q1.yaml"
+    rubric_path.write_text(rubric_to_yaml(RUBRIC), encoding="utf-8")
+    csv_path = tmp_path / "graded.csv"
+    lines = ["question_id,answer_id,answer,score,split"]
+    for r, split in zip(_rows()[:3], ["tune", "tune", "heldout"]):
+        lines.append(f'{r["question_id"]},{r["answer_id"]},"{r["answer"]}",{r["score"]},{split}')
+    lines.append('q1,x,"Khrushchev did it.",12,tune')
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return rubric_path, csv_path
+
+
+def test_cli_evaluate_text_and_json(tmp_path, capsys) -> None:
+    import json
+
+    from grader.cli import main
+
+    rubric_path, csv_path = _write_cli_inputs(tmp_path)
+    assert main(["evaluate", str(rubric_path), str(csv_path)]) == 0
+    captured = capsys.readouterr()
+    assert "overall" in captured.out and "Confusion" in captured.out and "Largest disagreements" in captured.out
+    assert "line 5: score 12 is outside 0..4" in captured.err
+    assert main(["evaluate", str(tmp_path), str(csv_path), "--split", "tune", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["overall"]["n"] == 2
+    assert [r["answer_id"] for r in data["rows"]] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--score-col", "grade"], "no column 'grade' \\(use --score-col\\)"),
+        (["--split", "nope"], "no graded rows in split 'nope'"),
+    ],
+)
+def test_cli_evaluate_bad_input_is_one_line_exit_2(tmp_path, capsys, extra: list[str], message: str) -> None:
+    import re
+
+    from grader.cli import main
+
+    rubric_path, csv_path = _write_cli_inputs(tmp_path)
+    assert main(["evaluate", str(rubric_path), str(csv_path), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(message, err)

@@ -1,0 +1,246 @@
+"""Calibration: vectorised scoring matches the Scorer, fits recover known settings, CV never leaks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.calibrate import (
+    Features,
+    Settings,
+    apply_settings,
+    calibrate,
+    coverage_ratio,
+    cross_validate,
+    cv_splits,
+    extract_features,
+    fit_concept_weights,
+    fit_settings,
+    improved,
+    isotonic_points,
+    predict,
+    raw_scores,
+)
+from grader.cli import main
+from grader.errors import InputError
+from grader.rubric import Scoring, load_rubric, rubric_from_dict, rubric_to_yaml
+from grader.scoring import Scorer, combine, scale_similarity
+
+RUBRIC = rubric_from_dict(
+    {
+        "id": "speech",
+        "question": "What did Khrushchev do in 1956 and what followed?",
+        "model_answer": "In the Secret Speech he denounced Stalin's cult of personality; prisoners were "
+        "released from the gulag and censorship was relaxed during the Thaw.",
+        "max_score": 10,
+        "concepts": [
+            {"id": "speech", "label": "Secret Speech", "terms": ["secret speech"]},
+            {"id": "cult", "label": "Cult of personality", "terms": ["cult of personality", "denounced Stalin"]},
+            {"id": "prisoners", "label": "Prisoners released", "terms": ["prisoners released", "gulag"]},
+            {"id": "thaw", "label": "Thaw", "terms": ["thaw", "censorship relaxed"]},
+        ],
+    }
+)
+
+ANSWERS = [
+    ("In the Secret Speech he denounced Stalin's cult of personality, gulag prisoners were released and the Thaw relaxed censorship.", 10),
+    ("He gave the Secret Speech attacking the cult of personality and many prisoners were released from the gulag.", 8),
+    ("The Secret Speech denounced Stalin and started a thaw in culture.", 7),
+    ("Khrushchev gave a secret speech against Stalin's cult of personality in 1956.", 6),
+    ("Prisoners were released from the gulag camps after the speech of 1956.", 5),
+    ("There was a thaw: censorship relaxed and writers could publish more freely.", 5),
+    ("He criticised Stalin and some things changed in the country after that.", 3),
+    ("Khrushchev became leader and did some reforms in farming and housing.", 2),
+    ("Stalin was a great leader and everybody loved him a lot in 1956.", 1),
+    ("The Cold War was a conflict between the USA and the Soviet Union.", 0),
+    ("I am not sure what happened in that year to be honest with you.", 0),
+    ("Stalin's crimes were exposed in a speech, and many people came back from the camps.", 7),
+]
+TEXTS = [a for a, _ in ANSWERS]
+HUMAN = np.array([s for _, s in ANSWERS], dtype=float)
+IDS = ["speech"] * len(ANSWERS)
+
+
+@pytest.fixture(scope="module")
+def features() -> Features:
+    return extract_features({"speech": RUBRIC}, IDS, TEXTS)
+
+
+def test_predict_with_the_rubric_settings_equals_the_scorer(features: Features) -> None:
+    expected = [r.score for r in Scorer(RUBRIC).score_many(TEXTS)]
+    assert predict({"speech": RUBRIC}, features, range(len(TEXTS))).tolist() == expected
+
+
+def test_predict_with_fitted_settings_equals_the_scorer_on_the_calibrated_rubric(features: Features) -> None:
+    settings = fit_settings({"speech": RUBRIC}, features, HUMAN / 10, range(len(TEXTS)), min_rows_for_weights=5)
+    calibrated = apply_settings(RUBRIC, settings)
+    expected = [r.score for r in Scorer(calibrated).score_many(TEXTS)]
+    assert predict({"speech": RUBRIC}, features, range(len(TEXTS)), settings).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("coverage", "similarity", "missing", "penalty", "cap"),
+    [(0.0, 0.0, False, 0.0, 1.0), (0.5, 0.3, False, 0.0, 1.0), (1.0, 0.9, True, 0.0, 1.0),
+     (0.75, 0.2, False, 0.2, 1.0), (1.0, 1.0, False, 0.0, 0.1), (0.25, 0.05, False, 0.5, 0.6)],
+)
+def test_raw_scores_is_the_vectorised_combine(coverage: float, similarity: float, missing: bool, penalty: float, cap: float) -> None:
+    scoring = Scoring(similarity_weight=0.4, concept_weight=0.6, coverage_target=0.8, similarity_floor=0.1)
+    ratio = coverage * scoring.coverage_target  # combine() takes the capped coverage, raw_scores the plain ratio
+    got = raw_scores(np.array([ratio]), np.array([missing]), np.array([similarity]), np.array([penalty]), np.array([cap]), scoring)
+    want = combine(min(1.0, coverage), scale_similarity(similarity, scoring), scoring=scoring,
+                   missing_required=missing, penalty=penalty, caps=[cap] if cap < 1 else [])
+    assert got[0] == pytest.approx(want)
+
+
+def test_coverage_ratio_uses_fitted_weights(features: Features) -> None:
+    first = [0]  # the full answer matches every concept
+    assert coverage_ratio({"speech": RUBRIC}, features, first, None)[0][0] == pytest.approx(1.0)
+    # answer 3 ("Secret Speech ... cult of personality") matches speech and cult only
+    weighted = Settings(Scoring(), {"speech": (3.0, 1.0, 1.0, 1.0)})
+    assert features.matched[3].tolist() == [True, True, False, False]
+    assert coverage_ratio({"speech": RUBRIC}, features, [3], weighted)[0][0] == pytest.approx(4 / 6)
+
+
+def test_isotonic_points_pool_adjacent_violators_by_hand() -> None:
+    # y = .5, .1, .9 at x = .1, .2, .3: the first two violate the order and pool to .3
+    points = isotonic_points(np.array([0.1, 0.2, 0.3]), np.array([0.5, 0.1, 0.9]))
+    assert points == [(0.0, 0.3), (0.1, 0.3), (0.2, 0.3), (0.3, 0.9), (1.0, 0.9)]
+
+
+def test_isotonic_points_are_monotone_and_thinned() -> None:
+    rng = np.random.default_rng(1)
+    raw = rng.random(400)
+    points = isotonic_points(raw, np.clip(raw + rng.normal(0, 0.1, 400), 0, 1), max_points=8)
+    xs, ys = zip(*points)
+    assert xs[0] == 0.0 and xs[-1] == 1.0
+    assert all(a < b for a, b in zip(xs, xs[1:]))
+    assert all(a <= b for a, b in zip(ys, ys[1:]))
+    assert len(points) <= 10
+
+
+def test_fit_concept_weights_prefers_the_concept_that_predicts() -> None:
+    matched = np.array([[1, 0], [1, 1], [0, 1], [0, 0], [1, 0], [0, 1]])
+    target = np.array([1.0, 1.0, 0.0, 0.0, 1.0, 0.0])  # only the first concept matters
+    weights = fit_concept_weights(matched, target, np.array([1.0, 1.0]))
+    assert weights[0] > 1.4 and weights[1] == pytest.approx(0.5)  # fit (2, 0) blended with (1, 1)
+
+
+def test_fit_concept_weights_keeps_current_when_nothing_to_learn() -> None:
+    current = np.array([1.5, 1.0])
+    assert fit_concept_weights(np.array([[1, 0], [0, 1]]), np.array([0.5, 0.5]), current) is current
+
+
+def test_fit_settings_finds_similarity_when_it_is_what_humans_follow() -> None:
+    rng = np.random.default_rng(0)
+    n = 60
+    sim = rng.random(n)
+    feats = Features(("speech",) * n, tuple(rng.random((n, 4)) < 0.5), sim, np.zeros(n), np.ones(n))
+    settings = fit_settings({"speech": RUBRIC}, feats, sim, range(n), fit_weights=False)
+    assert settings.scoring.similarity_weight == 0.9
+    assert settings.scoring.calibration is not None
+    assert settings.train_rows == frozenset(range(n))
+
+
+def test_fit_settings_needs_two_rows(features: Features) -> None:
+    with pytest.raises(InputError, match="at least 2 graded answers; got 1"):
+        fit_settings({"speech": RUBRIC}, features, HUMAN / 10, [0])
+
+
+@pytest.mark.parametrize("by", ["answer", "question"])
+def test_cv_splits_partition_rows_without_overlap(by: str) -> None:
+    groups = ["a"] * 12 + ["b"] * 10 + ["c"] * 8
+    splits = cv_splits(groups, by=by, folds=3, seed=4)
+    tests = np.concatenate([te for _, te in splits])
+    assert sorted(tests.tolist()) == list(range(30))  # every row tested exactly once
+    for train, test in splits:
+        assert not set(train) & set(test)
+        assert len(train) + len(test) == 30
+        if by == "question":
+            assert not {groups[i] for i in train} & {groups[i] for i in test}
+        else:
+            assert {groups[i] for i in train} == {"a", "b", "c"}
+
+
+def test_cv_splits_reject_bad_arguments() -> None:
+    with pytest.raises(InputError, match="at least 2 questions"):
+        cv_splits(["a", "a"], by="question")
+    with pytest.raises(ValueError, match="must be 'answer' or 'question'. Got 'row'"):
+        cv_splits(["a", "a"], by="row")
+
+
+def test_cross_validation_never_sees_its_test_rows(features: Features) -> None:
+    rubrics = {"speech": RUBRIC}
+    cv = cross_validate(rubrics, features, HUMAN, folds=3, fit_weights=True)
+    assert not np.isnan(cv.predictions).any()
+    for (train, test), settings in zip(cv.folds, cv.fitted):
+        assert settings.train_rows == frozenset(train.tolist())
+        assert not settings.train_rows & set(test.tolist())
+    # Changing the human scores of one fold's test rows must not change that fold's predictions.
+    train, test = cv.folds[0]
+    scrambled = HUMAN.copy()
+    scrambled[test] = 10 - scrambled[test]
+    again = cross_validate(rubrics, features, scrambled, folds=3, fit_weights=True)
+    assert np.array_equal(again.predictions[test], cv.predictions[test])
+    assert again.before == cross_validate(rubrics, features, scrambled, folds=3).before
+
+
+def test_before_figures_are_the_rubric_as_it_is(features: Features) -> None:
+    from grader.evaluate import agreement
+
+    cv = cross_validate({"speech": RUBRIC}, features, HUMAN, folds=3)
+    auto = [r.score for r in Scorer(RUBRIC).score_many(TEXTS)]
+    assert cv.before == agreement(HUMAN, auto, max_score=10)
+
+
+def test_improved_compares_cross_validated_figures() -> None:
+    class CV:
+        before = {"pearson": 0.5, "rmse": 1.0}
+        after = {"pearson": 0.6, "rmse": 1.2}
+
+    assert improved(CV()) is True  # type: ignore[arg-type]
+    assert improved(CV(), metric="rmse") is False  # type: ignore[arg-type]
+
+
+def test_calibrate_returns_valid_rubrics_with_a_monotone_map() -> None:
+    result = calibrate({"speech": RUBRIC}, IDS, TEXTS, HUMAN, folds=3)
+    rubric = result.rubrics["speech"]
+    assert rubric.scoring.calibration is not None
+    ys = [y for _, y in rubric.scoring.calibration.points]
+    assert ys == sorted(ys)
+    assert rubric.model_answer == RUBRIC.model_answer  # only scoring settings change
+
+
+def _write_inputs(tmp_path) -> tuple:
+    rubric_path = tmp_path / "speech.yaml"
+    rubric_path.write_text(rubric_to_yaml(RUBRIC), encoding="utf-8")
+    csv_path = tmp_path / "graded.csv"
+    lines = ["question_id,answer_id,answer,score,split"]
+    for k, (text, score) in enumerate(ANSWERS):
+        lines.append(f'speech,a{k},"{text}",{score},tune')
+    lines.append('speech,h1,"The Secret Speech denounced Stalin.",6,heldout')
+    csv_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return rubric_path, csv_path
+
+
+def test_cli_calibrate_dry_run_writes_nothing(tmp_path, capsys) -> None:
+    rubric_path, csv_path = _write_inputs(tmp_path)
+    before = rubric_path.read_text()
+    assert main(["calibrate", str(rubric_path), str(csv_path), "--folds", "3", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "n=12 " in out and "before" in out and "after" in out  # tune rows only, never heldout
+    assert rubric_path.read_text() == before
+
+
+def test_cli_calibrate_force_writes_with_backup(tmp_path, capsys) -> None:
+    rubric_path, csv_path = _write_inputs(tmp_path)
+    before = rubric_path.read_text()
+    assert main(["calibrate", str(tmp_path), str(csv_path), "--folds", "3", "--force"]) == 0
+    assert (tmp_path / "speech.yaml.bak").read_text() == before
+    assert load_rubric(rubric_path).scoring.calibration is not None
+
+
+def test_cli_calibrate_bad_column_is_one_line_error(tmp_path, capsys) -> None:
+    rubric_path, csv_path = _write_inputs(tmp_path)
+    assert main(["calibrate", str(rubric_path), str(csv_path), "--score-col", "grade"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no column 'grade' (use --score-col)" in err
