@@ -93,6 +93,8 @@ SENTENCE_ON_TOPIC = 0.2
 COPY_TRIGRAM_SHARE = 0.6
 GIBBERISH_SHARE = 0.35
 TRIGRAM_UNIQUE_SHARE = 0.5
+DISTINCT_WORD_SHARE = 0.35
+"""Repetition: fewer than 35% distinct words (8+ words), or under half the word trigrams distinct (12+)."""
 
 # Words that restate a question without adding anything ("it changed things a lot").
 _VAGUE = frozenset(
@@ -163,6 +165,7 @@ class Signals:
     list_segment_words: float
     repeated_sentences: int
     trigram_unique_share: float
+    distinct_word_share: float
     max_ngram_repeats: int
     padding_share: float
     other_best: tuple[str, float, float] | None
@@ -382,6 +385,7 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
         list_segment_words=segment_words,
         repeated_sentences=repeated_sentences,
         trigram_unique_share=trigram_unique,
+        distinct_word_share=len(set(words)) / n if n else 1.0,
         max_ngram_repeats=max_repeats,
         padding_share=padding_share,
         other_best=other_best,
@@ -437,7 +441,8 @@ def check_answer(
     elif not copy and _is_word_salad(s):
         flags.append(_flag(ctx, "word_salad", "The words are not in sentences that make sense; explain in your own words."))
     if (s.repeated_sentences or s.max_ngram_repeats >= 3 and s.words >= 12
-            or s.words >= 12 and s.trigram_unique_share < TRIGRAM_UNIQUE_SHARE):
+            or s.words >= 12 and s.trigram_unique_share < TRIGRAM_UNIQUE_SHARE
+            or s.words >= 8 and s.distinct_word_share < DISTINCT_WORD_SHARE):
         flags.append(_flag(ctx, "repetition", "The same words are repeated; each point counts once."))
     if not gibberish:
         flags.extend(_topic_flags(s, ctx))

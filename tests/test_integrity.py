@@ -1,0 +1,256 @@
+"""Validity checks: every kind of gaming answer is flagged, honest answers are not.
+
+The gaming corpus (tests/gaming/corpus.yaml) covers the three seed questions and a question
+that is not in the seed (tests/gaming/seasons.yaml). Honest answers include short correct
+ones and paraphrases; the graded samples' `tune` split is used as a regression guard on the
+false-flag rate (the full measurement, both splits, is benchmarks/false_flags.py).
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+
+import pytest
+import yaml
+
+from grader.errors import RubricError
+from grader.integrity import (
+    AnswerContext,
+    Flag,
+    build_context,
+    check_answer,
+    measure,
+    on_topic_core,
+    rubric_vocabulary,
+)
+from grader.rubric import DEFAULT_FLAG_CAPS, FLAG_CODES, Rubric, load_rubric, load_rubrics, rubric_from_dict
+from grader.scoring import Scorer
+from grader.text import tokenize
+
+from conftest import REPO, SEED_DIR, minimal_rubric_data
+
+GAMING = REPO / "tests" / "gaming"
+CORPUS = yaml.safe_load((GAMING / "corpus.yaml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _rubrics() -> dict[str, Rubric]:
+    rubrics = dict(load_rubrics(SEED_DIR))
+    rubrics["seasons"] = load_rubric(GAMING / "seasons.yaml")
+    return rubrics
+
+
+@lru_cache(maxsize=1)
+def _vocabularies() -> dict[str, frozenset[str]]:
+    return {rid: rubric_vocabulary(r) for rid, r in _rubrics().items()}
+
+
+@lru_cache(maxsize=None)
+def _scorer(rubric_id: str, max_words: int | None = None) -> Scorer:
+    rubric = _rubrics()[rubric_id]
+    if max_words is not None:
+        rubric = rubric.model_copy(update={"scoring": rubric.scoring.model_copy(update={"max_words": max_words})})
+    return Scorer(rubric, other_vocabularies=_vocabularies())
+
+
+def _codes(result) -> list[str]:  # noqa: ANN001
+    return [f.code for f in result.flags]
+
+
+GAMING_CASES = [pytest.param(e, id=f"{e['rubric']}-{e['kind']}") for e in CORPUS if e["expect"]]
+HONEST_CASES = [pytest.param(e, id=f"{e['rubric']}-{e['kind']}") for e in CORPUS if not e["expect"]]
+
+
+def test_corpus_covers_every_kind_for_every_question() -> None:
+    kinds = {"keyword_list", "copies_question", "word_salad", "repetition", "gibberish", "off_topic",
+             "wrong_question", "padding", "too_short", "too_long", "contradiction", "copies_model_answer"}
+    for rubric_id in _rubrics():
+        covered = {e["expect"] for e in CORPUS if e["rubric"] == rubric_id and e["expect"]}
+        assert kinds <= covered, (rubric_id, kinds - covered)
+        assert any(e["rubric"] == rubric_id and not e["expect"] for e in CORPUS)
+
+
+@pytest.mark.parametrize("entry", GAMING_CASES)
+def test_gaming_answer_is_flagged_and_sent_to_review(entry: dict) -> None:
+    result = _scorer(entry["rubric"], entry.get("max_words")).score(entry["answer"])
+    flag = next((f for f in result.flags if f.code == entry["expect"]), None)
+    assert flag is not None, _codes(result)
+    assert flag.review and flag.message
+    assert result.needs_review or flag.code == "empty"
+    if flag.cap is not None:
+        assert result.score <= flag.cap * result.max_score + 1e-9
+
+
+@pytest.mark.parametrize("entry", HONEST_CASES)
+def test_honest_answer_raises_no_validity_flag(entry: dict) -> None:
+    result = _scorer(entry["rubric"]).score(entry["answer"])
+    assert not set(_codes(result)) & FLAG_CODES, _codes(result)
+    assert result.score > 0
+
+
+def test_tune_split_false_flag_rate_stays_low() -> None:
+    """Honest graded answers (human >= 3/10) of the tune split: at most 5% get a score-lowering flag."""
+    rows = list(csv.DictReader((REPO / "samples" / "destalinization" / "graded.csv").open(encoding="utf-8")))
+    honest = [r for r in rows if r["split"] == "tune" and float(r["score"]) >= 3]
+    assert len(honest) >= 30
+    flagged = []
+    for r in honest:
+        result = _scorer(r["question_id"]).score(r["answer"])
+        if any(f.cap is not None or f.penalty > 0 for f in result.flags if f.code in FLAG_CODES):
+            flagged.append(r["answer_id"])
+    assert len(flagged) / len(honest) <= 0.05, flagged
+
+
+@pytest.mark.parametrize("rubric_id", list(_rubrics()))
+def test_model_answer_is_flagged_as_copy_without_penalty(rubric_id: str) -> None:
+    scorer = _scorer(rubric_id)
+    result = scorer.score(scorer.rubric.model_answer)
+    copy = [f for f in result.flags if f.code == "copies_model_answer"]
+    assert copy and copy[0].cap is None and copy[0].penalty == 0 and copy[0].review
+    assert result.percent >= 90
+
+
+def test_padding_scores_the_core_minus_the_penalty() -> None:
+    entry = next(e for e in CORPUS if e["rubric"] == "seasons" and e["kind"] == "padding")
+    scorer = _scorer("seasons")
+    padded = scorer.score(entry["answer"])
+    core = on_topic_core(entry["answer"], tokenize(entry["answer"]), scorer.context_)
+    assert "axis is tilted" in core and "Football" not in core
+    alone = scorer.score(core)
+    penalty = next(f.penalty for f in padded.flags if f.code == "padding")
+    assert penalty > 0
+    assert padded.score == pytest.approx(max(0.0, alone.score - penalty * alone.max_score), abs=0.5)
+
+
+def test_contradiction_is_skipped_when_the_concept_is_earned_elsewhere() -> None:
+    scorer = _scorer("destal-politics")
+    text = "After 1956 censorship loosened for writers, but under Brezhnev censorship tightened again."
+    assert "contradiction" not in _codes(scorer.score(text))
+    assert "contradiction" in _codes(scorer.score("Under Khrushchev censorship tightened for writers."))
+
+
+def test_known_misconception_is_named_instead_of_a_contradiction() -> None:
+    result = _scorer("destal-politics").score("Khrushchev increased repression and the purges got worse.")
+    assert "misconception" in _codes(result) and "contradiction" not in _codes(result)
+    assert any("repression eased" in line for line in result.feedback)
+
+
+def test_negated_concept_earns_no_credit() -> None:
+    scorer = _scorer("destal-politics")
+    yes = scorer.score("Khrushchev released political prisoners from the gulag.")
+    no = scorer.score("Khrushchev never released political prisoners from the gulag.")
+    assert any(c.matched for c in yes.concepts if c.concept_id == "prisoners-released")
+    assert not any(c.matched for c in no.concepts if c.concept_id == "prisoners-released")
+    assert "negated_concept" in _codes(no) and no.score < yes.score
+
+
+def test_wrong_question_needs_the_other_vocabularies() -> None:
+    entry = next(e for e in CORPUS if e["rubric"] == "destal-politics" and e["kind"] == "wrong_question")
+    alone = Scorer(_rubrics()["destal-politics"]).score(entry["answer"])
+    assert "wrong_question" not in _codes(alone)
+    assert "wrong_question" in _codes(_scorer("destal-politics").score(entry["answer"]))
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        ("Stalin, Khrushchev, gulag, Thaw, censorship, speech, prisoners", "keyword_list"),
+        ("What changed in the Soviet Union after Stalin died? What changed.", "copies_question"),
+        ("qwzx bnmv hjkl zxcvb", "gibberish"),
+        ("Хрущёв осудил культ личности Сталина на двадцатом съезде партии", "other_script"),
+        ("The gulag. The gulag. The gulag. The gulag. The gulag.", "repetition"),
+        ("dunno", "too_short"),
+    ],
+)
+def test_small_rubric_flags(answer: str, code: str) -> None:
+    result = Scorer(rubric_from_dict(minimal_rubric_data())).score(answer)
+    assert code in _codes(result)
+    assert result.needs_review
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Khrushchev denounced Stalin.",  # short and correct
+        "The Thaw: prisoners came home and writers could publish more freely after the Secret Speech.",
+        "Stalin's successor condemned him in 1956; camps released people and censors eased up.",
+    ],
+)
+def test_small_rubric_honest_answers_not_flagged(answer: str) -> None:
+    result = Scorer(rubric_from_dict(minimal_rubric_data())).score(answer)
+    assert not set(_codes(result)) & FLAG_CODES, _codes(result)
+
+
+def test_rubric_overrides_flag_cap_and_penalty() -> None:
+    data = minimal_rubric_data(scoring={"flag_caps": {"keyword_list": 0.2}, "flag_penalties": {"padding": 0.3}})
+    rubric = rubric_from_dict(data)
+    ctx = build_context(rubric)
+    assert ctx.caps["keyword_list"] == 0.2 and ctx.penalties["padding"] == 0.3
+    assert ctx.caps["word_salad"] == DEFAULT_FLAG_CAPS["word_salad"]
+    result = Scorer(rubric).score("Secret Speech, denounced Stalin, political prisoners released, censorship relaxed")
+    assert "keyword_list" in _codes(result) and result.score <= 2.0
+
+
+@pytest.mark.parametrize(
+    ("scoring", "match"),
+    [
+        ({"flag_caps": {"keywords": 0.2}}, "unknown flag code 'keywords'"),
+        ({"flag_caps": {"keyword_list": 1.5}}, r"keyword_list must be in \[0, 1\]"),
+        ({"flag_penalties": {"padding": -0.1}}, r"padding must be in \[0, 1\]"),
+    ],
+)
+def test_rubric_rejects_bad_flag_effects(scoring: dict, match: str) -> None:
+    with pytest.raises(RubricError, match=match):
+        rubric_from_dict(minimal_rubric_data(scoring=scoring))
+
+
+def test_flag_messages_never_quote_the_model_answer() -> None:
+    """Messages reach students: no rubric wording, only the student's own words in quotes."""
+    for entry in CORPUS:
+        result = _scorer(entry["rubric"], entry.get("max_words")).score(entry["answer"])
+        model = _rubrics()[entry["rubric"]].model_answer.lower()
+        for f in result.flags:
+            if f.code in FLAG_CODES and '"' not in f.message:
+                assert f.message.lower().rstrip(".") not in model
+                assert not any(len(w) > 8 and w in model for w in f.message.lower().split())
+
+
+def test_checks_are_deterministic_and_ordered() -> None:
+    scorer = _scorer("destal-politics")
+    entry = next(e for e in CORPUS if e["kind"] == "contradiction" and e["rubric"] == "destal-politics")
+    first = scorer.score(entry["answer"])
+    assert [(f.code, f.message) for f in first.flags] == [(f.code, f.message) for f in scorer.score(entry["answer"]).flags]
+
+
+def test_check_answer_works_with_a_bare_context() -> None:
+    """A context built by hand (older callers) still runs every check without raising."""
+    ctx = AnswerContext(frozenset({"stalin"}), frozenset({"thaw"}), 6, 600)
+    text = "Stalin Stalin Stalin Stalin Stalin Stalin Stalin Stalin Stalin Stalin Stalin Stalin"
+    flags = check_answer(text, tokenize(text), ctx)
+    assert all(isinstance(f, Flag) for f in flags)
+    assert {"keyword_list", "repetition"} <= {f.code for f in flags}
+    assert check_answer("", [], ctx)[0].code == "empty"
+
+
+def test_measure_shares_are_fractions() -> None:
+    ctx = build_context(_rubrics()["destal-politics"])
+    for entry in CORPUS:
+        s = measure(entry["answer"], tokenize(entry["answer"]), ctx)
+        for name in ("function_share", "vocab_share", "model_share", "model_order_share", "bad_pair_share",
+                     "implausible_share", "symbol_share", "latin_share", "padding_share", "trigram_unique_share",
+                     "distinct_word_share"):
+            assert 0.0 <= getattr(s, name) <= 1.0, (name, entry["kind"])
+
+
+def test_long_answer_is_truncated_with_a_flag() -> None:
+    scorer = Scorer(rubric_from_dict(minimal_rubric_data()))
+    text = "Khrushchev denounced Stalin in the Secret Speech and released prisoners. " * 400
+    result = scorer.score(text)
+    assert "truncated" in _codes(result)
+    assert "20,000 characters" in next(f.message for f in result.flags if f.code == "truncated")
+
+
+def test_vocabulary_includes_hyphen_parts_and_hints() -> None:
+    vocab = _vocabularies()["destal-politics"]
+    assert {"stalin", "de-stalin", "polic"} <= vocab
