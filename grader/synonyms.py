@@ -77,7 +77,10 @@ def synonyms(word: str, *, limit: int = 4) -> list[str]:
     found: list[str] = []
     for synset in wn.synsets(word.lower())[:2]:
         for lemma in synset.lemmas():
-            name = lemma.name().replace("_", " ").lower()
-            if name != word.lower() and name not in found and not name.isupper():
+            raw = lemma.name()
+            if raw[:1].isupper():  # abbreviations ("C", "H2O") and proper nouns ("North") are no synonyms
+                continue
+            name = raw.replace("_", " ").lower()
+            if name != word.lower() and name not in found:
                 found.append(name)
     return found[:limit]

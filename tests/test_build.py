@@ -148,3 +148,22 @@ def test_synonym_lookup_without_wordnet_returns_nothing(monkeypatch) -> None:
 
     monkeypatch.setattr(syn, "wordnet", lambda: None)
     assert syn.synonyms("prisoner") == []
+
+
+@pytest.mark.skipif(not WORDNET, reason="WordNet files (Debian wordnet-base) not installed")
+@pytest.mark.filterwarnings("ignore:The multilingual functions:UserWarning")
+@pytest.mark.parametrize(("word", "unwanted"), [("carbon", "c"), ("oxygen", "o"), ("water", "h2o"), ("union", "north")])
+def test_wordnet_abbreviations_and_proper_nouns_are_no_synonyms(word: str, unwanted: str) -> None:
+    from grader.synonyms import synonyms
+
+    assert unwanted not in synonyms(word)
+
+
+@pytest.mark.skipif(not WORDNET, reason="WordNet files (Debian wordnet-base) not installed")
+@pytest.mark.filterwarnings("ignore:The multilingual functions:UserWarning")
+def test_built_synonyms_have_no_single_letter_words() -> None:
+    question, model = QUESTIONS["photosynthesis"]
+    rubric = build_rubric(question, model, rubric_id="photo", use_wordnet=True)
+    for concept in rubric.concepts:
+        for phrase in concept.synonyms:
+            assert all(len(w) > 1 for w in phrase.split()), phrase
