@@ -23,7 +23,7 @@ from grader.batch import guess_columns, score_rows
 from grader.errors import GraderError, InputError
 from grader.gradebook import GradeRecord, canvas_rows, moodle_rows, to_csv
 from grader.review import DEFAULT_BOUNDARIES, DEFAULT_MARGIN, final_score, record_from_score, review_queue
-from grader.store import Store
+from grader.store import Store, default_url
 from grader.tabular import read_rows
 
 NONE = "(none)"
@@ -36,7 +36,7 @@ st.title("Batch scoring")
 
 
 @st.cache_resource(show_spinner=False)
-def get_store(url: str | None) -> Store:
+def get_store(url: str) -> Store:
     """One store (engine + connection pool) per database URL."""
     return Store(url)
 
@@ -55,7 +55,7 @@ def read_table(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[
             raise InputError(str(exc).replace(str(path), name)) from None
 
 
-store = get_store(None)
+store = get_store(default_url())
 
 # --- 1. the answers -------------------------------------------------------------------------
 st.subheader("1. Answers", anchor=False)

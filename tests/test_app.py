@@ -1,0 +1,350 @@
+"""The Streamlit app through streamlit.testing.v1.AppTest: every page and its main paths.
+
+Each test gets its own rubric folder (a copy of the seed set), database and no passcode
+unless it sets one, so nothing in the repository is written.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from streamlit.testing.v1 import AppTest
+
+from grader.rubric import load_rubrics
+from grader.store import Store
+
+from conftest import REPO
+
+APP = str(REPO / "app.py")
+GOOD_ANSWER = (
+    "Khrushchev denounced Stalin in the Secret Speech of 1956. Political prisoners were released "
+    "from the gulag, the terror ended and the secret police lost power, but the Communist Party "
+    "kept its monopoly and the country did not become a democracy."
+)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    rubrics = tmp_path / "rubrics"
+    shutil.copytree(REPO / "rubrics" / "destalinization", rubrics / "destalinization", ignore=shutil.ignore_patterns("*.bak"))
+    db = tmp_path / "grader.sqlite"
+    monkeypatch.setenv("GRADER_RUBRICS_DIR", str(rubrics))
+    monkeypatch.setenv("GRADER_DB_URL", f"sqlite:///{db}")
+    monkeypatch.delenv("GRADER_TEACHER_PASSCODE", raising=False)
+    return {"rubrics": rubrics, "db": db}
+
+
+def start(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    if page is not None:
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, at.exception
+    return at
+
+
+def strings(message) -> Iterator[str]:
+    """Every string field of a protobuf message, recursively (what is sent to the browser)."""
+    for field, value in message.ListFields():
+        single = isinstance(value, (str, bytes, int, float)) or hasattr(value, "ListFields")
+        values = [value] if single else list(value)
+        for v in values:
+            if isinstance(v, str):
+                yield v
+            elif hasattr(v, "ListFields"):
+                yield from strings(v)
+
+
+def rendered_text(at: AppTest) -> str:
+    """All text of the rendered page: element protos of the whole tree."""
+    out: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "ListFields"):
+            out.extend(strings(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(out)
+
+
+def table(at: AppTest, *, having: str, lacking: str = "\x00") -> pd.DataFrame:
+    """The one dataframe on the page with column ``having`` (and without ``lacking``)."""
+    found = [d.value for d in at.dataframe if having in d.value.columns and lacking not in d.value.columns]
+    assert len(found) == 1, f"{len(found)} tables with column {having!r}"
+    return found[0]
+
+
+def practise(at: AppTest, answer: str, rubric_id: str = "destal-politics") -> AppTest:
+    at.selectbox(key="practice_question").set_value(rubric_id)
+    at.text_area(key="practice_answer").set_value(answer)
+    at.button(key="practice_submit").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+# --- Practice -----------------------------------------------------------------------------
+
+
+def test_practice_is_the_landing_page_and_scores_an_answer(env) -> None:
+    at = start()
+    assert at.title[0].value == "Practice"
+    practise(at, GOOD_ANSWER)
+    score = at.metric[0].value
+    assert re.fullmatch(r"\d+(\.\d+)? / 10", score) and float(score.split(" / ")[0]) >= 5
+    html_blocks = [m.value for m in at.markdown if "grader-answer" in m.value]
+    assert len(html_blocks) == 1 and '<mark class="grader-match"' in html_blocks[0]
+    assert "Secret Speech" in html_blocks[0]
+
+
+def test_practice_never_renders_model_answer_terms_or_synonyms(env) -> None:
+    at = practise(start(), "The Thaw changed things a bit.")
+    text = rendered_text(at)
+    rubric = load_rubrics(env["rubrics"] / "destalinization")["destal-politics"]
+    assert "Still missing" in text  # hints did render: the check below looks at a real page
+    for sentence in re.split(r"(?<=[.!?])\s+", rubric.model_answer):
+        assert sentence not in text
+    shown = (text.replace(rubric.question, "") + "").lower()
+    visible = " ".join([rubric.question, "The Thaw changed things a bit.", *(c.label for c in rubric.concepts),
+                        *(c.hint for c in rubric.concepts)]).lower()
+    leaked = [p for c in rubric.concepts for p in c.phrases if p.lower() in shown and p.lower() not in visible]
+    assert leaked == []
+    checked = [p for c in rubric.concepts for p in c.phrases if p.lower() not in visible]
+    assert len(checked) > 20
+
+
+def test_practice_answer_markup_is_escaped(env) -> None:
+    at = practise(start(), "<script>alert(1)</script> Khrushchev denounced Stalin in the Secret Speech <b>bold</b>.")
+    block = next(m.value for m in at.markdown if "grader-answer" in m.value)
+    assert "<script>" not in block and "&lt;script&gt;" in block and "&lt;b&gt;" in block
+
+
+def test_practice_empty_answer_asks_for_text(env) -> None:
+    at = practise(start(), "   ")
+    assert "Write an answer first." in [w.value for w in at.warning]
+    assert not at.metric
+
+
+def test_practice_keeps_draft_history_with_trend(env) -> None:
+    at = practise(start(), "Stalin died.")
+    at = practise(at, GOOD_ANSWER)
+    history = table(at, having="concepts covered")
+    assert list(history.index) == [1, 2]
+    assert history["score"].iloc[1] > history["score"].iloc[0]
+    assert at.metric[0].delta.startswith("+")
+
+
+def test_practice_offers_model_answer_only_after_n_drafts(env) -> None:
+    data = yaml.safe_load((env["rubrics"] / "destalinization" / "destal-politics.yaml").read_text())
+    data["show_model_answer_after"] = 2
+    (env["rubrics"] / "revealing").mkdir()
+    (env["rubrics"] / "revealing" / "r.yaml").write_text(yaml.safe_dump(data))
+    at = start()
+    at.selectbox(key="practice_set").set_value("revealing").run()
+    at = practise(at, "Stalin died.")
+    assert "after 2 drafts (you have 1)" in " ".join(c.value for c in at.caption)
+    assert data["model_answer"][:60] not in rendered_text(at)
+    at = practise(at, "Stalin died and things changed.")
+    at.button(key="practice_show_model").click().run()
+    assert data["model_answer"][:60] in rendered_text(at)
+
+
+# --- Teacher passcode -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["batch", "studio"])
+def test_teacher_pages_open_with_a_notice_when_no_passcode(env, page: str) -> None:
+    at = start(page)
+    assert any("No teacher passcode is configured" in i.value for i in at.info)
+    assert at.title[0].value in {"Batch scoring", "Rubric studio"}
+
+
+@pytest.mark.parametrize("page", ["batch", "studio"])
+def test_teacher_pages_need_the_passcode(env, monkeypatch: pytest.MonkeyPatch, page: str) -> None:
+    monkeypatch.setenv("GRADER_TEACHER_PASSCODE", "s3cret-Pass")
+    at = start(page)
+    assert not at.title and at.text_input(key="teacher_passcode").proto.type == at.text_input(key="teacher_passcode").proto.PASSWORD
+    at.text_input(key="teacher_passcode").set_value("s3cret-pass")
+    at.button(key="teacher_unlock").click().run()
+    assert [e.value for e in at.error] == ["That passcode is not right."] and not at.title
+    at.text_input(key="teacher_passcode").set_value("s3cret-Pass")
+    at.button(key="teacher_unlock").click().run()
+    assert at.title[0].value in {"Batch scoring", "Rubric studio"}
+    assert "s3cret-Pass" not in rendered_text(at)
+    assert dict(at.query_params) == {}
+
+
+@pytest.mark.parametrize(("given", "expected", "ok"), [("abc", "abc", True), ("abd", "abc", False), ("", "abc", False),
+                                                       ("abcd", "abc", False), ("ünï", "ünï", True)])
+def test_passcode_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch, given: str, expected: str, ok: bool) -> None:
+    import app_pages.common as common
+
+    calls: list[tuple[bytes, bytes]] = []
+    real = common.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(common.hmac, "compare_digest", spy)
+    assert common.passcode_ok(given, expected) is ok
+    assert calls == [(given.encode(), expected.encode())]
+
+
+# --- Batch scoring ----------------------------------------------------------------------------
+
+
+def score_sample(at: AppTest) -> AppTest:
+    at.toggle(key="batch_use_sample").set_value(True).run()
+    assert at.selectbox(key="batch_col_answer").value == "answer"
+    assert at.selectbox(key="batch_col_question").value == "question_id"
+    at.button(key="batch_score").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_batch_scores_the_bundled_samples_and_puts_review_first(env) -> None:
+    at = score_sample(start("batch"))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows"] == "122" and metrics["Scored"] == "122"
+    queue = table(at, having="why review")
+    assert len(queue) == int(metrics["Needs review"]) > 0
+    order = ["error", "flagged", "unsure", "near boundary"]
+    ranks = [order.index(g) for g in queue["why review"]]
+    assert ranks == sorted(ranks)
+    assert len(table(at, having="override reason", lacking="why review")) == 122
+    assert {b.key for b in at.download_button} == {"batch_dl_csv", "batch_dl_canvas", "batch_dl_moodle"}
+    store = Store(f"sqlite:///{env['db']}")
+    [run] = store.list_runs()
+    assert run.n_rows == 122
+
+
+def test_batch_override_keeps_auto_score_and_survives_restart(env) -> None:
+    at = score_sample(start("batch"))
+    row = at.selectbox(key="batch_override_row").value
+    auto = table(at, having="override reason", lacking="why review").set_index("row").loc[row, "auto score"]
+    at.number_input(key="batch_override_score").set_value(9.5)
+    at.text_input(key="batch_override_reason").set_value("Answer is right, scorer missed the paraphrase")
+    at.button(key="batch_override_save").click().run()
+    assert not at.exception
+    assert any("now scores 9.5" in s.value for s in at.success)
+    rows = table(at, having="override reason", lacking="why review").set_index("row")
+    assert rows.loc[row, "override"] == 9.5 and rows.loc[row, "final score"] == 9.5 and rows.loc[row, "auto score"] == auto
+    again = start("batch")  # a new session: the run and its override come from the database
+    assert again.selectbox(key="batch_run_pick").value == Store(f"sqlite:///{env['db']}").list_runs()[0].id
+    rows = table(again, having="override reason", lacking="why review").set_index("row")
+    assert rows.loc[row, "final score"] == 9.5 and rows.loc[row, "override reason"].startswith("Answer is right")
+
+
+def test_batch_override_without_reason_is_refused(env) -> None:
+    at = score_sample(start("batch"))
+    at.number_input(key="batch_override_score").set_value(1.0)
+    at.button(key="batch_override_save").click().run()
+    assert [e.value for e in at.error] == ["an override needs a reason"]
+    assert at.metric[3].value == "0"
+
+
+def test_batch_upload_cp1252_csv_with_one_rubric(env) -> None:
+    text = "Name;Response\nJosé;Khrushchev freed political prisoners from the gulag and ended the terror.\n" \
+           "=cmd;=HYPERLINK(\"http://x\")\nBo;\n"
+    at = start("batch")
+    at.file_uploader(key="batch_upload").set_value(("week1.csv", text.encode("cp1252"), "text/csv")).run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="batch_col_answer").value == "Response"
+    assert at.selectbox(key="batch_col_student").value == "Name"
+    assert at.radio(key="batch_mode").value == "One rubric for every row"
+    at.selectbox(key="batch_rubric").set_value("destal-politics")
+    at.button(key="batch_score").click().run()
+    rows = table(at, having="override reason", lacking="why review")
+    assert list(rows["student"]) == ["José", "=cmd", "Bo"]
+    assert rows["auto score"].iloc[0] > 0 and rows["flags"].iloc[2] == "error_empty_answer"
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("empty.csv", b"", "empty.csv: file is empty"),
+    ("bin.csv", b"\x00\x01\x02binary\x00", "bin.csv: looks like a binary file"),
+])
+def test_batch_bad_upload_shows_one_clear_error(env, name: str, content: bytes, message: str) -> None:
+    at = start("batch")
+    at.file_uploader(key="batch_upload").set_value((name, content, "text/csv")).run()
+    assert not at.exception
+    assert any(e.value.startswith(message) for e in at.error), [e.value for e in at.error]
+    assert "tmp" not in " ".join(e.value for e in at.error)
+
+
+# --- Rubric studio ------------------------------------------------------------------------------
+
+
+def test_studio_try_compare_and_save_with_backup(env) -> None:
+    at = start("studio")
+    at.selectbox(key="studio_rubric").set_value("destal-politics").run()
+    agreement = table(at, having="qwk")
+    assert list(agreement.index) == ["before edit", "after edit", "change"]
+    assert agreement.loc["before edit", "n"] > 10 and agreement.loc["change", "qwk"] == 0
+    concepts = table(at, having="high_rate_before")
+    assert "high_rate_before" in concepts.columns and len(concepts) >= 3
+    at.text_area(key="studio_try").set_value(GOOD_ANSWER).run()
+    assert float(at.metric[0].value.split(" / ")[0]) >= 5
+    assert table(at, having="by phrase")["matched"].any()
+    at.text_input(key="studio_title").set_value("Edited in the studio").run()
+    at.button(key="studio_save").click().run()
+    assert not at.exception and any("previous version kept as .bak" in s.value for s in at.success)
+    folder = env["rubrics"] / "destalinization"
+    assert load_rubrics(folder / "destal-politics.yaml")["destal-politics"].title == "Edited in the studio"
+    assert (folder / "destal-politics.yaml.bak").exists()
+
+
+def test_studio_invalid_edit_is_reported_and_cannot_be_saved(env) -> None:
+    at = start("studio")
+    at.text_input(key="studio_id").set_value("../../evil").run()
+    assert any(e.value.startswith("Not valid yet - <studio>: id:") for e in at.error)
+    assert not [b for b in at.button if b.key == "studio_save"]
+    assert not list(env["rubrics"].parent.glob("evil*"))
+
+
+def test_studio_builds_a_rubric_and_saves_it_into_a_new_set(env) -> None:
+    at = start("studio")
+    at.radio(key="studio_mode").set_value("Build from a question and model answer").run()
+    at.text_input(key="studio_build_id").set_value("berlin-wall")
+    at.text_area(key="studio_build_question").set_value("Why did the Berlin Wall fall in 1989?")
+    at.text_area(key="studio_build_model").set_value(
+        "Mass protests in East Germany, the exodus through Hungary and Gorbachev's refusal to use force "
+        "led the East German government to open the border on 9 November 1989."
+    )
+    at.checkbox(key="studio_build_wordnet").uncheck()
+    at.button(key="studio_build").click().run()
+    assert not at.exception and not at.error
+    assert len(at.data_editor[0].value) >= 3  # the builder's concepts, ready to edit
+    at.selectbox(key="studio_target_set").set_value("(new set)").run()
+    at.text_input(key="studio_new_set").set_value("cold-war").run()
+    at.button(key="studio_save").click().run()
+    assert not at.exception
+    saved = env["rubrics"] / "cold-war" / "berlin-wall.yaml"
+    assert saved.exists() and load_rubrics(saved)["berlin-wall"].question.startswith("Why did the Berlin Wall")
+
+
+def test_studio_refuses_a_set_name_that_leaves_the_rubric_folder(env) -> None:
+    at = start("studio")
+    at.radio(key="studio_mode").set_value("Upload a rubric YAML").run()
+    text = (env["rubrics"] / "destalinization" / "destal-politics.yaml").read_bytes()
+    at.file_uploader(key="studio_yaml_upload").set_value(("x.yaml", text, "application/x-yaml")).run()
+    at.selectbox(key="studio_target_set").set_value("(new set)").run()
+    at.text_input(key="studio_new_set").set_value("../outside").run()
+    assert any("letters, digits" in e.value for e in at.error)
+    assert not [b for b in at.button if b.key == "studio_save"]
+
+
+def test_studio_upload_of_broken_yaml_names_file_and_line(env) -> None:
+    at = start("studio")
+    at.radio(key="studio_mode").set_value("Upload a rubric YAML").run()
+    at.file_uploader(key="studio_yaml_upload").set_value(("bad.yaml", b"id: x\nquestion: [unclosed\n", "application/x-yaml")).run()
+    assert not at.exception
+    assert any(re.match(r"bad\.yaml: line \d+: invalid YAML", e.value) for e in at.error), [e.value for e in at.error]
