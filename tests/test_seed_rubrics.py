@@ -139,3 +139,16 @@ def test_feedback_never_reveals_model_answer_wording(scorers: dict[str, Scorer],
         for term in concept.terms:
             if len(term.split()) >= 2:
                 assert term.lower() not in text, term
+
+
+@pytest.mark.parametrize(
+    ("rid", "answer"),
+    [
+        ("destal-politics", "Beria was executed, and millions came home from the labour camps."),
+        ("destal-politics", "Writers had more freedom and there were free discussions of the past, though no free elections."),
+        ("destal-eastern-europe", "The West did not intervene when Soviet tanks crushed Hungary in 1956."),
+        ("destal-global-stance", "Khrushchev was less aggressive than Stalin, though the Cold War went on."),
+    ],
+)
+def test_correct_statements_raise_no_misconception(scorers: dict[str, Scorer], rid: str, answer: str) -> None:
+    assert scorers[rid].score(answer).misconceptions == []
