@@ -27,7 +27,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _read_answer(args: argparse.Namespace) -> str:
     if args.text is not None:
-        data = args.text.encode("utf-8", "surrogateescape")
+        try:
+            data = args.text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that did not come from a byte of argv
+            data = args.text.encode("utf-8", "replace")
     elif args.file is not None:
         path = Path(args.file)
         try:
@@ -39,9 +42,11 @@ def _read_answer(args: argparse.Namespace) -> str:
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"answer is larger than {MAX_INPUT_BYTES:,} bytes; shorten it")
-    from grader.tabular import detect_encoding
+    if args.text is not None:
+        return data.decode("utf-8", errors="replace")
+    from grader.tabular import detect_encoding, looks_binary
 
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if looks_binary(data[:4096]):
         raise InputError("answer looks like a binary file, not text")
     return data.decode(detect_encoding(data[:65536]), errors="replace")
 

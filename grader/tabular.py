@@ -19,6 +19,36 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 csv.field_size_limit(16 * 1024 * 1024)
 
 
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" if every other byte is mostly NUL (Latin text in UTF-16), else None."""
+    head = sample[:4096]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.4 * len(odd) and even.count(0) <= 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) >= 0.4 * len(even) and odd.count(0) <= 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+def _mostly_latin_cp1252(sample: bytes) -> bool:
+    """True if ``sample`` reads as Windows-1252 text whose letters are mostly ASCII (Western text).
+
+    Cyrillic or Greek in a legacy code page also decodes in Windows-1252, but then almost every
+    letter is non-ASCII, so those samples are left to charset-normalizer.
+    """
+    if b"\x00" in sample or any(b in _CP1252_UNDEFINED for b in sample):
+        return False
+    letters = [ch for ch in sample.decode("cp1252") if ch.isalpha()]
+    if not letters:
+        return True
+    return sum(1 for ch in letters if not ch.isascii()) <= 0.3 * len(letters)
+
+
 def detect_encoding(sample: bytes) -> str:
     """Guess the text encoding of a file from its first bytes.
 
@@ -32,14 +62,19 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    without_bom = _utf16_without_bom(sample)  # NUL bytes are valid UTF-8, so look first
+    if without_bom:
+        return without_bom
     try:
         sample.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
-        if exc.start > len(sample) - 4:  # a multi-byte character cut by the sample's end
+        # A multi-byte character cut by the end of a sample read from a longer file; a short
+        # sample is the whole file, so "caf\xe9" is Windows-1252, not cut UTF-8.
+        if exc.reason == "unexpected end of data" and len(sample) >= 4096:
             return "utf-8"
-    if len(sample) >= 4 and sample[1:4:2] == b"\x00\x00":  # UTF-16 without BOM
-        return "utf-16-le"
+    if _mostly_latin_cp1252(sample):  # Excel's Western export; guessers misread short samples
+        return "cp1252"
     try:
         from charset_normalizer import from_bytes
 
@@ -48,10 +83,30 @@ def detect_encoding(sample: bytes) -> str:
             name = codecs.lookup(best.encoding).name
             if name in {"iso8859-1", "latin-1"}:
                 return "cp1252"  # a superset in the printable range; Excel's usual export
-            return name
+            if not name.startswith(("utf-16", "utf-32")) or b"\x00" in sample:  # short Latin text is not UTF-16
+                return name
     except ImportError:  # pragma: no cover - charset-normalizer is a dependency
         pass
     return "cp1252"
+
+
+_BINARY_BYTES = frozenset(range(0, 32)) - {9, 10, 12, 13}
+
+
+def looks_binary(sample: bytes) -> bool:
+    """True if ``sample`` is not text: NUL bytes outside UTF-16, or many control bytes.
+
+    >>> looks_binary(b"answer,ok"), looks_binary("ok".encode("utf-16")), looks_binary(bytes(range(256)))
+    (False, False, True)
+    """
+    if not sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    if _utf16_without_bom(sample[:4096]):
+        return False
+    if b"\x00" in sample:
+        return True
+    head = sample[:4096]
+    return sum(1 for b in head if b in _BINARY_BYTES) > 0.05 * len(head)
 
 
 def open_text(path: str | os.PathLike[str]) -> io.TextIOWrapper:
@@ -66,7 +121,7 @@ def open_text(path: str | os.PathLike[str]) -> io.TextIOWrapper:
         raise InputError(f"{p}: is a directory, expected a file") from None
     except OSError as exc:
         raise InputError(f"{p}: cannot read file ({exc.strerror})") from None
-    if b"\x00" in sample and detect_encoding(sample).startswith("utf-8") and not sample.startswith(codecs.BOM_UTF8):
+    if looks_binary(sample):
         raise InputError(f"{p}: looks like a binary file, not CSV text")
     return open(p, encoding=detect_encoding(sample), errors="replace", newline="")
 
@@ -182,5 +237,6 @@ def find_column(header: list[str], wanted: str, *, path: str, option: str) -> in
     key = wanted.strip().lower()
     if key in norm:
         return norm.index(key)
-    shown = ", ".join(repr(h) for h in header[:12])
+    shown = ", ".join(repr(h[:40] + ("..." if len(h) > 40 else "")) for h in header[:12])
+    shown += ", ..." if len(header) > 12 else ""
     raise InputError(f"{path}: no column {wanted!r} (use {option}); columns are: {shown}")
