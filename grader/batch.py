@@ -1,9 +1,15 @@
 """Score a table of answers: streamed in chunks, one vectorised call per chunk and rubric.
 
 Output keeps every input column in order, then adds score, max_score, percent, flags
-(codes joined by ";") and needs_review. Rows that cannot be scored stay in the output with
-an ``error_*`` flag and no score; nothing is dropped. Output is written to a temporary file
-that replaces the target only when the run completes.
+(codes joined by ";") and needs_review. Rows that cannot be scored (broken CSV, ragged,
+undecodable, empty answer, unknown question id) stay in the output with an ``error_*`` flag
+and no score; nothing is dropped. Output is written to a temporary file that replaces the
+target only when the run completes.
+
+Memory stays flat in the number of rows: rows are read, scored and written one chunk at a
+time, with at most a few chunks in flight when ``jobs`` > 1 (worker processes, each with its
+own scorers built from the rubrics, results kept in input order). Identical answers to the
+same question are scored once per process (a bounded memo; scoring is deterministic).
 """
 
 from __future__ import annotations
@@ -11,36 +17,71 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader.errors import InputError
 from grader.integrity import rubric_vocabulary
 from grader.rubric import Rubric, load_rubrics
 from grader.scoring import ScoreResult, Scorer
-from grader.tabular import find_column, read_rows, safe_cell
+from grader.tabular import find_column, is_excel, read_rows, safe_cell
 from grader.text import MAX_ANSWER_CHARS
 
 OUTPUT_COLUMNS = ("score", "max_score", "percent", "flags", "needs_review")
 DEFAULT_CHUNK = 2000
+MAX_REPORTED_ERRORS = 1000
+"""Line numbers kept for the summary; further errors are only counted (memory stays flat)."""
+MEMO_ENTRIES = 65_536
+"""Distinct (question, answer) results remembered per process."""
+MEMO_MAX_CHARS = 2_000
+"""Longer answers are not memoised (they are rarely repeated and would cost memory)."""
+BAD_ROW = "\x00csv-error"
+
+Row = tuple[int, list[str]]
+"""(line number in the input, cells)."""
 
 
 @dataclass
 class BatchSummary:
-    """Counts of a batch run and the (line, code) of every row that could not be scored."""
+    """Counts of a batch run and the (line, code) of rows that could not be scored.
+
+    ``errors`` keeps the first :data:`MAX_REPORTED_ERRORS` of them; ``error_codes`` counts all.
+    """
 
     rows: int = 0
     scored: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    error_codes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def error_count(self) -> int:
+        """Number of rows that could not be scored."""
+        return sum(self.error_codes.values()) if self.error_codes else len(self.errors)
+
+    def add(self, rows: int, errors: list[tuple[int, str]]) -> None:
+        """Count one chunk: its number of rows and its (line, code) errors."""
+        self.rows += rows
+        self.scored += rows - len(errors)
+        self.errors.extend(errors[: max(0, MAX_REPORTED_ERRORS - len(self.errors))])
+        self.error_codes.update(code for _, code in errors)
 
     def line(self) -> str:
-        """One-line summary for the terminal."""
-        text = f"scored {self.scored} of {self.rows} rows"
-        if self.errors:
+        """One-line summary for the terminal.
+
+        >>> s = BatchSummary(); s.add(3, [(4, "error_empty_answer")]); s.line()
+        'scored 2 of 3 rows; 1 could not be scored (error_empty_answer: 1): line 4 (error_empty_answer)'
+        """
+        text = f"scored {self.scored:,} of {self.rows:,} rows"
+        count = self.error_count
+        if count:
+            codes = self.error_codes or Counter(code for _, code in self.errors)
+            kinds = ", ".join(f"{code}: {n:,}" for code, n in sorted(codes.items()))
             shown = ", ".join(f"line {n} ({code})" for n, code in self.errors[:5])
-            more = f" and {len(self.errors) - 5} more" if len(self.errors) > 5 else ""
-            text += f"; {len(self.errors)} could not be scored: {shown}{more}"
+            more = f" and {count - 5:,} more" if count > 5 else ""
+            text += f"; {count:,} could not be scored ({kinds}): {shown}{more}"
         return text
 
 
@@ -82,8 +123,102 @@ class ScorerPool:
         return self._scorers[rubric_id]
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where things are in an input row: its width and the answer / question columns.
+
+    ``single_rubric`` names the rubric every row uses (a rubric file); otherwise each row's
+    ``question_idx`` cell names it (a rubric folder).
+    """
+
+    width: int
+    answer_idx: int
+    question_idx: int | None = None
+    single_rubric: str | None = None
+
+
+def row_problem(row: list[str], layout: Layout) -> str | None:
+    """The ``error_*`` code of a row that cannot be scored as it stands, else None.
+
+    A row with more non-empty cells than the header (an unquoted delimiter in an answer?)
+    or too few to reach the answer column is ragged; replacement characters (U+FFFD) in the
+    answer mean its bytes could not be decoded.
+
+    >>> row_problem(["q1", "ok"], Layout(width=2, answer_idx=1)), row_problem(["q1", "a", "b"], Layout(2, 1))
+    (None, 'error_ragged_row')
+    """
+    if row and row[0] == BAD_ROW:
+        return "error_bad_row"
+    if len(row) > layout.width and any(c.strip() for c in row[layout.width:]):
+        return "error_ragged_row"
+    if len(row) <= layout.answer_idx:
+        return "error_ragged_row"
+    if "\ufffd" in row[layout.answer_idx]:
+        return "error_undecodable"
+    return None
+
+
+class ChunkScorer:
+    """Scores chunks of input rows into output rows (formula-safe cells), in input order.
+
+    Holds the scorers of one process and a bounded memo of (rubric id, answer) -> cells,
+    so a repeated answer is scored once. Results equal scoring every row afresh.
+    """
+
+    def __init__(self, rubrics: dict[str, Rubric], layout: Layout, *, memo_entries: int = MEMO_ENTRIES) -> None:
+        self.pool = ScorerPool(rubrics)
+        self.layout = layout
+        self.memo_entries = memo_entries
+        self._memo: dict[tuple[str, str], list[str]] = {}
+
+    def __call__(self, chunk: list[Row]) -> tuple[list[list[str]], list[tuple[int, str]]]:
+        """Output rows of ``chunk`` in input order, and the (line, code) of rows not scored."""
+        lay, rubrics = self.layout, self.pool.rubrics
+        width = lay.width
+        out: list[list[str] | None] = [None] * len(chunk)
+        errors: list[tuple[int, str]] = []
+        todo: dict[str, dict[str, list[int]]] = {}  # rubric id -> answer -> row positions
+        for k, (line, row) in enumerate(chunk):
+            code = row_problem(row, lay)
+            cells = [""] * width if code == "error_bad_row" else (row + [""] * width)[:width]
+            rid = lay.single_rubric if lay.single_rubric is not None else cells[lay.question_idx].strip()  # type: ignore[index]
+            if code is None:
+                if rid not in rubrics:
+                    code = "error_unknown_question"
+                elif not cells[lay.answer_idx].strip():
+                    code = "error_empty_answer"
+            if code is not None:
+                max_score = rubrics[rid].max_score if rid in rubrics else None
+                out[k] = [*map(safe_cell, cells), *error_cells(code, max_score)]
+                errors.append((line, code))
+                continue
+            answer = cells[lay.answer_idx][: MAX_ANSWER_CHARS * 2]
+            known = self._memo.get((rid, answer))
+            if known is not None:
+                out[k] = [*map(safe_cell, cells), *known]
+            else:
+                todo.setdefault(rid, {}).setdefault(answer, []).append(k)
+                out[k] = cells
+        for rid, by_answer in todo.items():
+            answers = list(by_answer)
+            results = self.pool.get(rid).score_many(answers)
+            for answer, result in zip(answers, results):
+                extra = [safe_cell(c) for c in format_result(result)]
+                self._remember((rid, answer), extra)
+                for k in by_answer[answer]:
+                    out[k] = [*map(safe_cell, out[k]), *extra]  # type: ignore[arg-type]
+        return out, errors  # type: ignore[return-value]
+
+    def _remember(self, key: tuple[str, str], cells: list[str]) -> None:
+        if self.memo_entries <= 0 or len(key[1]) > MEMO_MAX_CHARS:
+            return
+        if len(self._memo) >= self.memo_entries:
+            del self._memo[next(iter(self._memo))]  # oldest first: bounded memory
+        self._memo[key] = cells
+
+
 def score_chunk(
-    chunk: list[tuple[int, list[str]]],
+    chunk: list[Row],
     *,
     width: int,
     answer_idx: int,
@@ -92,43 +227,16 @@ def score_chunk(
     single_rubric: str | None,
 ) -> tuple[list[list[str]], list[tuple[int, str]]]:
     """Score one chunk of (line, row) pairs; returns output rows in input order and errors."""
-    out: list[list[str] | None] = [None] * len(chunk)
-    errors: list[tuple[int, str]] = []
-    groups: dict[str, list[int]] = {}
-    cells: list[list[str]] = []
-    for k, (line, row) in enumerate(chunk):
-        if row and row[0] == "\x00csv-error":
-            cells.append([""] * width)
-            out[k] = [*cells[k], *error_cells("error_bad_row")]
-            errors.append((line, "error_bad_row"))
-            continue
-        cells.append((row + [""] * width)[:width])
-        rid = single_rubric if single_rubric is not None else cells[k][question_idx].strip()  # type: ignore[index]
-        answer = cells[k][answer_idx] if answer_idx < len(row) else ""
-        code = None
-        if rid not in pool.rubrics:
-            code = "error_unknown_question"
-        elif not answer.strip():
-            code = "error_empty_answer"
-        if code:
-            max_score = pool.rubrics[rid].max_score if rid in pool.rubrics else None
-            out[k] = [*cells[k], *error_cells(code, max_score)]
-            errors.append((line, code))
-            continue
-        groups.setdefault(rid, []).append(k)
-    for rid, indices in groups.items():
-        results = pool.get(rid).score_many([cells[k][answer_idx][:MAX_ANSWER_CHARS * 2] for k in indices])
-        for k, result in zip(indices, results):
-            extra = format_result(result)
-            if len(chunk[k][1]) > width:
-                extra[3] = ";".join(filter(None, [extra[3], "ragged_row"]))
-            out[k] = [*cells[k], *extra]
-    return [row for row in out if row is not None], errors
+    scorer = ChunkScorer(pool.rubrics, Layout(width, answer_idx, question_idx, single_rubric), memo_entries=0)
+    scorer.pool = pool
+    return scorer(chunk)
 
 
-def chunked(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[list[tuple[int, list[str]]]]:
+def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
     """Group an iterator of rows into lists of at most ``size``."""
-    chunk: list[tuple[int, list[str]]] = []
+    if size < 1:
+        raise InputError(f"chunk size must be >= 1. Got {size}.")
+    chunk: list[Row] = []
     for item in rows:
         chunk.append(item)
         if len(chunk) >= size:
@@ -136,6 +244,90 @@ def chunked(rows: Iterable[tuple[int, list[str]]], size: int) -> Iterator[list[t
             chunk = []
     if chunk:
         yield chunk
+
+
+# --- parallel scoring: one ChunkScorer per worker process, results in input order ---
+_WORKER: ChunkScorer | None = None
+
+
+def _init_worker(rubrics: dict[str, Rubric], layout: Layout) -> None:
+    global _WORKER
+    _WORKER = ChunkScorer(rubrics, layout)
+
+
+def _work(chunk: list[Row]) -> tuple[int, list[list[str]], list[tuple[int, str]]]:
+    assert _WORKER is not None, "worker not initialised"
+    out, errors = _WORKER(chunk)
+    return len(chunk), out, errors
+
+
+def score_chunks(
+    chunks: Iterable[list[Row]], rubrics: dict[str, Rubric], layout: Layout, *, jobs: int = 1
+) -> Iterator[tuple[int, list[list[str]], list[tuple[int, str]]]]:
+    """Yield (rows in chunk, output rows, errors) for each chunk, in input order.
+
+    With ``jobs`` > 1 the chunks are scored by that many worker processes; at most
+    ``2 * jobs`` chunks are in flight, so memory does not grow with the input.
+    """
+    if jobs < 1:
+        raise InputError(f"--jobs must be >= 1. Got {jobs}.")
+    if jobs == 1:
+        scorer = ChunkScorer(rubrics, layout)
+        for chunk in chunks:
+            out, errors = scorer(chunk)
+            yield len(chunk), out, errors
+        return
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(rubrics, layout)) as pool:
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_work, (chunk,)))
+            if len(pending) >= 2 * jobs:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def prepare(
+    rubric_path: str | os.PathLike[str],
+    input_path: str | os.PathLike[str],
+    *,
+    answer_col: str = "answer",
+    question_col: str = "question_id",
+) -> tuple[dict[str, Rubric], list[str], Iterator[Row], Layout]:
+    """Load the rubrics and open the input: (rubrics, header, row iterator, layout).
+
+    With a rubric file every row uses it; with a folder each row's ``question_col`` names
+    its rubric (by id).
+    """
+    rubrics = load_rubrics(rubric_path)
+    single = next(iter(rubrics)) if not Path(rubric_path).is_dir() else None
+    header, rows = read_rows(input_path)
+    answer_idx = find_column(header, answer_col, path=str(input_path), option="--answer-col")
+    question_idx = None
+    if single is None:
+        question_idx = find_column(header, question_col, path=str(input_path), option="--question-col")
+    return rubrics, header, rows, Layout(len(header), answer_idx, question_idx, single)
+
+
+def write_atomic(output_path: str | os.PathLike[str], header: list[str], rows: Iterable[list[str]]) -> None:
+    """Write CSV ``rows`` (cells already formula-safe) to a temporary file, then rename it over the target."""
+    target = Path(output_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow([safe_cell(h) for h in output_header(header)])
+            for row in rows:
+                writer.writerow(row)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def run_batch(
@@ -147,44 +339,55 @@ def run_batch(
     question_col: str = "question_id",
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
+    progress: Callable[[Iterator[Any]], Iterator[Any]] | None = None,
 ) -> BatchSummary:
-    """Score every row of ``input_path`` and write ``output_path`` atomically.
+    """Score every row of ``input_path`` (CSV or XLSX) and write ``output_path`` atomically.
 
     With a rubric file every row uses it; with a directory each row uses the rubric whose
-    id equals the row's ``question_col``.
+    id equals the row's ``question_col``. ``jobs`` worker processes score chunks of
+    ``chunk_size`` rows; the output is the same for any ``jobs`` and ``chunk_size``.
+    ``progress`` wraps the iterator of scored chunks (each a tuple whose first item is its
+    number of rows), e.g. ``lambda it: track(it, size=lambda c: c[0])``;
+    ``on_progress`` is called with the number of rows of each finished chunk.
     """
-    rubrics = load_rubrics(rubric_path)
-    single = next(iter(rubrics)) if not Path(rubric_path).is_dir() else None
-    header, rows = read_rows(input_path)
-    answer_idx = find_column(header, answer_col, path=str(input_path), option="--answer-col")
-    question_idx = None
-    if single is None:
-        question_idx = find_column(header, question_col, path=str(input_path), option="--question-col")
-    pool = ScorerPool(rubrics)
+    rubrics, header, rows, layout = prepare(rubric_path, input_path, answer_col=answer_col, question_col=question_col)
     summary = BatchSummary()
-    target = Path(output_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    scored: Iterator[Any] = score_chunks(chunked(rows, chunk_size), rubrics, layout, jobs=jobs)
+    if progress is not None:
+        scored = progress(scored)
+
+    def output_rows() -> Iterator[list[str]]:
+        for n, out, errors in scored:
+            summary.add(n, errors)
+            if on_progress is not None:
+                on_progress(n)
+            yield from out
+
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow([safe_cell(h) for h in output_header(header)])
-            for chunk in chunked(rows, chunk_size):
-                out, errors = score_chunk(
-                    chunk, width=len(header), answer_idx=answer_idx, question_idx=question_idx,
-                    pool=pool, single_rubric=single,
-                )
-                writer.writerows([safe_cell(c) for c in row] for row in out)
-                summary.rows += len(chunk)
-                summary.scored += len(chunk) - len(errors)
-                summary.errors.extend(errors)
-                if on_progress is not None:
-                    on_progress(len(chunk))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write_atomic(output_path, header, output_rows())
+    finally:
+        close = getattr(rows, "close", None)
+        if close is not None:
+            close()
     return summary
+
+
+def estimate_rows(input_path: str | os.PathLike[str]) -> int | None:
+    """Rough number of data rows (line breaks in a CSV, minus the header), for an ETA; None for XLSX.
+
+    Answers with line breaks inside quotes make this an over-estimate.
+    """
+    if is_excel(input_path):
+        return None
+    count = 0
+    try:
+        with open(input_path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                count += block.count(b"\n")
+    except OSError:
+        return None
+    return max(0, count - 1)
 
 
 def check_output_path(path: str) -> None:
