@@ -156,7 +156,9 @@ if table is not None:
                 for i, s in enumerate(scored)
             ]
             digest = hashlib.sha256(data or b"").hexdigest()[:8]
-            st.session_state["batch_run_id"] = store.save_run(f"{source} ({digest})", source, records)
+            run_id = store.save_run(f"{source} ({digest})", source, records)
+            st.session_state["batch_run_id"] = run_id
+            st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
             bar.progress(1.0, text=f"Scored {len(records)} rows")
 
 # --- 3. results, review and overrides ---------------------------------------------------

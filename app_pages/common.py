@@ -24,7 +24,10 @@ HIGHLIGHT_CSS = """<style>
 .grader-answer mark.grader-match {background: #c8f0c8; padding: 0 .15em; border-radius: .2em;}
 .grader-answer mark.grader-negated {background: #ffd9a8; padding: 0 .15em; border-radius: .2em;
   text-decoration: underline wavy #c60;}
-.grader-note {margin: .15rem 0;}
+.grader-note {margin: .3rem 0; padding: .2rem .6rem; border-left: 4px solid rgba(128,128,128,.4);}
+.grader-note.grader-covered {border-left-color: #2E6F40;}
+.grader-note.grader-missing {border-left-color: #2b6cb0;}
+.grader-note.grader-warning, .grader-note.grader-misconception {border-left-color: #c05621;}
 </style>"""
 
 
@@ -123,4 +126,9 @@ def note(text: str, kind: str = "info") -> None:
 
 def answer_box(highlighted_html: str) -> None:
     """Show an already-escaped highlighted answer (from grader.highlight)."""
-    st.markdown(HIGHLIGHT_CSS + f'<div class="grader-answer">{highlighted_html}</div>', unsafe_allow_html=True)
+    st.markdown(f'<div class="grader-answer">{highlighted_html}</div>', unsafe_allow_html=True)
+
+
+def page_style() -> None:
+    """The app's few CSS rules (highlight marks, feedback notes); called once per run by the router."""
+    st.html(HIGHLIGHT_CSS)

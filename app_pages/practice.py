@@ -88,11 +88,11 @@ if last is not None:
         if line.startswith("Covered:"):
             note(line, "covered")
         elif line.startswith("Still missing:") or line.startswith("..."):
-            note("💡 " + line, "missing")
+            note(line, "missing")
         elif line.startswith("Check this:"):
-            note("⚠️ " + line, "misconception")
+            note(line, "misconception")
         else:
-            note("⚠️ " + line, "warning")
+            note(line, "warning")
 
 if drafts:
     st.divider()

@@ -1,0 +1,212 @@
+"""End to end in a real headless browser: `streamlit run app.py`, Debian's Chromium via Playwright.
+
+Types an answer on Practice, submits, checks the score and the highlight, checks that
+neither the served DOM nor the websocket traffic carries the model answer or hidden rubric
+phrases, scores the bundled samples on Batch scoring and downloads the CSV, opens the
+Rubric studio, and saves a screenshot of each page to docs/screenshots/ (used by the README).
+Nothing is downloaded: the browser is /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from grader.rubric import load_rubrics
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = REPO / "docs" / "screenshots"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+ANSWER = (
+    "Khrushchev denounced Stalin in the Secret Speech of 1956. Political prisoners were released "
+    "from the gulag, the terror ended and the secret police lost power, so people feared arrest less. "
+    "Censorship eased during the Thaw, but the Communist Party kept its monopoly and the Soviet Union "
+    "did not become a democracy; after 1964 Brezhnev brought back repression."
+)
+
+FIRST_DRAFT = "Khrushchev denounced Stalin and freed prisoners."
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium; .ci/run does)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    shutil.copytree(REPO / "rubrics", tmp / "rubrics", ignore=shutil.ignore_patterns("*.bak"))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "GRADER_TEACHER_PASSCODE"}
+    env.update(GRADER_DB_URL=f"sqlite:///{tmp / 'grader.sqlite'}", GRADER_RUBRICS_DIR=str(tmp / "rubrics"))
+    log = open(tmp / "streamlit.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start: {(tmp / 'streamlit.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    assert "Traceback" not in (tmp / "streamlit.log").read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(45_000)
+    yield pg
+    context.close()
+
+
+def wait_idle(page) -> None:
+    """Wait until Streamlit has finished the current run (its status widget disappears)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
+
+
+def shoot(page, name: str, height: int) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": height})
+    page.wait_for_timeout(800)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / name))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_practice_scores_highlights_and_leaks_nothing(server: str, page) -> None:
+    frames: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f if isinstance(f, bytes) else f.encode())))
+    page.goto(server)
+    page.get_by_role("heading", name="Practice").wait_for()
+    page.get_by_role("combobox", name="Question", exact=True).click()
+    page.get_by_role("option", name=re.compile("domestic politics")).click()
+    wait_idle(page)
+    page.get_by_label("Your answer").fill(FIRST_DRAFT)  # a thin draft first, so the history shows a trend
+    page.get_by_role("button", name="Score my answer").click()
+    page.locator("mark.grader-match").first.wait_for()
+    wait_idle(page)
+    page.get_by_label("Your answer").fill(ANSWER)
+    page.get_by_role("button", name="Score my answer").click()
+    page.get_by_text("since last draft").wait_for()
+    wait_idle(page)
+
+    score = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    assert re.fullmatch(r"\d+(\.\d+)? / 10", score.strip()) and float(score.split("/")[0]) >= 6, score
+    marks = page.locator("mark.grader-match").all_inner_texts()
+    assert any("Secret Speech" in m for m in marks) and len(marks) >= 3
+    assert "Still missing" in page.content() or "Covered" in page.content()
+
+    rubric = load_rubrics(REPO / "rubrics" / "destalinization")["destal-politics"]
+    dom = page.content()
+    traffic = b"\n".join(frames)
+    assert traffic  # the check below looks at real websocket traffic
+    for sentence in re.split(r"(?<=[.!?])\s+", rubric.model_answer):
+        assert sentence not in dom
+        assert sentence.encode() not in traffic
+    visible = " ".join([rubric.question, FIRST_DRAFT, ANSWER, *(c.label for c in rubric.concepts), *(c.hint for c in rubric.concepts)]).lower()
+    hidden = [p for c in rubric.concepts for p in c.phrases if p.lower() not in visible]
+    assert len(hidden) > 20
+    dom_text = page.locator("body").inner_text().lower()
+    assert [p for p in hidden if p.lower() in dom_text] == []
+    assert [p for p in hidden if p.encode() in traffic] == []
+
+    shoot(page, "practice.png", 1500)
+
+
+def test_batch_scores_uploaded_samples_and_downloads_safe_csv(server: str, page, tmp_path: Path) -> None:
+    hostile = tmp_path / "answers.csv"
+    with hostile.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([
+            ["student", "question_id", "answer"],
+            ["=cmd|' /C calc'!A0", "destal-politics", "Khrushchev freed political prisoners and ended the terror."],
+            ["s1", "destal-politics", ANSWER],
+            ["s2", "destal-politics", "=HYPERLINK(\"http://evil\")"],
+            ["s3", "destal-eastern-europe", "Hungary rose up in 1956."],
+        ])
+    page.goto(f"{server}/batch")
+    page.get_by_role("heading", name="Batch scoring").wait_for()
+    page.locator('input[type="file"]').first.set_input_files(str(REPO / "samples" / "destalinization" / "graded.csv"))
+    page.get_by_role("button", name="Score answers").click()
+    page.get_by_text("Needs review", exact=True).first.wait_for()
+    wait_idle(page)
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert values[:2] == ["122", "122"]
+    shoot(page, "batch.png", 2000)
+
+    page.locator('input[type="file"]').first.set_input_files(str(hostile))
+    wait_idle(page)
+    page.get_by_role("button", name="Score answers").click()
+    page.get_by_text("Scored 4 rows").wait_for()
+    wait_idle(page)
+    page.get_by_role("tab", name="Download").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Results CSV").click()
+    rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0][:5] == ["row", "line", "student", "question", "auto score"]
+    assert len(rows) == 5 and rows[1][2] == "'=cmd|' /C calc'!A0"
+    assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
+
+
+def test_studio_shows_rubric_agreement(server: str, page) -> None:
+    page.goto(f"{server}/studio")
+    page.get_by_role("heading", name="Rubric studio").wait_for()
+    page.get_by_role("heading", name="Agreement with graded samples").wait_for()
+    page.get_by_label("Answer to try (scored with the edited rubric)").fill("Hungary rose up in 1956 and Soviet tanks crushed it.")
+    page.keyboard.press("Control+Enter")
+    page.locator("mark.grader-match").first.wait_for()
+    wait_idle(page)
+    assert page.get_by_text("before edit").count() >= 1 or page.locator('[data-testid="stDataFrame"]').count() >= 3
+    shoot(page, "studio.png", 2700)
