@@ -8,7 +8,10 @@ What is fitted, in this order, on the training rows only:
 2. the global mix: ``similarity_weight`` (with ``concept_weight`` = 1 - it),
    ``similarity_floor``/``similarity_ceiling`` and ``coverage_target``, by a grid search
    maximising the Pearson correlation of the raw score with the human fraction;
-3. a monotone map from raw score to score fraction (isotonic regression), stored as
+3. the cap of each validity flag that fires on at least ``MIN_FLAG_ROWS`` training
+   answers (``Scoring.flag_caps``), when the human grades show the flag's default cap
+   hurts (e.g. "off topic" on answers to a very short model answer);
+4. a monotone map from raw score to score fraction (isotonic regression), stored as
    piecewise-linear points in ``Scoring.calibration``.
 
 Everything the scorer computes that does not depend on these settings (which concepts
@@ -37,6 +40,9 @@ SIMILARITY_WEIGHTS = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
 FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2)
 CEILINGS = (0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 COVERAGE_TARGETS = (0.5, 0.65, 0.8, 1.0)
+FLAG_CAPS = (0.2, 0.4, 0.6, 0.8, 1.0)
+MIN_FLAG_ROWS = 10
+"""A flag's cap is fitted only when it fires on at least this many training answers."""
 MAX_POINTS = 12
 """At most this many calibration points are stored (the isotonic steps are thinned)."""
 
@@ -46,7 +52,8 @@ class Features:
     """What the scorer finds in each answer, independent of the fitted settings.
 
     Row ``i`` belongs to rubric ``rubric_ids[i]``; ``matched[i]`` has one bool per
-    concept of that rubric; ``cap`` is the lowest flag cap (1.0 when none).
+    concept of that rubric; ``cap`` is the lowest flag cap under the rubric's own
+    scoring (1.0 when none) and ``flag_codes[i]`` the codes of the capping flags.
     """
 
     rubric_ids: tuple[str, ...]
@@ -54,6 +61,7 @@ class Features:
     similarity: np.ndarray
     penalty: np.ndarray
     cap: np.ndarray
+    flag_codes: tuple[tuple[str, ...], ...] = ()
 
     def __len__(self) -> int:
         return len(self.rubric_ids)
@@ -69,26 +77,30 @@ def extract_features(rubrics: dict[str, Rubric], rubric_ids: Sequence[str], answ
     >>> [bool(m[0]) for m in f.matched]
     [True, False]
     """
-    from grader.scoring import Scorer
+    from grader.batch import ScorerPool
 
     if len(rubric_ids) != len(answers):
         raise ValueError(f"`rubric_ids` and `answers` must have the same length. Got {len(rubric_ids)} and {len(answers)}")
     n = len(answers)
     matched: list[np.ndarray] = [np.zeros(0, dtype=bool)] * n
+    codes: list[tuple[str, ...]] = [()] * n
     sim, pen, cap = np.zeros(n), np.zeros(n), np.ones(n)
     groups: dict[str, list[int]] = {}
     for i, rid in enumerate(rubric_ids):
         if rid not in rubrics:
             raise InputError(f"unknown rubric id {rid!r}")
         groups.setdefault(rid, []).append(i)
+    pool = ScorerPool(rubrics)  # the same scorers as `grader batch` (incl. wrong-question checks)
     for rid, idx in groups.items():
-        results = Scorer(rubrics[rid]).score_many([answers[i] for i in idx])
+        results = pool.get(rid).score_many([answers[i] for i in idx])
         for i, res in zip(idx, results):
             matched[i] = np.array([c.matched for c in res.concepts], dtype=bool)
             sim[i] = res.similarity
-            pen[i] = sum(m.penalty for m in res.misconceptions)
-            cap[i] = min([f.cap for f in res.flags if f.cap is not None], default=1.0)
-    return Features(tuple(rubric_ids), tuple(matched), sim, pen, cap)
+            pen[i] = sum(m.penalty for m in res.misconceptions) + sum(getattr(f, "penalty", 0.0) for f in res.flags)
+            capping = [f for f in res.flags if f.cap is not None]
+            cap[i] = min([f.cap for f in capping], default=1.0)
+            codes[i] = tuple(sorted({f.code for f in capping}))
+    return Features(tuple(rubric_ids), tuple(matched), sim, pen, cap, tuple(codes))
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,20 @@ def coverage_ratio(rubrics: dict[str, Rubric], features: Features, rows: Sequenc
     return ratio, missing
 
 
+def row_caps(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int], settings: Settings | None) -> np.ndarray:
+    """Lowest flag cap of each row: the rubric's own (as scored) or with the fitted flag caps."""
+    rows = list(rows)
+    if settings is None or not settings.scoring.flag_caps or not features.flag_codes:
+        return features.cap[rows]
+    out = features.cap[rows].copy()
+    for k, i in enumerate(rows):
+        codes = features.flag_codes[i]
+        if codes:
+            scoring = _merged(rubrics[features.rubric_ids[i]].scoring, settings.scoring)
+            out[k] = min([c for c in (scoring.flag_cap(code) for code in codes) if c is not None], default=1.0)
+    return out
+
+
 def raw_scores(ratio: np.ndarray, missing: np.ndarray, similarity: np.ndarray, penalty: np.ndarray, cap: np.ndarray, scoring: Scoring) -> np.ndarray:
     """Vectorised :func:`grader.scoring.combine` (before calibration).
 
@@ -149,9 +175,10 @@ def predict(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int],
         rubric = rubrics[rid]
         scoring = rubric.scoring if settings is None else _merged(rubric.scoring, settings.scoring)
         sel = idx[ks]
-        raw = raw_scores(ratio[ks], missing[ks], features.similarity[sel], features.penalty[sel], features.cap[sel], scoring)
+        cap = row_caps(rubrics, features, sel.tolist(), settings)
+        raw = raw_scores(ratio[ks], missing[ks], features.similarity[sel], features.penalty[sel], cap, scoring)
         frac = raw if scoring.calibration is None else np.interp(raw, *zip(*scoring.calibration.points))
-        frac = np.minimum(frac, features.cap[sel])
+        frac = np.minimum(frac, cap)
         out[ks] = [min(rubric.max_score, round_to_step(f * rubric.max_score, scoring.score_step)) for f in frac]
     return out
 
@@ -160,9 +187,10 @@ FITTED_FIELDS = ("concept_weight", "similarity_weight", "similarity_floor", "sim
 
 
 def _merged(own: Scoring, fitted: Scoring) -> Scoring:
-    """The rubric's own scoring with the fitted fields taken from ``fitted``."""
+    """The rubric's own scoring with the fitted fields (and fitted flag caps) taken from ``fitted``."""
     data = own.model_dump()
     data.update({k: getattr(fitted, k) for k in FITTED_FIELDS})
+    data["flag_caps"] = {**own.flag_caps, **fitted.flag_caps}
     return Scoring.model_validate(data)
 
 
@@ -268,13 +296,44 @@ def fit_settings(
         if best is None or r > best[0] + 1e-12:
             best = (r, scoring)
     assert best is not None
-    scoring = best[1]
+    scoring = _fit_flag_caps(rubrics, features, rows, y, best[1])
+    cap = row_caps(rubrics, features, rows, Settings(scoring, weights))
     raw = raw_scores(ratio, missing, sim, pen, cap, scoring)
     points = isotonic_points(raw, y)
     scoring = Scoring.model_validate(
         {**scoring.model_dump(), "calibration": {"points": points, "source": f"isotonic fit on {len(rows)} graded answers"}}
     )
     return Settings(scoring, weights, frozenset(rows))
+
+
+def _fit_flag_caps(rubrics: dict[str, Rubric], features: Features, rows: list[int], y: np.ndarray, scoring: Scoring) -> Scoring:
+    """Loosen the cap of a frequent flag when human graders give its answers more than the cap.
+
+    For every flag on at least ``MIN_FLAG_ROWS`` training answers, the new cap is the upper
+    quartile of those answers' human fractions, rounded up to a value of ``FLAG_CAPS``; a cap
+    is never tightened below the rubric's own (caps exist to stop gaming).
+    """
+    if not features.flag_codes:
+        return scoring
+    by_code: dict[str, list[float]] = {}
+    for k, i in enumerate(rows):
+        for code in features.flag_codes[i]:
+            by_code.setdefault(code, []).append(float(y[k]))
+    caps = dict(scoring.flag_caps)
+    for code, values in sorted(by_code.items()):
+        if len(values) < MIN_FLAG_ROWS:
+            continue
+        current = min(
+            [c for c in (rubrics[r].scoring.flag_cap(code) for r in set(features.rubric_ids[i] for i in rows)) if c is not None],
+            default=None,
+        )
+        if current is None:
+            continue
+        upper = float(np.quantile(values, 0.75))
+        wanted = next((v for v in FLAG_CAPS if v >= upper - 1e-9), 1.0)
+        if wanted > current:
+            caps[code] = wanted
+    return scoring.model_copy(update={"flag_caps": caps})
 
 
 def cv_splits(groups: Sequence[str], *, by: str = "answer", folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:

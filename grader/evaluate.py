@@ -295,7 +295,7 @@ def evaluate_rows(
     InputError
         If no row can be scored.
     """
-    from grader.scoring import Scorer
+    from grader.batch import ScorerPool
 
     usable, problems = parse_graded_rows(
         rubrics, rows, score_col=score_col, answer_col=answer_col, question_col=question_col,
@@ -310,10 +310,11 @@ def evaluate_rows(
 
     scored: list[ScoredRow] = []
     per_question: dict[str, dict[str, float]] = {}
+    pool = ScorerPool(rubrics)  # the same scorers as `grader batch` (incl. wrong-question checks)
     for qid in sorted(groups):
         rubric = rubrics[qid]
         items = groups[qid]
-        results = Scorer(rubric).score_many([g.answer for g in items])
+        results = pool.get(qid).score_many([g.answer for g in items])
         rows_q = [
             ScoredRow(g.line, qid, g.answer_id, g.answer, g.human, res.score, rubric.max_score)
             for g, res in zip(items, results)
