@@ -30,7 +30,11 @@ NEGATION_CUES: frozenset[str] = frozenset(
     }
 )
 # Comparatives decide claims ("more aggressive" vs "less aggressive"), so they stay content words.
-STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) - NEGATION_CUES - {"against", "few", "less", "more", "most", "least"}
+# scikit-learn lists "do" and "done" but not "did", "does", "doing": without them "did not
+# fully democratize" would need the word "did" in the answer.
+STOP_WORDS: frozenset[str] = (
+    frozenset(ENGLISH_STOP_WORDS) | {"did", "does", "doing"}
+) - NEGATION_CUES - {"against", "few", "less", "more", "most", "least"}
 
 _QUOTES = str.maketrans(
     {

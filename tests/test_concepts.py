@@ -28,6 +28,7 @@ def _match(terms: list[str], answer: str, synonyms: list[str] | None = None):
         ("release of political prisoners", ("releas", "polit", "prison"), False),
         ("not a democracy", ("democraci",), True),
         ("no free elections", ("free", "elect"), True),
+        ("did not fully democratize", ("fulli", "democrat"), True),  # auxiliaries are stop words
         ("the West", ("west",), False),
         ("the", ("the",), False),  # a phrase of stop words only keeps its words
         ("Khrushchev\u2019s reforms", ("khrushchev", "reform"), False),
@@ -90,6 +91,7 @@ def test_affirmed_mention_wins_over_negated_one() -> None:
     ("answer", "matched"),
     [
         ("The USSR did not fully democratize.", True),
+        ("The USSR was never fully democratized.", True),
         ("Even after 1956 the state was not a democracy.", True),
         ("The USSR fully democratized.", False),  # the negative phrase needs a negated mention
         ("It became a democracy.", False),

@@ -78,7 +78,7 @@ def test_stem(word: str, expected: str) -> None:
 
 def test_stop_words_keep_negation_and_comparatives() -> None:
     assert {"not", "no", "never", "less", "more"}.isdisjoint(STOP_WORDS)
-    assert {"the", "of", "and"} <= STOP_WORDS
+    assert {"the", "of", "and", "do", "did", "does", "doing", "done"} <= STOP_WORDS
 
 
 def test_is_content() -> None:
