@@ -305,9 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_rubric_build)
 
     p = sub.add_parser("batch", help="score a CSV or XLSX of answers")
-    p.add_argument("rubrics", metavar="RUBRIC_FILE_OR_DIR")
-    p.add_argument("input", metavar="INPUT.csv")
-    p.add_argument("-o", "--output", required=True, metavar="OUTPUT.csv")
+    p.add_argument("rubrics", metavar="RUBRIC_FILE_OR_DIR",
+                   help="one rubric for every row, or a folder: each row uses the rubric whose id is its question id")
+    p.add_argument("input", metavar="INPUT.csv", help="CSV or XLSX file of answers")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT.csv",
+                   help="output CSV: the input columns plus score, max_score, percent, flags, needs_review")
     p.add_argument("--answer-col", default="answer", help="column holding the answers (default: answer)")
     p.add_argument("--question-col", default="question_id", help="column holding question ids (default: question_id)")
     p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",

@@ -344,6 +344,22 @@ def test_every_command_has_help_and_is_in_readme(capsys, words: tuple[str, ...],
     assert f"grader {' '.join(words)}" in readme
 
 
+def _leaf_parsers(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _leaf_parsers(sub, (*prefix, name))
+                if not any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+                    yield (*prefix, name), sub
+
+
+@pytest.mark.parametrize(("words", "sub"), list(_leaf_parsers(build_parser())),
+                         ids=[" ".join(w) for w, _ in _leaf_parsers(build_parser())])
+def test_every_argument_has_help(words: tuple[str, ...], sub: argparse.ArgumentParser) -> None:
+    missing = [a.dest for a in sub._actions if not isinstance(a, argparse._HelpAction) and not (a.help or "").strip()]
+    assert missing == [], f"grader {' '.join(words)}: arguments without help: {missing}"
+
+
 def test_top_level_help(capsys) -> None:
     code, out, _ = _run(capsys, "--help")
     assert code == 0
