@@ -21,7 +21,7 @@ from app_pages.common import (
 )
 from grader.batch import guess_columns, score_rows
 from grader.errors import GraderError, InputError
-from grader.gradebook import GradeRecord, canvas_rows, moodle_rows, to_csv
+from grader.gradebook import canvas_rows, grade_records, moodle_rows, result_rows, to_csv
 from grader.review import DEFAULT_BOUNDARIES, DEFAULT_MARGIN, final_score, record_from_score, review_queue
 from grader.store import Store, default_url
 from grader.tabular import read_rows
@@ -279,30 +279,23 @@ if runs:
             )
             st.altair_chart(chart, key="batch_histograms")
     with tab_export:
-        grade_records = [
-            GradeRecord(
-                student=r.student or r.student_id or f"line {r.line}",
-                item=r.question_id or "grader",
-                score=final_score(r, overrides[r.row].score if r.row in overrides else None),
-                feedback=(overrides[r.row].reason if r.row in overrides else r.feedback.replace("\n", " ")),
-                student_id=r.student_id,
-            )
-            for r in records
-        ]
-        maxima = {r.question_id or "grader": r.max_score for r in records if r.max_score is not None}
-        full = frame(records)
-        full["answer"] = [r.answer for r in records]
+        item = st.text_input(
+            "Gradebook item name (blank: one column per question id)", key="batch_item_name", max_chars=100
+        ).strip() or None
+        grades = grade_records(records, overrides, item=item)
+        maxima = {item or r.question_id or "grader": r.max_score for r in records if r.max_score is not None}
         d1, d2, d3 = st.columns(3)
         d1.download_button(
-            "Results CSV", to_csv([list(full.columns), *full.astype(object).where(full.notna(), "").values.tolist()]),
+            "Results CSV", to_csv(result_rows(records, overrides)),
             file_name=f"grader-run-{run_id}.csv", mime="text/csv", key="batch_dl_csv",
         )
         d2.download_button(
-            "Canvas gradebook CSV", to_csv(canvas_rows(grade_records, points_possible=maxima)),
+            "Canvas gradebook CSV", to_csv(canvas_rows(grades, points_possible=maxima)),
             file_name=f"canvas-run-{run_id}.csv", mime="text/csv", key="batch_dl_canvas",
         )
         d3.download_button(
-            "Moodle grades CSV", to_csv(moodle_rows(grade_records)),
+            "Moodle grades CSV", to_csv(moodle_rows(grades)),
             file_name=f"moodle-run-{run_id}.csv", mime="text/csv", key="batch_dl_moodle",
         )
-        st.caption("Every cell is spreadsheet-safe: text starting with = + - @ is prefixed with an apostrophe.")
+        st.caption("Every cell is spreadsheet-safe: text starting with = + - @ is prefixed with an apostrophe. "
+                   "Overrides replace the automatic score; their reasons stay in the results CSV only.")

@@ -14,12 +14,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from grader.tabular import safe_cell
 
+if TYPE_CHECKING:  # only for annotations: exporting needs no database driver
+    from grader.store import Override, ResultRecord
+
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+RESULT_COLUMNS = (
+    "row", "line", "student", "question", "auto score", "override", "final score", "max",
+    "student id", "flags", "reasons", "override reason", "feedback", "answer",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +111,47 @@ def moodle_rows(records: Sequence[GradeRecord], *, identifier: str = "ID number"
             row += [format_score(r.score), r.feedback] if r is not None else ["", ""]
         rows.append(row)
     return rows
+
+
+def result_rows(records: Sequence["ResultRecord"], overrides: Mapping[int, "Override"]) -> list[list[str]]:
+    """The full results table of a run: header :data:`RESULT_COLUMNS`, one row per scored row.
+
+    The automatic score stays next to the override and the final score (override if any).
+    """
+    rows: list[list[str]] = [list(RESULT_COLUMNS)]
+    for r in records:
+        ov = overrides.get(r.row)
+        rows.append(
+            [
+                str(r.row), str(r.line), r.student, r.question_id, format_score(r.score),
+                format_score(None if ov is None else ov.score),
+                format_score(r.score if ov is None else ov.score), format_score(r.max_score),
+                r.student_id, r.flags, r.reasons, "" if ov is None else ov.reason,
+                r.feedback.replace("\n", " "), r.answer,
+            ]
+        )
+    return rows
+
+
+def grade_records(
+    records: Sequence["ResultRecord"], overrides: Mapping[int, "Override"], *, item: str | None = None
+) -> list[GradeRecord]:
+    """Gradebook records of a run: final score (override if any) and the student-facing feedback.
+
+    The item is ``item`` if given, else the row's question id. Students without a name are
+    named by their id or their line. Override reasons are teachers' notes and are not exported
+    as feedback.
+    """
+    return [
+        GradeRecord(
+            student=r.student or r.student_id or f"line {r.line}",
+            item=item or r.question_id or "grader",
+            score=r.score if r.row not in overrides else overrides[r.row].score,
+            feedback=r.feedback.replace("\n", " "),
+            student_id=r.student_id,
+        )
+        for r in records
+    ]
 
 
 def to_csv(rows: Iterable[Sequence[object]]) -> str:

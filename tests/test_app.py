@@ -182,6 +182,17 @@ def test_teacher_pages_need_the_passcode(env, monkeypatch: pytest.MonkeyPatch, p
     assert dict(at.query_params) == {}
 
 
+def test_passcode_may_come_from_streamlit_secrets(env) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["GRADER_TEACHER_PASSCODE"] = "from-secrets"
+    at.run()
+    at.switch_page("app_pages/batch.py").run()
+    assert not at.title and not at.info
+    at.text_input(key="teacher_passcode").set_value("from-secrets")
+    at.button(key="teacher_unlock").click().run()
+    assert at.title[0].value == "Batch scoring"
+
+
 @pytest.mark.parametrize(("given", "expected", "ok"), [("abc", "abc", True), ("abd", "abc", False), ("", "abc", False),
                                                        ("abcd", "abc", False), ("ünï", "ünï", True)])
 def test_passcode_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch, given: str, expected: str, ok: bool) -> None:

@@ -73,3 +73,42 @@ def test_export_of_hostile_names_is_formula_safe() -> None:
     for rows in (canvas_rows(records), moodle_rows(records)):
         for row in parse(to_csv(rows))[1:]:
             assert not any(c.startswith(("=", "+", "@")) for c in row)
+
+
+def stored(row: int, score: float | None, **kw: object):
+    from grader.store import ResultRecord
+
+    base = dict(row=row, line=row + 2, student=f"st{row}", question_id="q1", answer=f"answer {row}", score=score,
+                max_score=10.0, percent=None if score is None else score * 10, feedback="Covered: A.\nStill missing: B.")
+    base.update(kw)
+    return ResultRecord(**base)
+
+
+def test_result_rows_keep_auto_score_next_to_override() -> None:
+    from datetime import datetime, timezone
+
+    from grader.gradebook import RESULT_COLUMNS, result_rows
+    from grader.store import Override
+
+    records = [stored(0, 5.5), stored(1, None, flags="error_empty_answer", answer="")]
+    rows = result_rows(records, {0: Override(1, 0, 8.0, "paraphrase missed", datetime.now(timezone.utc))})
+    assert rows[0] == list(RESULT_COLUMNS)
+    got = dict(zip(rows[0], rows[1]))
+    assert (got["auto score"], got["override"], got["final score"], got["override reason"]) == ("5.5", "8", "8", "paraphrase missed")
+    assert got["feedback"] == "Covered: A. Still missing: B."
+    got = dict(zip(rows[0], rows[2]))
+    assert (got["auto score"], got["final score"], got["flags"]) == ("", "", "error_empty_answer")
+
+
+def test_grade_records_use_final_score_and_item_name() -> None:
+    from datetime import datetime, timezone
+
+    from grader.gradebook import grade_records
+    from grader.store import Override
+
+    records = [stored(0, 5.5, student="", student_id="s0"), stored(1, 7.0, student="", student_id="")]
+    ov = {1: Override(1, 1, 9.0, "teacher note", datetime.now(timezone.utc))}
+    by_question = grade_records(records, ov)
+    assert [(g.student, g.item, g.score) for g in by_question] == [("s0", "q1", 5.5), ("line 3", "q1", 9.0)]
+    assert all("teacher note" not in g.feedback for g in by_question)
+    assert {g.item for g in grade_records(records, ov, item="Essay 1")} == {"Essay 1"}
