@@ -127,6 +127,12 @@ def test_practice_answer_markup_is_escaped(env) -> None:
     assert "<script>" not in block and "&lt;script&gt;" in block and "&lt;b&gt;" in block
 
 
+def test_practice_shows_warnings_for_a_keyword_list(env) -> None:
+    at = practise(start(), "Stalin Khrushchev gulag thaw purges camps prisoners terror police")
+    notes = [m.value for m in at.markdown if "grader-note grader-warning" in m.value]
+    assert any("list of keywords" in n for n in notes)
+
+
 def test_practice_empty_answer_asks_for_text(env) -> None:
     at = practise(start(), "   ")
     assert "Write an answer first." in [w.value for w in at.warning]
@@ -279,6 +285,17 @@ def test_batch_upload_cp1252_csv_with_one_rubric(env) -> None:
     assert rows["auto score"].iloc[0] > 0 and rows["flags"].iloc[2] == "error_empty_answer"
 
 
+def test_batch_refuses_an_upload_over_the_size_limit(env) -> None:
+    from app_pages.common import MAX_UPLOAD_BYTES
+
+    at = start("batch")
+    big = b"answer\n" + b"x" * MAX_UPLOAD_BYTES
+    at.file_uploader(key="batch_upload").set_value(("big.csv", big, "text/csv")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["big.csv: the file is larger than 20 MB."]
+    assert not [b for b in at.button if b.key == "batch_score"]
+
+
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("empty.csv", b"", "empty.csv: file is empty"),
     ("bin.csv", b"\x00\x01\x02binary\x00", "bin.csv: looks like a binary file"),
@@ -359,3 +376,13 @@ def test_studio_upload_of_broken_yaml_names_file_and_line(env) -> None:
     at.file_uploader(key="studio_yaml_upload").set_value(("bad.yaml", b"id: x\nquestion: [unclosed\n", "application/x-yaml")).run()
     assert not at.exception
     assert any(re.match(r"bad\.yaml: line \d+: invalid YAML", e.value) for e in at.error), [e.value for e in at.error]
+
+
+def test_server_upload_limit_matches_the_pages() -> None:
+    import tomllib
+
+    from app_pages.common import MAX_UPLOAD_BYTES
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_UPLOAD_BYTES
+    assert config["client"]["showErrorDetails"] in {"type", "none"}  # no tracebacks with server paths for users
