@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES
@@ -61,7 +62,6 @@ class AnswerContext:
     min_words: int
     max_words: int
     vocabulary: frozenset[str] = frozenset()
-    model_bigrams: frozenset[tuple[str, str]] = frozenset()
     model_trigrams: frozenset[tuple[str, str, str]] = frozenset()
     model_order: frozenset[tuple[str, str]] = frozenset()
     reversals: tuple[Reversal, ...] = ()
@@ -153,7 +153,6 @@ class Signals:
     new_vs_question: int
     question_hits: int
     model_share: float
-    model_bigram_share: float
     model_pairs: int
     model_order_share: float
     model_trigram_share: float
@@ -180,7 +179,7 @@ def rubric_vocabulary(rubric: "Rubric") -> frozenset[str]:
     >>> r = rubric_from_dict({"id": "x", "question": "Why did the Thaw matter?", "model_answer": "Prisoners were freed.",
     ...     "concepts": [{"id": "c", "label": "Freed", "terms": ["prisoners freed"]}]})
     >>> sorted(rubric_vocabulary(r))
-    ['free', 'matter', 'prison', 'thaw']
+    ['freed', 'matter', 'prison', 'thaw']
     """
     texts = [rubric.question, rubric.model_answer, rubric.title]
     for c in rubric.concepts:
@@ -208,7 +207,6 @@ def build_context(rubric: "Rubric", *, other_vocabularies: Mapping[str, frozense
         for i, a in enumerate(model_content)
         for j in range(i + 1, min(len(model_content), i + 1 + ORDER_REACH))
     )
-    model_stems = [t.stem for t in model_tokens]
     own = rubric_vocabulary(rubric)
     # Only words that tell the rubrics apart count: "Soviet" belongs to every seed question.
     raw_others = sorted((rid, vocab) for rid, vocab in (other_vocabularies or {}).items() if rid != rubric.id)
@@ -224,7 +222,6 @@ def build_context(rubric: "Rubric", *, other_vocabularies: Mapping[str, frozense
         min_words=scoring.min_words,
         max_words=scoring.max_words,
         vocabulary=own,
-        model_bigrams=frozenset(zip(model_stems, model_stems[1:])),
         model_trigrams=frozenset(zip(model_words, model_words[1:], model_words[2:])),
         model_order=model_order,
         reversals=_reversals(rubric),
@@ -278,6 +275,24 @@ def _in_vocab(token: Token, vocab: frozenset[str]) -> bool:
     return "-" in token.stem and any(p in vocab for p in token.stem.split("-") if len(p) > 2)
 
 
+_HAS_LATIN = re.compile("[a-z]")
+_ASCII_PLAIN = re.compile(r"[A-Za-z0-9.,;:!?'\"()\-]")  # for ASCII text: isalnum() or sentence punctuation
+
+
+def _character_shares(text: str) -> tuple[float, float]:
+    """(share of visible characters that are symbols, share of letters in Latin scripts)."""
+    if text.isascii():  # the common case, counted in C: every letter is Latin
+        visible = len(text) - sum(map(str.isspace, text))
+        return (1 - (len(_ASCII_PLAIN.findall(text)) / visible) if visible else 0.0), 1.0
+    visible_chars = [ch for ch in text if not ch.isspace()]
+    letters = [ch for ch in visible_chars if ch.isalpha()]
+    plain = sum(1 for ch in visible_chars if ch.isalnum() or ch in ".,;:!?'\"()-")
+    symbol_share = 1 - (plain / len(visible_chars)) if visible_chars else 0.0
+    latin_share = sum(1 for ch in letters if ch.isascii() or "\u00c0" <= ch <= "\u024f") / len(letters) if letters else 1.0
+    return symbol_share, latin_share
+
+
+@lru_cache(maxsize=100_000)
 def _implausible(word: str) -> bool:
     """A Latin-letter word no English speaker would write: keyboard mash or random letters."""
     if not word.isascii() or not word.isalpha():
@@ -324,8 +339,6 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     new = sum(1 for t in content if not _in_vocab(t, ctx.question_stems) and t.stem not in _VAGUE)
     model_share = sum(1 for t in content if _in_vocab(t, ctx.model_stems)) / len(content) if content else 0.0
 
-    bigrams = [(a.stem, b.stem) for a, b in zip(tokens, tokens[1:]) if a.sentence == b.sentence]
-    model_bigram_share = sum(1 for b in bigrams if b in ctx.model_bigrams) / len(bigrams) if bigrams else 0.0
     trigrams = list(zip(words, words[1:], words[2:]))
     model_trigram_share = sum(1 for g in trigrams if g in ctx.model_trigrams) / len(trigrams) if trigrams else 0.0
     stems = [t.stem for t in content]
@@ -335,13 +348,10 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     bad = sum(1 for a, b in pairs if _bad_pair(a, b))
     bad_pair_share = bad / len(pairs) if pairs else 0.0
 
-    latin_words = [w for w in words if any("a" <= ch <= "z" for ch in w)]
+    latin_words = [w for w in words if _HAS_LATIN.search(w)]
     implausible_share = sum(1 for w in latin_words if _implausible(w)) / len(latin_words) if latin_words else 0.0
     text = answer[:MAX_ANSWER_CHARS]
-    visible = [ch for ch in text if not ch.isspace()]
-    letters = [ch for ch in visible if ch.isalpha()]
-    symbol_share = 1 - (sum(1 for ch in visible if ch.isalnum() or ch in ".,;:!?'\"()-") / len(visible)) if visible else 0.0
-    latin_share = sum(1 for ch in letters if ch.isascii() or "\u00c0" <= ch <= "\u024f") / len(letters) if letters else 1.0
+    symbol_share, latin_share = _character_shares(text)
 
     segments = [s for s in _LIST_SPLIT.split(text) if s.strip()]
     segment_words = n / len(segments) if segments else 0.0
@@ -373,7 +383,6 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
         new_vs_question=new,
         question_hits=question_hits,
         model_share=model_share,
-        model_bigram_share=model_bigram_share,
         model_pairs=len(in_model),
         model_order_share=model_order_share,
         model_trigram_share=model_trigram_share,
