@@ -57,7 +57,11 @@ def _runs(text: str) -> list[list[tuple[str, bool]]]:
             current = []
             sentence_start = word in ".!?" or (sentence_start and is_punct)
             continue
-        current.append((word, word[0].isupper() and not sentence_start))
+        capitalised = word[0].isupper() and not sentence_start
+        if not capitalised and len(current) >= 2 and current[-1][1] and current[-2][1]:
+            runs.append(current)  # a multi-word name ends here: "Louis XVI | turned ..."
+            current = []
+        current.append((word, capitalised))
         sentence_start = False
     if current:
         runs.append(current)
@@ -69,7 +73,7 @@ def key_phrases(question: str, model_answer: str, *, limit: int = 8) -> list[Can
 
     >>> [c.text for c in key_phrases("What happened in 1956?",
     ...     "Khrushchev denounced Stalin's cult of personality in the Secret Speech of 1956.")][:2]
-    ['Secret Speech', 'Khrushchev denounced Stalin']
+    ["Khrushchev denounced Stalin's", 'Secret Speech']
     """
     question_stems = {stem(w.lower()) for w in _WORD.findall(normalize(question)) if w[0].isalnum()}
     freq: Counter[str] = Counter()

@@ -167,3 +167,22 @@ def test_built_synonyms_have_no_single_letter_words() -> None:
     for concept in rubric.concepts:
         for phrase in concept.synonyms:
             assert all(len(w) > 1 for w in phrase.split()), phrase
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "not_wanted"),
+    [
+        ("Bread shortages and the weak leadership of Louis XVI turned discontent into revolt.", "Louis XVI",
+         "Louis XVI turned"),
+        ("The Berlin Wall fell quickly in 1989.", "Berlin Wall", "Berlin Wall fell"),
+    ],
+)
+def test_multi_word_names_end_before_lowercase_words(model: str, name: str, not_wanted: str) -> None:
+    phrases = key_phrases("Why?", model)
+    texts = [c.text for c in phrases]
+    assert name in texts and not_wanted not in texts
+    assert {c.text: c.kind for c in phrases}[name] == "name"
+
+
+def test_single_capitalised_word_keeps_its_noun() -> None:
+    assert "Enlightenment ideas" in [c.text for c in key_phrases("Why?", "Many were inspired by Enlightenment ideas.")]
