@@ -254,3 +254,11 @@ def test_long_answer_is_truncated_with_a_flag() -> None:
 def test_vocabulary_includes_hyphen_parts_and_hints() -> None:
     vocab = _vocabularies()["destal-politics"]
     assert {"stalin", "de-stalin", "polic"} <= vocab
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import grader.integrity
+
+    assert doctest.testmod(grader.integrity).failed == 0
