@@ -11,6 +11,9 @@ import pytest
 from grader.errors import RubricError
 from grader.rubric import (
     Calibration,
+    Concept,
+    Misconception,
+    Rubric,
     Scoring,
     load_rubric,
     load_rubrics,
@@ -213,3 +216,27 @@ def test_save_rubric_refuses_symlink_escape(tmp_path: Path, rubric_data: dict) -
     (root / "link").symlink_to(tmp_path)
     with pytest.raises(RubricError, match="refusing to write outside"):
         save_rubric(rubric_from_dict(rubric_data), root / "link" / "x.yaml", root=root)
+
+
+def _readme_section(title: str) -> str:
+    from conftest import REPO
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def test_readme_rubric_example_is_valid() -> None:
+    section = _readme_section("Rubric format")
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    rubric = rubric_from_yaml(example, source="README.md")
+    assert rubric.id == "destal-politics"
+    assert rubric.scoring.calibration is not None and rubric.show_model_answer_after == 3
+
+
+@pytest.mark.parametrize("model", [Rubric, Concept, Misconception, Scoring, Calibration], ids=lambda m: m.__name__)
+def test_readme_documents_every_rubric_field(model) -> None:
+    section = _readme_section("Rubric format")
+    missing = [name for name in model.model_fields if f"`{name}`" not in section]
+    assert missing == [], f"README '## Rubric format' does not document {model.__name__} fields {missing}"
