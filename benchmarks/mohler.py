@@ -6,6 +6,8 @@ training), then scored on the 2,273 answers of the published benchmark (rows wit
 cross-validated two ways: by question (fit on some questions, score the others) and by
 answer (5 folds stratified by question). Every figure is computed in this run, including
 the bare TF-IDF cosine baseline; published figures come from the data sets README.
+Answers are scored per assignment (one rubric folder each, as a teacher would batch
+them), so the wrong-question check compares a question with its own assignment's only.
 
 Usage: ``.venv/bin/python benchmarks/mohler.py [--no-wordnet] [--folds 5]``
 """
@@ -57,7 +59,8 @@ def main() -> None:
             if rid not in rubrics:
                 rubrics[rid] = build_rubric(question, reference, rubric_id=rid, max_score=5, use_wordnet=not args.no_wordnet)
     with Timer() as t_score:
-        features = extract_features(rubrics, ids, answers)
+        # one rubric folder per assignment, as a teacher would batch them
+        features = extract_features(rubrics, ids, answers, pools=data["assignment"].astype(str).tolist())
         ours = predict(rubrics, features, range(len(ids)))
     by_q = cross_validate(rubrics, features, human, by="question", folds=args.folds)
     by_a = cross_validate(rubrics, features, human, by="answer", folds=args.folds)

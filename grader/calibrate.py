@@ -12,7 +12,9 @@ What is fitted, in this order, on the training rows only:
    answers (``Scoring.flag_caps``), when the human grades show the flag's default cap
    hurts (e.g. "off topic" on answers to a very short model answer);
 4. a monotone map from raw score to score fraction (isotonic regression), stored as
-   piecewise-linear points in ``Scoring.calibration``.
+   piecewise-linear points in ``Scoring.calibration``: one shared map, and for each rubric
+   with at least ``min_rows_for_weights`` training answers its own map, shrunk towards the
+   shared one (``PRIOR_ROWS``), since questions differ in how generously they are graded.
 
 Everything the scorer computes that does not depend on these settings (which concepts
 match, similarity, misconception penalties, flag caps) is extracted once per answer
@@ -44,6 +46,8 @@ FLAG_CAPS = (0.2, 0.4, 0.6, 0.8, 1.0)
 MIN_FLAG_ROWS = 10
 """A flag's cap is fitted only when it fires on at least this many training answers."""
 MAX_POINTS = 12
+PRIOR_ROWS = 20
+"""Weight (in answers) of the shared map when a rubric's own map is blended with it."""
 """At most this many calibration points are stored (the isotonic steps are thinned)."""
 
 
@@ -67,8 +71,14 @@ class Features:
         return len(self.rubric_ids)
 
 
-def extract_features(rubrics: dict[str, Rubric], rubric_ids: Sequence[str], answers: Sequence[str]) -> Features:
+def extract_features(
+    rubrics: dict[str, Rubric], rubric_ids: Sequence[str], answers: Sequence[str], *, pools: Sequence[str] | None = None
+) -> Features:
     """Score each answer once with its rubric and keep the setting-independent parts.
+
+    Answers are scored as ``grader batch`` scores a folder of rubrics: each rubric knows
+    the others, to flag answers written for another question. ``pools`` (one key per
+    answer) splits the rubrics into separate folders, e.g. one per assignment.
 
     >>> from grader.rubric import rubric_from_dict
     >>> r = rubric_from_dict({"id": "x", "question": "Who?", "model_answer": "Khrushchev did.",
@@ -85,14 +95,18 @@ def extract_features(rubrics: dict[str, Rubric], rubric_ids: Sequence[str], answ
     matched: list[np.ndarray] = [np.zeros(0, dtype=bool)] * n
     codes: list[tuple[str, ...]] = [()] * n
     sim, pen, cap = np.zeros(n), np.zeros(n), np.ones(n)
-    groups: dict[str, list[int]] = {}
+    keys = list(pools) if pools is not None else [""] * n
+    groups: dict[tuple[str, str], list[int]] = {}
     for i, rid in enumerate(rubric_ids):
         if rid not in rubrics:
             raise InputError(f"unknown rubric id {rid!r}")
-        groups.setdefault(rid, []).append(i)
-    pool = ScorerPool(rubrics)  # the same scorers as `grader batch` (incl. wrong-question checks)
-    for rid, idx in groups.items():
-        results = pool.get(rid).score_many([answers[i] for i in idx])
+        groups.setdefault((keys[i], rid), []).append(i)
+    scorer_pools: dict[str, ScorerPool] = {}
+    for key in sorted(set(keys)):
+        members = {rid for (k, rid) in groups if k == key}
+        scorer_pools[key] = ScorerPool(rubrics if pools is None else {r: rubrics[r] for r in sorted(members)})
+    for (key, rid), idx in groups.items():
+        results = scorer_pools[key].get(rid).score_many([answers[i] for i in idx])
         for i, res in zip(idx, results):
             matched[i] = np.array([c.matched for c in res.concepts], dtype=bool)
             sim[i] = res.similarity
@@ -110,6 +124,14 @@ class Settings:
     scoring: Scoring
     weights: dict[str, tuple[float, ...]] = field(default_factory=dict)
     train_rows: frozenset[int] = frozenset()
+    calibrations: dict[str, Calibration] = field(default_factory=dict)
+
+    def scoring_for(self, rubric: Rubric) -> Scoring:
+        """The rubric's own scoring with the fitted fields (and its own map, if fitted)."""
+        merged = _merged(rubric.scoring, self.scoring)
+        if rubric.id in self.calibrations:
+            merged = merged.model_copy(update={"calibration": self.calibrations[rubric.id]})
+        return merged
 
 
 def _weights_of(rubric: Rubric, settings: Settings | None) -> np.ndarray:
@@ -173,7 +195,7 @@ def predict(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int],
         by_rubric.setdefault(features.rubric_ids[i], []).append(k)
     for rid, ks in by_rubric.items():
         rubric = rubrics[rid]
-        scoring = rubric.scoring if settings is None else _merged(rubric.scoring, settings.scoring)
+        scoring = rubric.scoring if settings is None else settings.scoring_for(rubric)
         sel = idx[ks]
         cap = row_caps(rubrics, features, sel.tolist(), settings)
         raw = raw_scores(ratio[ks], missing[ks], features.similarity[sel], features.penalty[sel], cap, scoring)
@@ -258,6 +280,7 @@ def fit_settings(
     *,
     fit_weights: bool = True,
     min_rows_for_weights: int = 20,
+    per_rubric_maps: bool = True,
     base: Scoring | None = None,
 ) -> Settings:
     """Fit concept weights, the global mix and the calibration map on ``train_rows`` only.
@@ -303,7 +326,35 @@ def fit_settings(
     scoring = Scoring.model_validate(
         {**scoring.model_dump(), "calibration": {"points": points, "source": f"isotonic fit on {len(rows)} graded answers"}}
     )
-    return Settings(scoring, weights, frozenset(rows))
+    own: dict[str, Calibration] = {}
+    if per_rubric_maps:
+        groups: dict[str, list[int]] = {}
+        for k, i in enumerate(rows):
+            groups.setdefault(features.rubric_ids[i], []).append(k)
+        for rid, ks in sorted(groups.items()):
+            if len(ks) >= min_rows_for_weights:
+                own[rid] = blended_calibration(raw[ks], y[ks], points, prior_rows=PRIOR_ROWS)
+    return Settings(scoring, weights, frozenset(rows), own)
+
+
+def blended_calibration(raw: np.ndarray, target: np.ndarray, shared: list[tuple[float, float]], *, prior_rows: float) -> Calibration:
+    """A rubric's own isotonic map blended with the shared map: n/(n+prior) of its own.
+
+    Evaluated at 11 evenly spaced raw values; a blend of monotone maps is monotone.
+
+    >>> c = blended_calibration(np.array([0.0, 1.0]), np.array([1.0, 1.0]), [(0.0, 0.0), (1.0, 1.0)], prior_rows=2)
+    >>> c.points[0], c.points[-1]
+    ((0.0, 0.5), (1.0, 1.0))
+    """
+    own = isotonic_points(raw, target, max_points=10_000)
+    xs = np.linspace(0.0, 1.0, 11)
+    share = len(raw) / (len(raw) + prior_rows)
+    ys = share * np.interp(xs, *zip(*own)) + (1 - share) * np.interp(xs, *zip(*shared))
+    ys = np.maximum.accumulate(np.round(ys, 4))
+    return Calibration(
+        points=[(round(float(x), 4), float(y)) for x, y in zip(xs, ys)],
+        source=f"isotonic fit on {len(raw)} graded answers of this question, blended with the shared map",
+    )
 
 
 def _fit_flag_caps(rubrics: dict[str, Rubric], features: Features, rows: list[int], y: np.ndarray, scoring: Scoring) -> Scoring:
@@ -446,7 +497,7 @@ def cross_validate(
 def apply_settings(rubric: Rubric, settings: Settings) -> Rubric:
     """A copy of ``rubric`` with the fitted scoring fields and (if fitted) concept weights."""
     data = rubric.model_dump(mode="json", exclude_none=True)
-    data["scoring"] = _merged(rubric.scoring, settings.scoring).model_dump(mode="json", exclude_none=True)
+    data["scoring"] = settings.scoring_for(rubric).model_dump(mode="json", exclude_none=True)
     if rubric.id in settings.weights:
         for concept, weight in zip(data["concepts"], settings.weights[rubric.id]):
             concept["weight"] = weight
