@@ -158,26 +158,69 @@ def row_problem(row: list[str], layout: Layout) -> str | None:
     return None
 
 
+@dataclass
+class ChunkPlan:
+    """A chunk half done: output rows (None where a score is awaited), errors, and the work left.
+
+    ``todo`` lists distinct (rubric id, answer) pairs to score; ``waiting[i]`` the row
+    positions that take the result of ``todo[i]``.
+    """
+
+    out: list[list[str] | None]
+    errors: list[tuple[int, str]]
+    todo: list[tuple[str, str]] = field(default_factory=list)
+    waiting: list[list[int]] = field(default_factory=list)
+
+
+class AnswerScorer:
+    """Scores (rubric id, answer) pairs into the five output cells; one :class:`Scorer` per rubric."""
+
+    def __init__(self, rubrics: dict[str, Rubric]) -> None:
+        self.pool = ScorerPool(rubrics)
+
+    def __call__(self, todo: list[tuple[str, str]]) -> list[list[str]]:
+        """Output cells (formula-safe) of each pair, in order; one vectorised call per rubric."""
+        by_rubric: dict[str, list[int]] = {}
+        for i, (rid, _) in enumerate(todo):
+            by_rubric.setdefault(rid, []).append(i)
+        cells: list[list[str]] = [[] for _ in todo]
+        for rid, idx in by_rubric.items():
+            results = self.pool.get(rid).score_many([todo[i][1] for i in idx])
+            for i, result in zip(idx, results):
+                cells[i] = [safe_cell(c) for c in format_result(result)]
+        return cells
+
+
 class ChunkScorer:
     """Scores chunks of input rows into output rows (formula-safe cells), in input order.
 
-    Holds the scorers of one process and a bounded memo of (rubric id, answer) -> cells,
-    so a repeated answer is scored once. Results equal scoring every row afresh.
+    :meth:`plan` settles what needs no scorer (error rows, answers seen before: a bounded
+    memo of (rubric id, answer) -> cells, as scoring is deterministic) and lists the distinct
+    answers left; :meth:`finish` fills them in. Between the two, the answers can be scored
+    here (``__call__``) or in worker processes (:func:`score_chunks`). Results equal scoring
+    every row afresh.
     """
 
     def __init__(self, rubrics: dict[str, Rubric], layout: Layout, *, memo_entries: int = MEMO_ENTRIES) -> None:
-        self.pool = ScorerPool(rubrics)
+        self.rubrics = rubrics
         self.layout = layout
         self.memo_entries = memo_entries
         self._memo: dict[tuple[str, str], list[str]] = {}
+        self._local: AnswerScorer | None = None
 
     def __call__(self, chunk: list[Row]) -> tuple[list[list[str]], list[tuple[int, str]]]:
         """Output rows of ``chunk`` in input order, and the (line, code) of rows not scored."""
-        lay, rubrics = self.layout, self.pool.rubrics
+        plan = self.plan(chunk)
+        if self._local is None:
+            self._local = AnswerScorer(self.rubrics)
+        return self.finish(plan, self._local(plan.todo) if plan.todo else [])
+
+    def plan(self, chunk: list[Row]) -> ChunkPlan:
+        """Rows that need no scoring done, and the distinct answers that do."""
+        lay, rubrics, memo = self.layout, self.rubrics, self._memo
         width = lay.width
-        out: list[list[str] | None] = [None] * len(chunk)
-        errors: list[tuple[int, str]] = []
-        todo: dict[str, dict[str, list[int]]] = {}  # rubric id -> answer -> row positions
+        plan = ChunkPlan([None] * len(chunk), [])
+        pending: dict[tuple[str, str], int] = {}
         for k, (line, row) in enumerate(chunk):
             code = row_problem(row, lay)
             cells = [""] * width if code == "error_bad_row" else (row + [""] * width)[:width]
@@ -189,25 +232,30 @@ class ChunkScorer:
                     code = "error_empty_answer"
             if code is not None:
                 max_score = rubrics[rid].max_score if rid in rubrics else None
-                out[k] = [*map(safe_cell, cells), *error_cells(code, max_score)]
-                errors.append((line, code))
+                plan.out[k] = [*map(safe_cell, cells), *error_cells(code, max_score)]
+                plan.errors.append((line, code))
                 continue
-            answer = cells[lay.answer_idx][: MAX_ANSWER_CHARS * 2]
-            known = self._memo.get((rid, answer))
+            key = (rid, cells[lay.answer_idx][: MAX_ANSWER_CHARS * 2])
+            known = memo.get(key)
             if known is not None:
-                out[k] = [*map(safe_cell, cells), *known]
-            else:
-                todo.setdefault(rid, {}).setdefault(answer, []).append(k)
-                out[k] = cells
-        for rid, by_answer in todo.items():
-            answers = list(by_answer)
-            results = self.pool.get(rid).score_many(answers)
-            for answer, result in zip(answers, results):
-                extra = [safe_cell(c) for c in format_result(result)]
-                self._remember((rid, answer), extra)
-                for k in by_answer[answer]:
-                    out[k] = [*map(safe_cell, out[k]), *extra]  # type: ignore[arg-type]
-        return out, errors  # type: ignore[return-value]
+                plan.out[k] = [*map(safe_cell, cells), *known]
+                continue
+            plan.out[k] = [*map(safe_cell, cells)]
+            slot = pending.get(key)
+            if slot is None:
+                slot = pending[key] = len(plan.todo)
+                plan.todo.append(key)
+                plan.waiting.append([])
+            plan.waiting[slot].append(k)
+        return plan
+
+    def finish(self, plan: ChunkPlan, cells: list[list[str]]) -> tuple[list[list[str]], list[tuple[int, str]]]:
+        """Complete ``plan`` with the cells of its ``todo`` answers (same order) and remember them."""
+        for key, extra, rows in zip(plan.todo, cells, plan.waiting):
+            self._remember(key, extra)
+            for k in rows:
+                plan.out[k].extend(extra)  # type: ignore[union-attr]
+        return plan.out, plan.errors  # type: ignore[return-value]
 
     def _remember(self, key: tuple[str, str], cells: list[str]) -> None:
         if self.memo_entries <= 0 or len(key[1]) > MEMO_MAX_CHARS:
@@ -228,7 +276,8 @@ def score_chunk(
 ) -> tuple[list[list[str]], list[tuple[int, str]]]:
     """Score one chunk of (line, row) pairs; returns output rows in input order and errors."""
     scorer = ChunkScorer(pool.rubrics, Layout(width, answer_idx, question_idx, single_rubric), memo_entries=0)
-    scorer.pool = pool
+    scorer._local = AnswerScorer(pool.rubrics)
+    scorer._local.pool = pool
     return scorer(chunk)
 
 
@@ -246,19 +295,18 @@ def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield chunk
 
 
-# --- parallel scoring: one ChunkScorer per worker process, results in input order ---
-_WORKER: ChunkScorer | None = None
+# --- parallel scoring: an AnswerScorer per worker process; the memo and the order stay here ---
+_WORKER: AnswerScorer | None = None
 
 
-def _init_worker(rubrics: dict[str, Rubric], layout: Layout) -> None:
+def _init_worker(rubrics: dict[str, Rubric]) -> None:
     global _WORKER
-    _WORKER = ChunkScorer(rubrics, layout)
+    _WORKER = AnswerScorer(rubrics)
 
 
-def _work(chunk: list[Row]) -> tuple[int, list[list[str]], list[tuple[int, str]]]:
+def _work(todo: list[tuple[str, str]]) -> list[list[str]]:
     assert _WORKER is not None, "worker not initialised"
-    out, errors = _WORKER(chunk)
-    return len(chunk), out, errors
+    return _WORKER(todo)
 
 
 def score_chunks(
@@ -266,13 +314,14 @@ def score_chunks(
 ) -> Iterator[tuple[int, list[list[str]], list[tuple[int, str]]]]:
     """Yield (rows in chunk, output rows, errors) for each chunk, in input order.
 
-    With ``jobs`` > 1 the chunks are scored by that many worker processes; at most
-    ``2 * jobs`` chunks are in flight, so memory does not grow with the input.
+    With ``jobs`` > 1 the answers left after the memo are scored by that many worker
+    processes; at most ``2 * jobs`` chunks are in flight, so memory does not grow with the
+    input, and the memo lives here, so no answer is scored by two workers.
     """
     if jobs < 1:
         raise InputError(f"--jobs must be >= 1. Got {jobs}.")
+    scorer = ChunkScorer(rubrics, layout)
     if jobs == 1:
-        scorer = ChunkScorer(rubrics, layout)
         for chunk in chunks:
             out, errors = scorer(chunk)
             yield len(chunk), out, errors
@@ -281,14 +330,21 @@ def score_chunks(
 
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(rubrics, layout)) as pool:
-        pending: deque[Any] = deque()
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(rubrics,)) as pool:
+        pending: deque[tuple[int, ChunkPlan, Any]] = deque()
+
+        def settle() -> tuple[int, list[list[str]], list[tuple[int, str]]]:
+            n, plan, result = pending.popleft()
+            out, errors = scorer.finish(plan, result.get() if result is not None else [])
+            return n, out, errors
+
         for chunk in chunks:
-            pending.append(pool.apply_async(_work, (chunk,)))
+            plan = scorer.plan(chunk)
+            pending.append((len(chunk), plan, pool.apply_async(_work, (plan.todo,)) if plan.todo else None))
             if len(pending) >= 2 * jobs:
-                yield pending.popleft().get()
+                yield settle()
         while pending:
-            yield pending.popleft().get()
+            yield settle()
 
 
 def prepare(
