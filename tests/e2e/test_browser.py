@@ -121,7 +121,8 @@ def shoot(page, name: str, height: int) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": height})
     page.wait_for_timeout(800)
-    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate("document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / name))
     page.set_viewport_size({"width": 1400, "height": 1000})
 
@@ -204,9 +205,14 @@ def test_studio_shows_rubric_agreement(server: str, page) -> None:
     page.goto(f"{server}/studio")
     page.get_by_role("heading", name="Rubric studio").wait_for()
     page.get_by_role("heading", name="Agreement with graded samples").wait_for()
+    model = page.get_by_label("Model answer (never shown to students)")
+    model.fill(model.input_value() + " In Poland, protests in 1956 brought Gomulka to power.")  # an edit to compare
+    page.keyboard.press("Control+Enter")
+    wait_idle(page)
     page.get_by_label("Answer to try (scored with the edited rubric)").fill("Hungary rose up in 1956 and Soviet tanks crushed it.")
     page.keyboard.press("Control+Enter")
     page.locator("mark.grader-match").first.wait_for()
     wait_idle(page)
-    assert page.get_by_text("before edit").count() >= 1 or page.locator('[data-testid="stDataFrame"]').count() >= 3
-    shoot(page, "studio.png", 2700)
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 3  # try table, agreement, per concept
+    assert page.get_by_role("button", name=re.compile(r"Save to destalinization.")).count() == 1
+    shoot(page, "studio.png", 2850)
