@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from collections.abc import Callable
 from functools import lru_cache
 
 from nltk.stem.snowball import SnowballStemmer
@@ -129,14 +130,59 @@ def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     clause = sentence = 0
     b = 0
+    n_breaks = len(breaks)
     for match in _TOKEN.finditer(folded):
-        while b < len(breaks) and breaks[b][0] < match.start():
+        start, end = match.span()
+        while b < n_breaks and breaks[b][0] < start:
             clause += 1
             sentence += breaks[b][1]
             b += 1
-        word = _strip_accents(match.group())
-        tokens.append(Token(word, stem(word), match.start(), match.end(), clause, sentence))
+        raw = match.group()
+        forms = _FORMS.get(raw)
+        if forms is None:
+            forms = _word_forms(raw)
+        tokens.append(_new_token(forms[0], forms[1], start, end, clause, sentence))
     return tokens
+
+
+_FORMS: dict[str, tuple[str, str]] = {}
+"""Folded word -> (accent-free text, stem): one dict lookup per token on the hot path."""
+_FORMS_MAX = 200_000
+
+
+def _word_forms(raw: str) -> tuple[str, str]:
+    word = _strip_accents(raw)
+    forms = (word, stem(word))
+    if len(_FORMS) >= _FORMS_MAX:  # bounded: memory stays flat on endless input
+        _FORMS.clear()
+    _FORMS[raw] = forms
+    return forms
+
+
+def _token_builder() -> Callable[[str, str, int, int, int, int], Token]:
+    """A constructor of :class:`Token` that fills the slots directly.
+
+    Same objects as ``Token(...)``; skips the frozen dataclass ``__init__`` (six
+    ``object.__setattr__`` calls), which was the largest cost of tokenising an answer.
+    """
+    new = object.__new__
+    setters = [Token.__dict__[name].__set__ for name in ("text", "stem", "start", "end", "clause", "sentence")]
+    set_text, set_stem, set_start, set_end, set_clause, set_sentence = setters
+
+    def build(text: str, stem_: str, start: int, end: int, clause: int, sentence: int) -> Token:
+        token = new(Token)
+        set_text(token, text)
+        set_stem(token, stem_)
+        set_start(token, start)
+        set_end(token, end)
+        set_clause(token, clause)
+        set_sentence(token, sentence)
+        return token
+
+    return build
+
+
+_new_token = _token_builder()
 
 
 @lru_cache(maxsize=100_000)
