@@ -386,3 +386,24 @@ def test_server_upload_limit_matches_the_pages() -> None:
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_UPLOAD_BYTES
     assert config["client"]["showErrorDetails"] in {"type", "none"}  # no tracebacks with server paths for users
+
+
+def test_every_widget_has_a_key(env) -> None:
+    from streamlit.testing.v1.element_tree import Widget
+
+    def unkeyed(at: AppTest) -> list[str]:
+        out: list[str] = []
+
+        def walk(node) -> None:
+            if isinstance(node, Widget) and not node.key:
+                out.append(f"{node.type}: {getattr(node, 'label', '')}")
+            for child in getattr(node, "children", {}).values():
+                walk(child)
+
+        walk(at._tree)
+        return out
+
+    pages = [practise(start(), GOOD_ANSWER), score_sample(start("batch")), start("studio")]
+    pages[2].text_area(key="studio_try").set_value(GOOD_ANSWER).run()
+    for at in pages:
+        assert unkeyed(at) == []
