@@ -77,7 +77,6 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_rubric_build(args: argparse.Namespace) -> int:
     """grader rubric build (--question TEXT --model-answer-file PATH -o OUT | --from-csv CSV --out-dir DIR)"""
-    from grader.build import build_rubric
     from grader.rubric import save_rubric
 
     if args.from_csv:
@@ -94,7 +93,7 @@ def cmd_rubric_build(args: argparse.Namespace) -> int:
     if not model_answer.strip():
         raise InputError(f"{path}: model answer is empty")
     rubric_id = args.id or _slug(Path(args.output).stem)
-    rubric = build_rubric(args.question, model_answer, rubric_id=rubric_id, use_wordnet=not args.no_wordnet)
+    rubric = _propose(args.question, model_answer, rubric_id=rubric_id, use_wordnet=not args.no_wordnet)
     save_rubric(rubric, args.output)
     print(f"wrote {args.output} ({len(rubric.concepts)} concepts)")
     return 0
@@ -103,11 +102,26 @@ def cmd_rubric_build(args: argparse.Namespace) -> int:
 def _slug(text: str) -> str:
     import re
 
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80] or "rubric"
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:80] or "rubric"
+
+
+def _propose(question: str, model_answer: str, *, rubric_id: str, use_wordnet: bool):  # -> Rubric
+    """:func:`grader.build.build_rubric`, with its ValueErrors (bad id, empty text) as one-line InputErrors."""
+    from pydantic import ValidationError
+
+    from grader.build import build_rubric
+
+    try:
+        return build_rubric(question, model_answer, rubric_id=rubric_id, use_wordnet=use_wordnet)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "rubric"
+        raise InputError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
-    from grader.build import build_rubric
     from grader.rubric import save_rubric
     from grader.tabular import find_column, read_rows
 
@@ -123,7 +137,11 @@ def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
             problems.append(f"line {line}: empty question_id, question or reference_answer")
             continue
         rubric_id = _slug(qid)
-        rubric = build_rubric(question, reference, rubric_id=rubric_id, use_wordnet=use_wordnet)
+        try:
+            rubric = _propose(question, reference, rubric_id=rubric_id, use_wordnet=use_wordnet)
+        except InputError as exc:
+            problems.append(f"line {line}: {exc}")
+            continue
         save_rubric(rubric, root / f"{rubric_id}.yaml", root=root)
         written += 1
     for p in problems:
@@ -138,6 +156,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from grader.progress import should_show, track
 
     check_output_path(args.output)
+    if Path(args.output).is_dir():
+        raise InputError(f"{args.output}: is a directory, expected an output file name")
     options = dict(answer_col=args.answer_col, question_col=args.question_col, chunk_size=args.chunk_size)
     if args.engine == "dask":
         from grader.dask_engine import run_batch_dask

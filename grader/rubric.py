@@ -326,8 +326,13 @@ def save_rubric(rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.
             raise RubricError(f"refusing to write outside {root_path}", path=str(target))
     text = rubric_to_yaml(rubric)
     rubric_from_yaml(text, source=str(target))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if target.is_dir():
+        raise RubricError("is a directory, expected a .yaml file name", path=str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise RubricError(f"cannot write file ({exc.strerror or exc})", path=str(target)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -336,7 +341,9 @@ def save_rubric(rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.
         if target.exists():
             shutil.copy2(target, target.with_name(target.name + ".bak"))
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # disk full, permissions: one located line, old file intact
+            raise RubricError(f"cannot write file ({exc.strerror or exc})", path=str(target)) from None
         raise
     return target

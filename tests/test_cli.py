@@ -228,6 +228,43 @@ def test_rubric_build_from_csv(capsys, tmp_path: Path) -> None:
     assert load_rubric(out_dir / "bio-1.yaml").id == "bio-1"
 
 
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--id", "bad id!", "-o", "{tmp}/x.yaml"], "id: must be letters, digits"),
+        (["-o", "{tmp}"], "is a directory"),
+        (["-o", "{tmp}/model.txt/x.yaml"], "cannot write file"),
+    ],
+)
+def test_rubric_build_bad_output_or_id(capsys, tmp_path: Path, extra: list[str], fragment: str) -> None:
+    model = tmp_path / "model.txt"
+    model.write_text("Plants turn light, water and carbon dioxide into sugar and oxygen.", encoding="utf-8")
+    args = [a.format(tmp=tmp_path) for a in extra]
+    code, _, err = _run(capsys, "rubric", "build", "--question", "What is photosynthesis?",
+                        "--model-answer-file", str(model), "--no-wordnet", *args)
+    _assert_one_line_error(code, err, fragment)
+
+
+def test_rubric_build_blank_question(capsys, tmp_path: Path) -> None:
+    model = tmp_path / "model.txt"
+    model.write_text("Plants make sugar.", encoding="utf-8")
+    code, _, err = _run(capsys, "rubric", "build", "--question", "   ", "--model-answer-file", str(model),
+                        "-o", str(tmp_path / "x.yaml"), "--no-wordnet")
+    _assert_one_line_error(code, err, "question")
+
+
+def test_rubric_build_from_csv_reports_unusable_rows(capsys, tmp_path: Path) -> None:
+    questions = _write_csv(
+        tmp_path / "q.csv", ["question_id", "question", "reference_answer"],
+        [["_odd id", "What is osmosis?", "Water moves across a membrane."], ["blank", "   ", "Some answer."]],
+    )
+    code, out, err = _run(capsys, "rubric", "build", "--from-csv", str(questions), "--out-dir", str(tmp_path / "o"),
+                          "--no-wordnet")
+    assert code == 0 and "wrote 1 rubrics" in out
+    assert "line 3" in err and "Traceback" not in err
+    assert load_rubric(tmp_path / "o" / "odd-id.yaml").id == "odd-id"
+
+
 def test_rubric_build_from_csv_missing_column(capsys, tmp_path: Path) -> None:
     questions = _write_csv(tmp_path / "q.csv", ["question_id", "question"], [["a", "Why?"]])
     code, _, err = _run(capsys, "rubric", "build", "--from-csv", str(questions), "--out-dir", str(tmp_path / "o"))
@@ -306,6 +343,7 @@ def test_batch_missing_answer_column(capsys, tmp_path: Path) -> None:
         (lambda t: ["batch", POLITICS, str(t), "-o", str(t / "o.csv")], "directory"),
         (lambda t: ["batch", POLITICS, str(SEED_DIR / "destal-politics.yaml"), "-o", str(t / "no" / "dir" / "o.csv")],
          "does not exist"),
+        (lambda t: ["batch", POLITICS, str(SEED_DIR / "destal-politics.yaml"), "-o", str(t)], "is a directory"),
     ],
 )
 def test_batch_bad_input(capsys, tmp_path: Path, make_args, fragment: str) -> None:

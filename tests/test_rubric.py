@@ -195,10 +195,20 @@ def test_save_rubric_failure_keeps_old_file(tmp_path: Path, rubric_data: dict, m
 
     monkeypatch.setattr(os, "replace", boom)
     rubric_data["title"] = "Never written"
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(RubricError, match=rf"^{target}: cannot write file \(disk full\)$"):
         save_rubric(rubric_from_dict(rubric_data), target)
     assert target.read_bytes() == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_save_rubric_to_a_directory_or_unwritable_place(tmp_path: Path, rubric_data: dict) -> None:
+    rubric = rubric_from_dict(rubric_data)
+    with pytest.raises(RubricError, match="is a directory"):
+        save_rubric(rubric, tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(RubricError, match=r"cannot write file"):
+        save_rubric(rubric, blocker / "sub" / "r.yaml")  # parent "folder" is a file
 
 
 @pytest.mark.parametrize("name", ["../outside.yaml", "../../etc/x.yaml", "/tmp/grader-abs.yaml"])
