@@ -25,9 +25,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.integrity import rubric_vocabulary  # noqa: E402
+from grader.integrity import check_answer, rubric_vocabulary  # noqa: E402
 from grader.rubric import FLAG_CODES, load_rubric, load_rubrics  # noqa: E402
 from grader.scoring import Scorer  # noqa: E402
+from grader.text import tokenize  # noqa: E402
 
 CONTENT_FLAGS = {"misconception"}  # about the history, not about gaming: reported apart
 INFO_FLAGS = {"copies_model_answer"}  # a verbatim model answer is flagged on purpose (no penalty)
@@ -47,6 +48,15 @@ def main() -> int:
     elapsed = time.perf_counter() - started
 
     print(f"graded samples: {len(rows)} answers scored in {elapsed:.2f}s")
+    # Cost of the checks themselves, against full scoring in the same run (batch throughput matters).
+    prepared = [(scorers[r["question_id"]], r["answer"], tokenize(r["answer"])) for r in rows]
+    started = time.perf_counter()
+    for _ in range(5):
+        for scorer, answer, tokens in prepared:
+            check_answer(answer, tokens, scorer.context_)
+    checks = (time.perf_counter() - started) / 5
+    print(f"  integrity checks alone: {1000 * checks / len(rows):.3f} ms per answer = "
+          f"{100 * checks / elapsed:.1f}% of full scoring time")
     for split in ("tune", "heldout", "all"):
         chosen = [(r, res) for r, res in zip(rows, results) if split == "all" or r["split"] == split]
         honest = [(r, res) for r, res in chosen if float(r["score"]) >= HONEST_FRACTION * res.max_score]

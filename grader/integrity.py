@@ -65,6 +65,7 @@ class AnswerContext:
     model_trigrams: frozenset[tuple[str, str, str]] = frozenset()
     model_order: frozenset[tuple[str, str]] = frozenset()
     reversals: tuple[Reversal, ...] = ()
+    reversal_stems: frozenset[str] = frozenset()
     other_vocabularies: tuple[tuple[str, frozenset[str]], ...] = ()
     own_distinct: frozenset[str] = frozenset()
     caps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_CAPS))
@@ -208,6 +209,7 @@ def build_context(rubric: "Rubric", *, other_vocabularies: Mapping[str, frozense
         for j in range(i + 1, min(len(model_content), i + 1 + ORDER_REACH))
     )
     own = rubric_vocabulary(rubric)
+    reversals = _reversals(rubric)
     # Only words that tell the rubrics apart count: "Soviet" belongs to every seed question.
     raw_others = sorted((rid, vocab) for rid, vocab in (other_vocabularies or {}).items() if rid != rubric.id)
     others = tuple((rid, vocab - own) for rid, vocab in raw_others)
@@ -224,7 +226,8 @@ def build_context(rubric: "Rubric", *, other_vocabularies: Mapping[str, frozense
         vocabulary=own,
         model_trigrams=frozenset(zip(model_words, model_words[1:], model_words[2:])),
         model_order=model_order,
-        reversals=_reversals(rubric),
+        reversals=reversals,
+        reversal_stems=frozenset(s for rev in reversals for s in rev.stems),
         other_vocabularies=others,
         own_distinct=own_distinct,
         caps=caps,
@@ -257,7 +260,13 @@ def _reversals(rubric: "Rubric") -> tuple[Reversal, ...]:
 
 
 def _is_word(token: Token) -> bool:
-    return is_content(token) and token.text not in NEGATION_CUES
+    return _is_word_text(token.text)
+
+
+@lru_cache(maxsize=100_000)
+def _is_word_text(text: str) -> bool:
+    """:func:`grader.text.is_content` minus negation cues, memoised per word (it depends on the text only)."""
+    return is_content(Token(text, "", 0, 0, 0, 0)) and text not in NEGATION_CUES
 
 
 def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
@@ -363,7 +372,7 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     fourgrams = Counter(zip(words, words[1:], words[2:], words[3:]))
     max_repeats = max(fourgrams.values(), default=0)
 
-    off_words = sum(len(s) for s in sentences if not _sentence_on_topic(s, vocab))
+    off_words = sum(len(s) for s in sentences if not _sentence_on_topic(s, vocab)) if n >= PADDING_MIN_WORDS else 0
     padding_share = off_words / n if n else 0.0
 
     other_best = None
@@ -520,14 +529,17 @@ def _contradictions(
 ) -> list[Flag]:
     if not ctx.reversals:
         return []
+    needed = ctx.reversal_stems or frozenset(s for rev in ctx.reversals for s in rev.stems)
     positions: dict[str, list[int]] = {}
     for i, t in enumerate(tokens):
-        if _is_word(t) or t.text in ("more", "less", "fewer"):
+        if t.stem in needed:
             positions.setdefault(t.stem, []).append(i)
+    if not positions:
+        return []
     flags: list[Flag] = []
     flagged: set[str] = set()
     for rev in ctx.reversals:
-        if rev.concept_id in matched or rev.concept_id in flagged:
+        if rev.concept_id in matched or rev.concept_id in flagged or rev.stems[0] not in positions:
             continue
         lists = [positions.get(s) for s in rev.stems]
         if any(not lst for lst in lists):
