@@ -123,6 +123,7 @@ def test_max_concepts_is_respected() -> None:
     assert len(build_rubric(question, model, rubric_id="f", max_concepts=2, use_wordnet=False).concepts) <= 2
 
 
+@pytest.mark.slow  # loads WordNet (several seconds)
 @pytest.mark.skipif(not WORDNET, reason="WordNet files (Debian wordnet-base) not installed")
 @pytest.mark.filterwarnings("ignore:The multilingual functions:UserWarning")
 def test_wordnet_synonyms_are_stored_and_scoring_does_not_need_wordnet(tmp_path: Path, monkeypatch) -> None:

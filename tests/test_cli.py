@@ -415,6 +415,7 @@ def _script() -> str:
     return found
 
 
+@pytest.mark.slow  # a fresh Python process imports scikit-learn
 def test_console_script_scores_from_stdin() -> None:
     proc = subprocess.run(
         [_script(), "score", POLITICS, "-", "--json"], input=GOOD.encode(), capture_output=True, timeout=120,
@@ -424,6 +425,7 @@ def test_console_script_scores_from_stdin() -> None:
     _check_contract(json.loads(proc.stdout), "destal-politics")
 
 
+@pytest.mark.slow  # a fresh Python process imports scikit-learn
 def test_console_script_error_is_one_line() -> None:
     proc = subprocess.run(
         [_script(), "score", "no/such/rubric.yaml", "--text", "x"], capture_output=True, text=True, timeout=120,
