@@ -57,7 +57,8 @@ class Features:
 
     Row ``i`` belongs to rubric ``rubric_ids[i]``; ``matched[i]`` has one bool per
     concept of that rubric; ``cap`` is the lowest flag cap under the rubric's own
-    scoring (1.0 when none) and ``flag_codes[i]`` the codes of the capping flags.
+    scoring (1.0 when none), ``flag_codes[i]`` the codes of the capping flags and
+    ``all_flag_codes[i]`` the codes of every flag (e.g. ``negated_concept``).
     """
 
     rubric_ids: tuple[str, ...]
@@ -66,6 +67,7 @@ class Features:
     penalty: np.ndarray
     cap: np.ndarray
     flag_codes: tuple[tuple[str, ...], ...] = ()
+    all_flag_codes: tuple[tuple[str, ...], ...] = ()
 
     def __len__(self) -> int:
         return len(self.rubric_ids)
@@ -94,6 +96,7 @@ def extract_features(
     n = len(answers)
     matched: list[np.ndarray] = [np.zeros(0, dtype=bool)] * n
     codes: list[tuple[str, ...]] = [()] * n
+    every: list[tuple[str, ...]] = [()] * n
     sim, pen, cap = np.zeros(n), np.zeros(n), np.ones(n)
     keys = list(pools) if pools is not None else [""] * n
     groups: dict[tuple[str, str], list[int]] = {}
@@ -114,7 +117,8 @@ def extract_features(
             capping = [f for f in res.flags if f.cap is not None]
             cap[i] = min([f.cap for f in capping], default=1.0)
             codes[i] = tuple(sorted({f.code for f in capping}))
-    return Features(tuple(rubric_ids), tuple(matched), sim, pen, cap, tuple(codes))
+            every[i] = tuple(sorted({f.code for f in res.flags}))
+    return Features(tuple(rubric_ids), tuple(matched), sim, pen, cap, tuple(codes), tuple(every))
 
 
 @dataclass(frozen=True)
