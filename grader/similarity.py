@@ -86,7 +86,10 @@ class SimilarityModel:
         docs = [d for d in docs if d.strip()] or [model_answer]
         self.question_stems_ = frozenset(f for f in word_features(question) if " " not in f)
         self.word_vectorizer_ = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True)
-        self.word_vectorizer_.fit(docs)
+        try:
+            self.word_vectorizer_.fit(docs)
+        except ValueError:  # no content word anywhere (model answer "4"): every similarity is 0
+            self.word_vectorizer_.fit([_WordFeatures(["\x00"])])
         self.word_scale_ = self._feature_scale(self.word_vectorizer_.get_feature_names_out())
         self.char_vectorizer_ = TfidfVectorizer(
             analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, preprocessor=self._char_text

@@ -187,3 +187,10 @@ def test_multi_word_names_end_before_lowercase_words(model: str, name: str, not_
 
 def test_single_capitalised_word_keeps_its_noun() -> None:
     assert "Enlightenment ideas" in [c.text for c in key_phrases("Why?", "Many were inspired by Enlightenment ideas.")]
+
+
+def test_rubric_built_from_a_one_word_answer_can_score() -> None:
+    for question, model in [("What is 2+2?", "4"), ("What is the capital of France?", "Paris.")]:
+        rubric = build_rubric(question, model, rubric_id="tiny", use_wordnet=False)
+        result = Scorer(rubric).score(model)
+        assert 0 <= result.score <= result.max_score

@@ -108,3 +108,9 @@ def test_fit_returns_self_and_stores_learned_attributes() -> None:
 )
 def test_tfidf_cosine_baseline(a: str, b: str, low: float, high: float) -> None:
     assert low <= tfidf_cosine(a, b) <= high
+
+
+@pytest.mark.parametrize(("model_answer", "question"), [("4", "What is 2+2?"), ("the of and", "What?"), ("?!", "")])
+def test_model_answer_without_content_words_gives_zero_not_an_error(model_answer: str, question: str) -> None:
+    m = SimilarityModel().fit(model_answer, question=question)
+    assert m.similarity([model_answer, "Khrushchev denounced Stalin", ""]).tolist() == [0.0, 0.0, 0.0]
