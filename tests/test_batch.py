@@ -299,3 +299,22 @@ def test_cli_batch_bad_options(
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_single_answer_path_does_not_import_batch_machinery(tmp_path: Path, write_rubric: Callable[..., Path]) -> None:
+    """`grader score` stays lean: no Dask, Excel, app, database or batch modules on its path."""
+    import subprocess
+    import sys
+
+    rubric = write_rubric()
+    code = (
+        "import sys; from grader.cli import main; "
+        f"rc = main(['score', {str(rubric)!r}, '--text', 'Khrushchev denounced Stalin.', '--json']); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'dask', 'distributed', 'openpyxl', 'streamlit', 'sqlalchemy'} "
+        "or m in {'grader.batch', 'grader.progress', 'grader.dask_engine', 'grader.tabular'}), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+    assert '"score"' in done.stdout
