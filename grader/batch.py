@@ -369,17 +369,17 @@ def prepare(
     return rubrics, header, rows, Layout(len(header), answer_idx, question_idx, single)
 
 
-def write_atomic(output_path: str | os.PathLike[str], header: list[str], rows: Iterable[list[str]]) -> None:
-    """Write CSV ``rows`` (cells already formula-safe) to a temporary file, then rename it over the target."""
+def write_atomic(output_path: str | os.PathLike[str], header: list[str], chunks: Iterable[list[list[str]]]) -> None:
+    """Write chunks of CSV rows (cells already formula-safe) to a temporary file, then rename it over the target."""
     target = Path(output_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20) as fh:
             writer = csv.writer(fh)
             writer.writerow([safe_cell(h) for h in output_header(header)])
-            for row in rows:
-                writer.writerow(row)
+            for rows in chunks:
+                writer.writerows(rows)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -413,15 +413,15 @@ def run_batch(
     if progress is not None:
         scored = progress(scored)
 
-    def output_rows() -> Iterator[list[str]]:
+    def output_chunks() -> Iterator[list[list[str]]]:
         for n, out, errors in scored:
             summary.add(n, errors)
             if on_progress is not None:
                 on_progress(n)
-            yield from out
+            yield out
 
     try:
-        write_atomic(output_path, header, output_rows())
+        write_atomic(output_path, header, output_chunks())
     finally:
         close = getattr(rows, "close", None)
         if close is not None:

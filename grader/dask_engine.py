@@ -141,7 +141,7 @@ def run_batch_dask(
         size = window or 2 * n_workers
         meta = {"line": "int64", "cells": "object", "error": "object"}
 
-        def scored() -> Iterator[list[str]]:
+        def scored() -> Iterator[list[list[str]]]:
             chunks = chunked(rows, chunk_size)
             while batch := list(islice(chunks, size)):
                 with dask.config.set({"dataframe.convert-string": False}):
@@ -149,7 +149,7 @@ def run_batch_dask(
                     result = client.compute(frames.map_partitions(score_partition, rubrics, layout, key, meta=meta)).result()
                 errors = [(int(line), code) for line, code in zip(result["line"], result["error"]) if code]
                 summary.add(len(result), errors)
-                yield from result["cells"]
+                yield result["cells"].tolist()
 
         write_atomic(output_path, header, scored())
     finally:
