@@ -4,7 +4,8 @@ What is fitted, in this order, on the training rows only:
 
 1. concept weights, per rubric with at least ``min_rows_for_weights`` training answers:
    a non-negative ridge regression of the human score fraction on the concept matches,
-   shrunk halfway towards the current weights (small samples are noisy);
+   shrunk towards the current weights by PRIOR_ROWS / (n + PRIOR_ROWS) (small samples
+   are noisy);
 2. the global mix: ``similarity_weight`` (with ``concept_weight`` = 1 - it),
    ``similarity_floor``/``similarity_ceiling`` and ``coverage_target``, by a grid search
    maximising the Pearson correlation of the raw score with the human fraction;
@@ -307,7 +308,8 @@ def fit_settings(
                 continue
             m = np.vstack([features.matched[rows[k]] for k in ks])
             current = np.array([c.weight for c in rubrics[rid].concepts], dtype=float)
-            weights[rid] = tuple(float(w) for w in fit_concept_weights(m, y[ks], current))
+            shrink = PRIOR_ROWS / (len(ks) + PRIOR_ROWS)  # trust the data more the more answers there are
+            weights[rid] = tuple(float(w) for w in fit_concept_weights(m, y[ks], current, shrink=shrink))
     interim = Settings(base, weights)
     ratio, missing = coverage_ratio(rubrics, features, rows, interim)
     sim, pen, cap = features.similarity[rows], features.penalty[rows], features.cap[rows]
