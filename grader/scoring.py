@@ -182,7 +182,8 @@ class Scorer:
         for c in concepts:
             if not c.matched and c.negated:
                 flags.append(Flag("negated_concept", f'You wrote "{c.negated[0].text}" in a negative sense; '
-                                  "check that this is what you mean."))
+                                  "check that this is what you mean.", cap=self.context_.caps.get("negated_concept"),
+                                  penalty=self.context_.penalties.get("negated_concept", 0.0)))
         for m in misconceptions:
             flags.append(Flag("misconception", m.feedback))
         penalty = sum(m.penalty for m in misconceptions) + sum(f.penalty for f in flags)

@@ -262,3 +262,13 @@ def test_docstring_examples() -> None:
     import grader.integrity
 
     assert doctest.testmod(grader.integrity).failed == 0
+
+
+def test_rubric_can_put_a_penalty_on_negated_concepts() -> None:
+    text = "Khrushchev never released political prisoners from the gulag, but he gave the Secret Speech."
+    plain = _scorer("destal-politics").score(text)
+    rubric = _rubrics()["destal-politics"]
+    strict = rubric.model_copy(update={"scoring": rubric.scoring.model_copy(update={"flag_penalties": {"negated_concept": 0.2}})})
+    penalised = Scorer(strict).score(text)
+    assert "negated_concept" in _codes(penalised)
+    assert penalised.score == pytest.approx(max(0.0, plain.score - 2.0), abs=0.5)
