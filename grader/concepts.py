@@ -138,14 +138,15 @@ class PhraseMatcher:
 
     def analyze_tokens(self, tokens: list[Token]) -> Analysis:
         """:meth:`analyze` of an answer already split by :func:`grader.text.tokenize`."""
-        content = [i for i, t in enumerate(tokens) if is_content(t) and t.text not in NEGATION_CUES]
+        every = [i for i, t in enumerate(tokens) if t.text not in NEGATION_CUES]
+        canonical = {i: self.canonical(tokens[i].stem) for i in every}  # once per token, shared by both indexes
+        content = [i for i in every if is_content(tokens[i])]
         positions: dict[str, list[int]] = {}
         for rank, i in enumerate(content):
-            positions.setdefault(self.canonical(tokens[i].stem), []).append(rank)
-        every = [i for i, t in enumerate(tokens) if t.text not in NEGATION_CUES]
+            positions.setdefault(canonical[i], []).append(rank)
         every_positions: dict[str, list[int]] = {}
         for rank, i in enumerate(every):
-            every_positions.setdefault(self.canonical(tokens[i].stem), []).append(rank)
+            every_positions.setdefault(canonical[i], []).append(rank)
         return Analysis(tokens, content, positions, every, every_positions)
 
     def find(

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
 from sklearn.exceptions import NotFittedError
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
 from grader.text import NEGATION_CUES, Token, is_content, normalize, tokenize
 
 WORD_SHARE = 0.6
 """Weight of the word view in the combined similarity; the character view gets the rest."""
+_NGRAM_RANGE = (3, 5)
+"""Character n-gram lengths of the character view (within word boundaries: ``char_wb``)."""
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -92,7 +95,7 @@ class SimilarityModel:
             self.word_vectorizer_.fit([_WordFeatures(["\x00"])])
         self.word_scale_ = self._feature_scale(self.word_vectorizer_.get_feature_names_out())
         self.char_vectorizer_ = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, preprocessor=self._char_text
+            analyzer="char_wb", ngram_range=_NGRAM_RANGE, sublinear_tf=True, preprocessor=self._char_text
         )
         try:
             self.char_vectorizer_.fit(docs)
@@ -141,16 +144,77 @@ class SimilarityModel:
             raise NotFittedError("SimilarityModel is not fitted yet: call fit(model_answer, question=...) first.")
         if len(token_lists) == 0:
             return np.zeros(0)
-        words = [_WordFeatures(_token_features(tokens)) for tokens in token_lists]
-        chars = [_CharText(self._char_text_of(tokens)) for tokens in token_lists] if self.char_vectorizer_ is not None else []
-        return self._combined(words, chars)
+        # Features outside the fitted vocabularies are dropped here rather than by the
+        # vectorizers (same counts, same matrices): most of an answer's n-grams are unknown.
+        vocab = self.word_vectorizer_.vocabulary_
+        words = [_WordFeatures(f for f in _token_features(tokens) if f in vocab) for tokens in token_lists]
+        if self.char_vectorizer_ is None:
+            return self._combined(words, [])
+        char_counts = _char_wb_counts(
+            [self._char_text_of(tokens) for tokens in token_lists], self.char_vectorizer_.vocabulary_
+        )
+        return self._combined(words, char_counts)
 
-    def _combined(self, word_docs: Sequence[str], char_docs: Sequence[str]) -> np.ndarray:
+    def _combined(self, word_docs: Sequence[str], char_docs: Sequence[str] | sparse.csr_matrix) -> np.ndarray:
         word = np.asarray((self._word_matrix(word_docs) @ self.model_word_.T).todense()).ravel()
         if self.char_vectorizer_ is None:
             return np.clip(word, 0.0, 1.0)
-        char = np.asarray((self._char_matrix(char_docs) @ self.model_char_.T).todense()).ravel()
+        if sparse.issparse(char_docs):  # counts over the vocabulary: TF-IDF them as the vectorizer would
+            chars = _l2_rows(self._char_tfidf().transform(char_docs))
+        else:
+            chars = self._char_matrix(char_docs)  # type: ignore[arg-type]
+        char = np.asarray((chars @ self.model_char_.T).todense()).ravel()
         return np.clip(WORD_SHARE * word + (1 - WORD_SHARE) * char, 0.0, 1.0)
+
+    def _char_tfidf(self) -> TfidfTransformer:
+        """The character view's TF-IDF weighting (the fitted vectorizer's IDF), for prepared counts."""
+        if getattr(self, "char_tfidf_", None) is None:
+            v = self.char_vectorizer_
+            tfidf = TfidfTransformer(norm=v.norm, use_idf=v.use_idf, smooth_idf=v.smooth_idf, sublinear_tf=v.sublinear_tf)
+            tfidf.idf_ = v.idf_
+            self.char_tfidf_ = tfidf
+        return self.char_tfidf_
+
+
+@lru_cache(maxsize=100_000)
+def _word_ngrams(word: str) -> tuple[str, ...]:
+    """Character n-grams of one space-padded word, exactly as scikit-learn's ``char_wb`` makes them."""
+    w = " " + word + " "
+    w_len = len(w)
+    out = []
+    for n in range(_NGRAM_RANGE[0], _NGRAM_RANGE[1] + 1):
+        offset = 0
+        out.append(w[offset : offset + n])
+        while offset + n < w_len:
+            offset += 1
+            out.append(w[offset : offset + n])
+        if offset == 0:  # a short word counts once
+            break
+    return tuple(out)
+
+
+def _char_wb_counts(texts: Sequence[str], vocabulary: dict[str, int]) -> sparse.csr_matrix:
+    """Counts of the known ``char_wb`` n-grams of each text (rows), as CountVectorizer.transform builds them."""
+    indptr = [0]
+    indices: list[int] = []
+    values: list[int] = []
+    get = vocabulary.get
+    for text in texts:
+        counts: dict[int, int] = {}
+        for word in text.split():
+            for gram in _word_ngrams(word):
+                j = get(gram)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+        indices.extend(counts)
+        values.extend(counts.values())
+        indptr.append(len(indices))
+    matrix = sparse.csr_matrix(
+        (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
+        shape=(len(texts), len(vocabulary)),
+    )
+    matrix.sort_indices()
+    return matrix
 
 
 def _l2_rows(matrix: sparse.spmatrix) -> sparse.csr_matrix:
