@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from grader.concepts import compile_phrase
 from grader.rubric import Concept, Rubric, Scoring
-from grader.text import NEGATION_CUES, STOP_WORDS, normalize, stem
+from grader.text import NEGATION_CUES, STOP_WORDS, is_content, normalize, stem, tokenize
 
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*|[.,;:!?()\"]", re.UNICODE)
 _YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
@@ -209,3 +212,109 @@ def build_rubric(
         concepts=concepts,
         scoring=Scoring(concept_weight=1 - BUILT_SIMILARITY_WEIGHT, similarity_weight=BUILT_SIMILARITY_WEIGHT),
     )
+
+
+def _units(text: str) -> dict[str, str]:
+    """Content stems and adjacent stem pairs of ``text``, each with its first written form."""
+    words = [t for t in tokenize(text) if is_content(t) and t.text not in NEGATION_CUES]
+    out: dict[str, str] = {}
+    for t in words:
+        out.setdefault(t.stem, t.text)
+    for a, b in zip(words, words[1:]):
+        out.setdefault(f"{a.stem} {b.stem}", f"{a.text} {b.text}")
+    return out
+
+
+def mine_concepts(
+    answers: Sequence[str],
+    scores: Sequence[float],
+    *,
+    known: Sequence[Concept] = (),
+    limit: int = 80,
+    min_share: float = 0.02,
+    min_correlation: float = 0.08,
+) -> list[Concept]:
+    """Concepts from graded answers: words and word pairs whose use goes with higher scores.
+
+    Candidates are content stems and adjacent stem pairs used by at least ``min_share`` of
+    the answers; each becomes a concept (term = its most common written form) when its
+    presence correlates with the score at ``min_correlation`` or more, strongest first,
+    skipping what a ``known`` concept already says. Weights are 1; calibration fits them.
+
+    >>> answers = ["acid rain erodes marble", "marble loses mass", "no idea", "it rained"]
+    >>> [c.terms[0] for c in mine_concepts(answers, [2, 2, 0, 0], min_correlation=0.5)][:2]
+    ['marble', 'acid']
+    """
+    if len(answers) != len(scores):
+        raise ValueError(f"`answers` and `scores` must have the same length. Got {len(answers)} and {len(scores)}")
+    if not answers:
+        return []
+    docs = [_units(a) for a in answers]
+    y = np.asarray(scores, dtype=float)
+    forms: dict[str, Counter[str]] = {}
+    for doc in docs:
+        for unit, form in doc.items():
+            forms.setdefault(unit, Counter())[form.lower()] += 1
+    have = {" ".join(compile_phrase(p).stems) for c in known for p in c.phrases}
+    ranked: list[tuple[float, str]] = []
+    if np.ptp(y) == 0:
+        return []
+    for unit, counter in forms.items():
+        present = sum(counter.values())
+        if present < min_share * len(docs) or unit in have or present == len(docs):
+            continue
+        x = np.array([unit in doc for doc in docs], dtype=float)
+        r = float(np.corrcoef(x, y)[0, 1])
+        if r >= min_correlation:
+            ranked.append((r, unit))
+    ranked.sort(key=lambda ru: (-ru[0], ru[1]))
+    concepts = []
+    for r, unit in ranked[:limit]:
+        form = min(forms[unit].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        concepts.append(
+            Concept(id=f"m-{_slug(unit)}", label=form[:1].upper() + form[1:], hint=_HINTS["term"], terms=[form])
+        )
+    return concepts
+
+
+def build_rubric_from_samples(
+    question: str,
+    answers: Sequence[str],
+    scores: Sequence[float],
+    *,
+    rubric_id: str,
+    max_score: float,
+    title: str = "",
+    n_model: int = 8,
+    limit: int = 80,
+    use_wordnet: bool = False,
+) -> Rubric:
+    """Propose a rubric from graded answers when there is no model answer.
+
+    The model answer joins the ``n_model`` most typical top-scored answers (highest mean
+    TF-IDF cosine to the other top-scored ones); concepts are its key phrases
+    (:func:`build_rubric`) plus :func:`mine_concepts`. Scores are whole points
+    (``score_step`` 1). Fit the weights afterwards with :mod:`grader.calibrate`.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    y = np.asarray(scores, dtype=float)
+    best = y.max() if len(y) else 0
+    top = [a for a, s in zip(answers, y) if s == best and a.strip()]
+    if not top:
+        raise ValueError("`answers` holds no non-empty top-scored answer to build a model answer from.")
+    try:
+        matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(top)
+        typical = np.asarray((matrix @ matrix.T).mean(axis=1)).ravel()
+        order = sorted(range(len(top)), key=lambda i: (-typical[i], i))
+    except ValueError:  # only stop words
+        order = list(range(len(top)))
+    model_answer = " ".join(" ".join(top[i].split()) for i in order[:n_model])
+    base = build_rubric(question, model_answer, rubric_id=rubric_id, title=title, max_score=max_score, use_wordnet=use_wordnet)
+    mined = mine_concepts(answers, scores, known=base.concepts, limit=limit)
+    taken = {c.id for c in base.concepts}
+    mined = [c for c in mined if c.id not in taken]
+    data = base.model_dump()
+    data["concepts"] = [*data["concepts"], *(c.model_dump() for c in mined)]
+    data["scoring"]["score_step"] = 1.0
+    return Rubric.model_validate(data)

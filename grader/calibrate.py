@@ -16,6 +16,9 @@ What is fitted, in this order, on the training rows only:
    piecewise-linear points in ``Scoring.calibration``: one shared map, and for each rubric
    with at least ``min_rows_for_weights`` training answers its own map, shrunk towards the
    shared one (``PRIOR_ROWS``), since questions differ in how generously they are graded.
+   With ``mapping="cuts"`` (scales of a few whole points, e.g. 0-3) the map is instead a
+   staircase whose steps sit at raw-score cut points chosen to maximise the quadratic
+   weighted kappa on the training answers.
 
 Everything the scorer computes that does not depend on these settings (which concepts
 match, similarity, misconception penalties, flag caps) is extracted once per answer
@@ -286,6 +289,7 @@ def fit_settings(
     fit_weights: bool = True,
     min_rows_for_weights: int = 20,
     per_rubric_maps: bool = True,
+    mapping: str = "isotonic",
     base: Scoring | None = None,
 ) -> Settings:
     """Fit concept weights, the global mix and the calibration map on ``train_rows`` only.
@@ -328,12 +332,18 @@ def fit_settings(
     scoring = _fit_flag_caps(rubrics, features, rows, y, best[1])
     cap = row_caps(rubrics, features, rows, Settings(scoring, weights))
     raw = raw_scores(ratio, missing, sim, pen, cap, scoring)
-    points = isotonic_points(raw, y)
-    scoring = Scoring.model_validate(
-        {**scoring.model_dump(), "calibration": {"points": points, "source": f"isotonic fit on {len(rows)} graded answers"}}
-    )
+    if mapping == "cuts":
+        levels = _whole_point_levels(rubrics, features, rows)
+        points = staircase_points(qwk_cuts(raw, np.round(y * levels), levels), levels)
+        source = f"cut points maximising quadratic weighted kappa on {len(rows)} graded answers"
+    elif mapping == "isotonic":
+        points = isotonic_points(raw, y)
+        source = f"isotonic fit on {len(rows)} graded answers"
+    else:
+        raise ValueError(f"`mapping` must be 'isotonic' or 'cuts'. Got {mapping!r}")
+    scoring = Scoring.model_validate({**scoring.model_dump(), "calibration": {"points": points, "source": source}})
     own: dict[str, Calibration] = {}
-    if per_rubric_maps:
+    if per_rubric_maps and mapping == "isotonic":
         groups: dict[str, list[int]] = {}
         for k, i in enumerate(rows):
             groups.setdefault(features.rubric_ids[i], []).append(k)
@@ -341,6 +351,18 @@ def fit_settings(
             if len(ks) >= min_rows_for_weights:
                 own[rid] = blended_calibration(raw[ks], y[ks], points, prior_rows=PRIOR_ROWS)
     return Settings(scoring, weights, frozenset(rows), own)
+
+
+def _whole_point_levels(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int]) -> int:
+    """Number of score points above 0 shared by the training rubrics (max_score / score_step)."""
+    scales = {(rubrics[features.rubric_ids[i]].max_score, rubrics[features.rubric_ids[i]].scoring.score_step) for i in rows}
+    if len(scales) != 1:
+        raise InputError("mapping 'cuts' needs rubrics that share max_score and score_step")
+    max_score, step = scales.pop()
+    levels = max_score / step if step > 0 else 0
+    if not (levels >= 1 and abs(levels - round(levels)) < 1e-9 and levels <= 20):
+        raise InputError(f"mapping 'cuts' needs a scale of at most 20 whole steps; got max_score {max_score:g}, score_step {step:g}")
+    return int(round(levels))
 
 
 def blended_calibration(raw: np.ndarray, target: np.ndarray, shared: list[tuple[float, float]], *, prior_rows: float) -> Calibration:
@@ -391,6 +413,50 @@ def _fit_flag_caps(rubrics: dict[str, Rubric], features: Features, rows: list[in
         if wanted > current:
             caps[code] = wanted
     return scoring.model_copy(update={"flag_caps": caps})
+
+
+def staircase_points(cuts: Sequence[float], levels: int) -> list[tuple[float, float]]:
+    """Calibration points that send raw scores below ``cuts[0]`` to 0, from ``cuts[k-1]`` to
+    ``k / levels`` (with ``round_to_step`` to whole points afterwards).
+
+    >>> staircase_points([0.3, 0.6], 2)
+    [(0.0, 0.0), (0.2999, 0.0), (0.3, 0.5), (0.5999, 0.5), (0.6, 1.0), (1.0, 1.0)]
+    """
+    points = [(0.0, 0.0)]
+    for k, cut in enumerate(sorted(cuts), start=1):
+        cut = round(min(1.0, max(0.0002, float(cut))), 4)
+        low = round(cut - 0.0001, 4)
+        if low <= points[-1][0]:
+            continue
+        points += [(low, points[-1][1]), (cut, round(k / levels, 4))]
+    if points[-1][0] < 1.0:
+        points.append((1.0, points[-1][1]))
+    return points
+
+
+def qwk_cuts(raw: np.ndarray, points: np.ndarray, levels: int, *, rounds: int = 2) -> list[float]:
+    """Cut points on ``raw`` (one per score level above 0) maximising the quadratic weighted
+    kappa with the human ``points`` (whole numbers 0..levels) by coordinate ascent over raw
+    quantiles, starting from the cuts that reproduce the human score distribution."""
+    from grader.evaluate import quadratic_kappa
+
+    shares = [float(np.mean(points <= k)) for k in range(levels)]
+    cuts = [float(c) for c in np.quantile(raw, shares)]
+    grid = [float(c) for c in np.unique(np.quantile(raw, np.linspace(0.01, 0.99, 99)))]
+
+    def kappa(c: list[float]) -> float:
+        value = quadratic_kappa(points, np.searchsorted(np.sort(c), raw, side="right"), max_score=levels)
+        return -1.0 if math.isnan(value) else value
+
+    best = kappa(cuts)
+    for _ in range(rounds):
+        for k in range(levels):
+            for value in grid:
+                candidate = cuts[:k] + [value] + cuts[k + 1 :]
+                score = kappa(candidate)
+                if score > best + 1e-12:
+                    best, cuts = score, candidate
+    return sorted(cuts)
 
 
 def cv_splits(groups: Sequence[str], *, by: str = "answer", folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -481,6 +547,7 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     fit_weights: bool = True,
+    mapping: str = "isotonic",
 ) -> CrossValidation:
     """Agreement of the rubrics as they are (before) and of out-of-fold fitted settings (after)."""
     human = np.asarray(human_scores, dtype=float)
@@ -492,7 +559,7 @@ def cross_validate(
     after_pred = np.full(len(features), np.nan)
     fitted = []
     for train, test in splits:
-        settings = fit_settings(rubrics, features, fraction, train, fit_weights=fit_weights)
+        settings = fit_settings(rubrics, features, fraction, train, fit_weights=fit_weights, mapping=mapping)
         fitted.append(settings)
         after_pred[test] = predict(rubrics, features, test.tolist(), settings)
     before, before_q = _pooled(rubrics, features, human, before_pred)
@@ -529,6 +596,7 @@ def calibrate(
     folds: int = 5,
     seed: int = 0,
     fit_weights: bool = True,
+    mapping: str = "isotonic",
 ) -> CalibrationResult:
     """Cross-validate, then fit on every given row and return the calibrated rubrics.
 
@@ -536,9 +604,11 @@ def calibrate(
     """
     features = extract_features(rubrics, rubric_ids, answers)
     human = np.asarray(human_scores, dtype=float)
-    cv = cross_validate(rubrics, features, human, by=by, folds=folds, seed=seed, fit_weights=fit_weights)
+    cv = cross_validate(rubrics, features, human, by=by, folds=folds, seed=seed, fit_weights=fit_weights, mapping=mapping)
     maxima = np.array([rubrics[r].max_score for r in rubric_ids])
-    settings = fit_settings(rubrics, features, human / maxima, range(len(features)), fit_weights=fit_weights)
+    settings = fit_settings(
+        rubrics, features, human / maxima, range(len(features)), fit_weights=fit_weights, mapping=mapping
+    )
     used = sorted(set(rubric_ids))
     return CalibrationResult({rid: apply_settings(rubrics[rid], settings) for rid in used}, settings, cv)
 

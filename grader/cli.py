@@ -231,6 +231,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     result = calibrate(
         rubrics, [r.question_id for r in usable], [r.answer for r in usable],
         [r.human for r in usable], by=args.by, folds=args.folds, seed=args.seed, fit_weights=not args.no_weights,
+        mapping=args.mapping,
     )
     if args.json:
         print(json.dumps(result.cv.to_dict(), ensure_ascii=False))
@@ -354,6 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=5, help="number of cross-validation folds (default: 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the fold shuffle (default: 0)")
     p.add_argument("--no-weights", action="store_true", help="keep the concept weights; fit only the mix and mapping")
+    p.add_argument("--mapping", choices=("isotonic", "cuts"), default="isotonic",
+                   help="isotonic map (default) or, for scales of a few whole points, QWK-optimal cut points")
     p.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     p.add_argument("--force", action="store_true", help="write even if the cross-validated figures did not improve")
     p.set_defaults(func=cmd_calibrate)

@@ -194,3 +194,53 @@ def test_rubric_built_from_a_one_word_answer_can_score() -> None:
         rubric = build_rubric(question, model, rubric_id="tiny", use_wordnet=False)
         result = Scorer(rubric).score(model)
         assert 0 <= result.score <= result.max_score
+
+
+GRADED = [
+    ("You need to know how much vinegar was used and what type of container.", 2),
+    ("How much vinegar, the size of the containers and the type of vinegar.", 2),
+    ("the amount of vinegar and what container to use", 2),
+    ("What kind of vinegar and how much vinegar.", 1),
+    ("The size of the samples.", 1),
+    ("I would need more information.", 0),
+    ("The experiment was good.", 0),
+    ("Marble lost the most mass.", 0),
+]
+
+
+def test_mine_concepts_finds_words_that_go_with_high_scores() -> None:
+    from grader.build import mine_concepts
+
+    concepts = mine_concepts([a for a, _ in GRADED], [s for _, s in GRADED], min_share=0.2, min_correlation=0.3)
+    terms = [c.terms[0] for c in concepts]
+    assert "vinegar" in terms
+    assert "marble" not in terms and "experiment" not in terms  # only in low answers
+    assert len({c.id for c in concepts}) == len(concepts)
+
+
+def test_mine_concepts_skips_known_concepts_and_constant_scores() -> None:
+    from grader.build import mine_concepts
+    from grader.rubric import Concept
+
+    known = [Concept(id="v", label="Vinegar", terms=["vinegar"])]
+    answers, scores = [a for a, _ in GRADED], [s for _, s in GRADED]
+    assert "vinegar" not in [c.terms[0] for c in mine_concepts(answers, scores, known=known, min_share=0.2)]
+    assert mine_concepts(answers, [1] * len(answers)) == []
+    with pytest.raises(ValueError, match="same length. Got 8 and 1"):
+        mine_concepts(answers, [1])
+
+
+def test_build_rubric_from_samples_uses_top_answers_and_whole_points() -> None:
+    from grader.build import build_rubric_from_samples
+
+    rubric = build_rubric_from_samples(
+        "What more would you need to know to repeat the experiment?",
+        [a for a, _ in GRADED], [s for _, s in GRADED], rubric_id="acid", max_score=2, n_model=2,
+    )
+    assert rubric.max_score == 2 and rubric.scoring.score_step == 1.0
+    assert "vinegar" in rubric.model_answer.lower() and "Marble" not in rubric.model_answer
+    scorer = Scorer(rubric)
+    good, bad = scorer.score_many([GRADED[0][0], GRADED[6][0]])
+    assert good.score > bad.score
+    with pytest.raises(ValueError, match="no non-empty top-scored answer"):
+        build_rubric_from_samples("Q?", ["  "], [1], rubric_id="x", max_score=1)

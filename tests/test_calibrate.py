@@ -24,7 +24,7 @@ from grader.calibrate import (
 from grader.cli import main
 from grader.errors import InputError
 from grader.rubric import Scoring, load_rubric, rubric_from_dict, rubric_to_yaml
-from grader.scoring import Scorer, combine, scale_similarity
+from grader.scoring import Scorer, combine, round_to_step, scale_similarity
 
 RUBRIC = rubric_from_dict(
     {
@@ -244,3 +244,33 @@ def test_cli_calibrate_bad_column_is_one_line_error(tmp_path, capsys) -> None:
     assert main(["calibrate", str(rubric_path), str(csv_path), "--score-col", "grade"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no column 'grade' (use --score-col)" in err
+
+
+def test_staircase_points_send_raw_scores_to_whole_points() -> None:
+    from grader.calibrate import staircase_points
+    from grader.scoring import apply_calibration
+    from grader.rubric import Calibration
+
+    cal = Calibration(points=staircase_points([0.3, 0.6], 2))
+    got = [round_to_step(apply_calibration(x, cal) * 2, 1) for x in (0.0, 0.29, 0.3, 0.45, 0.6, 0.99)]
+    assert got == [0, 0, 1, 1, 2, 2]
+
+
+def test_qwk_cuts_separate_cleanly_separable_levels() -> None:
+    from grader.calibrate import qwk_cuts
+
+    raw = np.array([0.1, 0.15, 0.2, 0.5, 0.55, 0.6, 0.8, 0.9])
+    points = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    cuts = qwk_cuts(raw, points, 2)
+    assert np.searchsorted(cuts, raw, side="right").tolist() == points.tolist()
+
+
+def test_cuts_mapping_needs_a_whole_point_scale(features: Features) -> None:
+    # RUBRIC is 0-10 in steps of 0.5: 20 levels is allowed; a 0.3 step is not
+    settings = fit_settings({"speech": RUBRIC}, features, HUMAN / 10, range(len(TEXTS)), mapping="cuts")
+    assert settings.scoring.calibration is not None
+    odd = RUBRIC.model_copy(update={"scoring": RUBRIC.scoring.model_copy(update={"score_step": 0.3})})
+    with pytest.raises(InputError, match="at most 20 whole steps"):
+        fit_settings({"speech": odd}, features, HUMAN / 10, range(len(TEXTS)), mapping="cuts")
+    with pytest.raises(ValueError, match="must be 'isotonic' or 'cuts'. Got 'linear'"):
+        fit_settings({"speech": RUBRIC}, features, HUMAN / 10, range(len(TEXTS)), mapping="linear")
