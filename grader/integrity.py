@@ -285,14 +285,15 @@ def _in_vocab(token: Token, vocab: frozenset[str]) -> bool:
 
 
 _HAS_LATIN = re.compile("[a-z]")
-_ASCII_PLAIN = re.compile(r"[A-Za-z0-9.,;:!?'\"()\-]")  # for ASCII text: isalnum() or sentence punctuation
+_ASCII_SYMBOL = re.compile(r"[^A-Za-z0-9.,;:!?'\"()\-\s]")  # ASCII text: not space, not isalnum(), not punctuation
+_SPACE = re.compile(r"\s")  # str patterns: the characters of str.isspace()
 
 
 def _character_shares(text: str) -> tuple[float, float]:
     """(share of visible characters that are symbols, share of letters in Latin scripts)."""
     if text.isascii():  # the common case, counted in C: every letter is Latin
-        visible = len(text) - sum(map(str.isspace, text))
-        return (1 - (len(_ASCII_PLAIN.findall(text)) / visible) if visible else 0.0), 1.0
+        visible = len(text) - len(_SPACE.findall(text))
+        return (1 - ((visible - len(_ASCII_SYMBOL.findall(text))) / visible) if visible else 0.0), 1.0
     visible_chars = [ch for ch in text if not ch.isspace()]
     letters = [ch for ch in visible_chars if ch.isalpha()]
     plain = sum(1 for ch in visible_chars if ch.isalnum() or ch in ".,;:!?'\"()-")
