@@ -47,7 +47,7 @@ _QUOTES = str.maketrans(
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 _TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*", re.UNICODE)
 _SENTENCE_END = frozenset(".!?")
-_CLAUSE_BREAK = re.compile(r"[.!?;:]|\bbut\b|\bhowever\b|\balthough\b|\bwhile\b|\bwhereas\b", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[.!?;:]|\b(?:but|however|although|while|whereas)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
