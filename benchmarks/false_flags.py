@@ -15,6 +15,7 @@ never tuned on. Usage: ``.venv/bin/python benchmarks/false_flags.py``
 from __future__ import annotations
 
 import csv
+import os
 import sys
 import time
 from collections import Counter
@@ -93,7 +94,41 @@ def main() -> int:
             honest_clean += not (codes & FLAG_CODES)
     print(f"gaming corpus: {caught}/{gaming_total} gaming answers flagged with the expected code; "
           f"{honest_clean}/{honest_total} honest controls unflagged")
+    mohler_false_flags()
     return 0
+
+
+def mohler_false_flags() -> None:
+    """Good answers (>= 4 of 5) of the Mohler data set, rubrics built automatically from each
+    one-sentence reference answer (no WordNet, no tuning): thin rubrics, the hard case."""
+    bases = [Path(os.environ["GRADER_DATASETS"])] if os.environ.get("GRADER_DATASETS") else []
+    bases += [ROOT.parent / "shared" / "datasets", Path("/work/shared/datasets")]
+    path = next((b / "mohler" / "mohler.csv" for b in bases if (b / "mohler" / "mohler.csv").is_file()), None)
+    if path is None:
+        print("mohler: data set not found, skipped")
+        return
+    from grader.build import build_rubric
+
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    questions = {r["question_id"]: (r["question"], r["reference_answer"]) for r in rows}
+    rubrics = {
+        qid: build_rubric(q, ref, rubric_id="q" + qid.replace(".", "-"), use_wordnet=False)
+        for qid, (q, ref) in questions.items()
+    }
+    vocab = {r.id: rubric_vocabulary(r) for r in rubrics.values()}
+    scorers = {qid: Scorer(r, other_vocabularies=vocab) for qid, r in rubrics.items()}
+    good = [r for r in rows if float(r["score"]) >= 4]
+    flagged = costly = 0
+    counts: Counter[str] = Counter()
+    for r in good:
+        result = scorers[r["question_id"]].score(r["student_answer"])
+        validity = [f for f in result.flags if f.code in FLAG_CODES - INFO_FLAGS]
+        counts.update(f.code for f in validity)
+        flagged += bool(validity)
+        costly += any(f.cap is not None or f.penalty > 0 for f in validity)
+    print(f"mohler good answers (>= 4/5): {len(good)}  validity-flagged: {flagged} ({_pct(flagged, len(good))})  "
+          f"score-lowering: {costly} ({_pct(costly, len(good))})")
+    print("  codes: " + ", ".join(f"{c}={n}" for c, n in sorted(counts.items())))
 
 
 def _pct(n: int, d: int) -> str:

@@ -78,6 +78,15 @@ KEYWORD_FUNCTION_SHARE = 0.12
 OFF_TOPIC_VOCAB_SHARE = 0.2
 """Below this share of content words from the rubric's vocabulary (6+ content words): off topic."""
 WRONG_QUESTION_RATIO = 2.0
+RICH_VOCABULARY = 60
+"""Rubrics with fewer vocabulary stems get proportionally lower off-topic / wrong-question bars."""
+MIN_TOPIC_VOCABULARY = 30
+"""Below this many vocabulary stems (a one-sentence model answer, no synonyms) a rubric says too
+little about its topic to call an answer off topic, padded, meant for another question, or too
+short for lack of rubric words: honest answers in their own words share no word with it."""
+QUESTION_COVERAGE = 0.4
+"""copies_question needs 40%+ of the question's words: choosing "run-time error" from a question
+that offers two options is an answer, not a restatement."""
 """Another rubric's distinctive vocabulary covers this many times more of the answer: wrong question."""
 PADDING_MIN_WORDS = 60
 PADDING_SHARE = 0.5
@@ -94,8 +103,12 @@ SENTENCE_ON_TOPIC = 0.2
 COPY_TRIGRAM_SHARE = 0.6
 GIBBERISH_SHARE = 0.35
 TRIGRAM_UNIQUE_SHARE = 0.5
-DISTINCT_WORD_SHARE = 0.35
-"""Repetition: fewer than 35% distinct words (8+ words), or under half the word trigrams distinct (12+)."""
+DISTINCT_WORD_SHARE = 0.2
+REPEATED_SHARE = 0.6
+"""Repetition: a sentence repeated (3+ times if under 4 words), 60%+ of the words inside 4-word
+phrases said three times or more or under half the trigrams distinct (12+ words), or under 20% distinct words.
+Naming a term several times ("the binary search tree ...") or enumerating combinations
+("constant pointer to nonconstant data, ...") stays below these."""
 
 # Words that restate a question without adding anything ("it changed things a lot").
 _VAGUE = frozenset(
@@ -119,8 +132,10 @@ _RARE_BIGRAMS = frozenset(
     "ql qm qn qo qp qr qs qt qv qw qx qy qz sx vb vf vh vj vm vp vq vt vw vx wx xj xx zj zq zx".split()
 )
 _CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
-_VOWEL_RUN = re.compile(r"[aeiou]{4,}")
 _TRIPLE = re.compile(r"(.)\1\1")
+_NON_ANSWER = re.compile(
+    r"\b(idk|dunno|don'?t know|do not know|no idea|not sure|no clue|pass|skip|n/?a|none)\b", re.IGNORECASE
+)
 _LIST_SPLIT = re.compile(r"[,;\n\u2022*|/]+|\s-\s")
 
 # Direction words and their opposites, for reversed concept claims ("increased repression").
@@ -152,13 +167,18 @@ class Signals:
     """Distinct rubric-vocabulary stems in the answer."""
     vocab_share: float
     new_vs_question: int
+    new_relevant: int
+    """New (non-question) content words that belong to the rubric's vocabulary."""
     question_hits: int
+    question_coverage: float
+    """Share of the question's content stems that the answer repeats."""
     model_share: float
     model_pairs: int
     model_order_share: float
     model_trigram_share: float
     bad_pair_share: float
     implausible_share: float
+    implausible_words: int
     symbol_share: float
     latin_share: float
     list_segments: int
@@ -167,8 +187,12 @@ class Signals:
     trigram_unique_share: float
     distinct_word_share: float
     max_ngram_repeats: int
+    repeated_share: float
+    """Share of words inside 4-word phrases that occur three times or more."""
     padding_share: float
-    other_best: tuple[str, float, float] | None
+    other_best: tuple[str, float, float, int] | None
+    """(rubric id, share of content words in its distinctive vocabulary, same share for this rubric, distinct hits)."""
+    vocab_size: int
 
 
 def rubric_vocabulary(rubric: "Rubric") -> frozenset[str]:
@@ -311,7 +335,7 @@ def _implausible(word: str) -> bool:
         )
     if len(word) >= 4 and not _VOWELS.intersection(word):
         return True
-    if len(word) >= 25 or _TRIPLE.search(word) or _CONSONANT_RUN.search(word) or _VOWEL_RUN.search(word):
+    if len(word) >= 25 or _TRIPLE.search(word) or _CONSONANT_RUN.search(word):
         return True
     return any(word[i : i + 2] in _RARE_BIGRAMS for i in range(len(word) - 1))
 
@@ -346,7 +370,11 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
     hits = [_in_vocab(t, vocab) for t in content]
     question_hits = sum(1 for t in content if _in_vocab(t, ctx.question_stems))
-    new = sum(1 for t in content if not _in_vocab(t, ctx.question_stems) and t.stem not in _VAGUE)
+    question_seen = set(_stems_with_parts(content)) & ctx.question_stems
+    question_coverage = len(question_seen) / len(ctx.question_stems) if ctx.question_stems else 0.0
+    new_words = [t for t in content if not _in_vocab(t, ctx.question_stems) and t.stem not in _VAGUE]
+    new = len(new_words)
+    new_relevant = sum(1 for t in new_words if _in_vocab(t, vocab))
     model_share = sum(1 for t in content if _in_vocab(t, ctx.model_stems)) / len(content) if content else 0.0
 
     trigrams = list(zip(words, words[1:], words[2:]))
@@ -358,8 +386,9 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     bad = sum(1 for a, b in pairs if _bad_pair(a, b))
     bad_pair_share = bad / len(pairs) if pairs else 0.0
 
-    latin_words = [w for w in words if _HAS_LATIN.search(w)]
-    implausible_share = sum(1 for w in latin_words if _implausible(w)) / len(latin_words) if latin_words else 0.0
+    latin = [t for t in tokens if _HAS_LATIN.search(t.text)]
+    implausible = sum(1 for t in latin if _implausible(t.text) and not _in_vocab(t, vocab))  # "enqueue" is a word
+    implausible_share = implausible / len(latin) if latin else 0.0
     text = answer[:MAX_ANSWER_CHARS]
     symbol_share, latin_share = _character_shares(text)
 
@@ -367,11 +396,18 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     segment_words = n / len(segments) if segments else 0.0
 
     sentences = _sentences(tokens)
-    keys = [tuple(t.text for t in s) for s in sentences if len(s) >= 4]
-    repeated_sentences = len(keys) - len(set(keys))
+    keys = [tuple(t.text for t in s) for s in sentences if len(s) >= 2]
+    key_counts = Counter(keys)
+    repeated_sentences = sum(c - 1 for k, c in key_counts.items() if len(k) >= 4 or c >= 3)
     trigram_unique = len(set(trigrams)) / len(trigrams) if trigrams else 1.0
-    fourgrams = Counter(zip(words, words[1:], words[2:], words[3:]))
+    fourgram_list = list(zip(words, words[1:], words[2:], words[3:]))
+    fourgrams = Counter(fourgram_list)
     max_repeats = max(fourgrams.values(), default=0)
+    covered: set[int] = set()
+    if max_repeats >= 3:
+        for i, g in enumerate(fourgram_list):
+            if fourgrams[g] >= 3:
+                covered.update(range(i, i + 4))
 
     off_words = sum(len(s) for s in sentences if not _sentence_on_topic(s, vocab)) if n >= PADDING_MIN_WORDS else 0
     padding_share = off_words / n if n else 0.0
@@ -380,9 +416,10 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     if ctx.other_vocabularies and content:
         own_share = sum(1 for t in content if _in_vocab(t, ctx.own_distinct)) / len(content)
         for rid, distinct in ctx.other_vocabularies:
-            share = sum(1 for t in content if _in_vocab(t, distinct)) / len(content)
+            found = [t.stem for t in content if _in_vocab(t, distinct)]
+            share = len(found) / len(content)
             if other_best is None or share > other_best[1]:
-                other_best = (rid, share, own_share)
+                other_best = (rid, share, own_share, len(set(found)))
 
     return Signals(
         words=n,
@@ -391,13 +428,16 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
         vocab_hits=len({t.stem for t, hit in zip(content, hits) if hit}),
         vocab_share=sum(hits) / len(content) if content else 0.0,
         new_vs_question=new,
+        new_relevant=new_relevant,
         question_hits=question_hits,
+        question_coverage=question_coverage,
         model_share=model_share,
         model_pairs=len(in_model),
         model_order_share=model_order_share,
         model_trigram_share=model_trigram_share,
         bad_pair_share=bad_pair_share,
         implausible_share=implausible_share,
+        implausible_words=implausible,
         symbol_share=symbol_share,
         latin_share=latin_share,
         list_segments=len(segments),
@@ -406,8 +446,10 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
         trigram_unique_share=trigram_unique,
         distinct_word_share=len(set(words)) / n if n else 1.0,
         max_ngram_repeats=max_repeats,
+        repeated_share=len(covered) / n if n else 0.0,
         padding_share=padding_share,
         other_best=other_best,
+        vocab_size=len(vocab),
     )
 
 
@@ -440,7 +482,8 @@ def check_answer(
     flags: list[Flag] = []
     if len(answer) > MAX_ANSWER_CHARS:
         flags.append(_flag(ctx, "truncated", f"Only the first {MAX_ANSWER_CHARS:,} characters were read."))
-    if s.words < ctx.min_words and s.vocab_hits < 2:
+    rich = s.vocab_size >= MIN_TOPIC_VOCABULARY
+    if s.words < ctx.min_words and (_NON_ANSWER.search(answer) or rich and s.vocab_hits == 0):
         flags.append(_flag(ctx, "too_short", f"The answer is very short ({s.words} words); explain more fully."))
     elif s.words > ctx.max_words:
         flags.append(_flag(ctx, "too_long", f"The answer is long ({s.words} words); stay on the question."))
@@ -450,7 +493,8 @@ def check_answer(
     gibberish = _is_gibberish(s)
     if gibberish:
         flags.append(_flag(ctx, "gibberish", "Parts of the answer are random characters, not words."))
-    if s.question_hits >= 2 and (s.new_vs_question <= 1 or s.new_vs_question / s.content < 0.25):
+    if (s.question_hits >= 2 and s.question_coverage >= QUESTION_COVERAGE and not s.new_relevant
+            and (s.new_vs_question <= 1 or s.new_vs_question / s.content < 0.25)):
         flags.append(_flag(ctx, "copies_question", "The answer mostly repeats the question; add your own explanation."))
     copy = s.words >= 8 and s.model_trigram_share >= COPY_TRIGRAM_SHARE
     if not copy and not gibberish and _is_keyword_list(s):
@@ -459,11 +503,11 @@ def check_answer(
         ))
     elif not copy and _is_word_salad(s):
         flags.append(_flag(ctx, "word_salad", "The words are not in sentences that make sense; explain in your own words."))
-    if (s.repeated_sentences or s.max_ngram_repeats >= 3 and s.words >= 12
+    if (s.repeated_sentences or s.words >= 12 and s.repeated_share >= REPEATED_SHARE
             or s.words >= 12 and s.trigram_unique_share < TRIGRAM_UNIQUE_SHARE
-            or s.words >= 8 and s.distinct_word_share < DISTINCT_WORD_SHARE):
+            or s.words >= 3 and s.distinct_word_share < DISTINCT_WORD_SHARE):
         flags.append(_flag(ctx, "repetition", "The same words are repeated; each point counts once."))
-    if not gibberish:
+    if not gibberish and rich:
         flags.extend(_topic_flags(s, ctx))
     flags.extend(_contradictions(answer, tokens, ctx, matched, known_spans))
     if copy:
@@ -473,9 +517,9 @@ def check_answer(
 
 
 def _is_gibberish(s: Signals) -> bool:
-    if s.symbol_share >= 0.4 and s.words < 20:
+    if s.symbol_share >= 0.6 and s.words < 20:  # symbol soup; code such as "a[i] = *(a+i)" stays below
         return True
-    return s.words >= 1 and s.implausible_share >= GIBBERISH_SHARE
+    return s.implausible_words >= 3 and s.implausible_share >= GIBBERISH_SHARE
 
 
 def _is_keyword_list(s: Signals) -> bool:
@@ -495,11 +539,15 @@ def _is_word_salad(s: Signals) -> bool:
 def _topic_flags(s: Signals, ctx: AnswerContext) -> list[Flag]:
     if s.content < 6:
         return []
+    # A rubric with a one-sentence model answer has a thin vocabulary: honest answers use
+    # their own words, so the bar for "not about the question" drops in proportion.
+    richness = min(1.0, s.vocab_size / RICH_VOCABULARY)
     if s.other_best is not None:
-        rid, other_share, own_share = s.other_best
-        if other_share >= 0.25 and other_share >= WRONG_QUESTION_RATIO * max(own_share, 0.05) and s.vocab_share < 0.5:
+        rid, other_share, own_share, other_hits = s.other_best
+        if (other_share >= 0.25 and other_hits >= 3 and other_share >= WRONG_QUESTION_RATIO * max(own_share, 0.05)
+                and s.vocab_share < 0.5 * richness):
             return [_flag(ctx, "wrong_question", "This answer seems to answer a different question; check which question you answered.")]
-    if s.vocab_share < OFF_TOPIC_VOCAB_SHARE:
+    if s.vocab_share < OFF_TOPIC_VOCAB_SHARE * richness:
         return [_flag(ctx, "off_topic", "The answer seems to be about something else; answer the question asked.")]
     if s.words >= PADDING_MIN_WORDS and s.padding_share >= PADDING_SHARE:
         return [_flag(ctx, "padding", "Much of the answer is not about the question; only the relevant part was scored.")]

@@ -272,3 +272,38 @@ def test_rubric_can_put_a_penalty_on_negated_concepts() -> None:
     penalised = Scorer(strict).score(text)
     assert "negated_concept" in _codes(penalised)
     assert penalised.score == pytest.approx(max(0.0, plain.score - 2.0), abs=0.5)
+
+
+THIN = {
+    "id": "thin",
+    "question": "Using an index outside the bounds of an array generates an error. Is this a compilation error or a run-time error?",
+    "model_answer": "Run-time error.",
+    "concepts": [{"id": "rt", "label": "Run-time", "terms": ["run-time error"]}],
+}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "run-time error",  # picks one of the options the question offers
+        "It is caught while the program executes, so the program crashes or reads garbage memory then.",
+        "enqueue and dequeue",  # real words the letter-pattern check must not call random
+        "a queue",
+        "as many as needed",
+        "Constant pointer to constant data, constant pointer to nonconstant data, nonconstant pointer to "
+        "constant data, nonconstant pointer to nonconstant data.",  # an enumeration, not repetition
+        "a[i] = *(a + i)",  # code is not symbol soup
+    ],
+)
+def test_thin_rubric_honest_answers_are_not_flagged(answer: str) -> None:
+    """A one-sentence model answer gives a thin vocabulary: topic checks stand down (see MIN_TOPIC_VOCABULARY)."""
+    rubric = rubric_from_dict(THIN)
+    others = {"seasons": rubric_vocabulary(_rubrics()["seasons"]), "thin": rubric_vocabulary(rubric)}
+    result = Scorer(rubric, other_vocabularies=others).score(answer)
+    assert not set(_codes(result)) & (FLAG_CODES - {"negated_concept"}), _codes(result)
+
+
+@pytest.mark.parametrize(("answer", "code"), [("idk", "too_short"), ("no idea, sorry", "too_short"),
+                                              ("qwzx bnmv hjkl zxcvb", "gibberish")])
+def test_thin_rubric_still_flags_non_answers(answer: str, code: str) -> None:
+    assert code in _codes(Scorer(rubric_from_dict(THIN)).score(answer))
