@@ -139,7 +139,10 @@ class PhraseMatcher:
     def analyze_tokens(self, tokens: list[Token]) -> Analysis:
         """:meth:`analyze` of an answer already split by :func:`grader.text.tokenize`."""
         every = [i for i, t in enumerate(tokens) if t.text not in NEGATION_CUES]
-        canonical = {i: self.canonical(tokens[i].stem) for i in every}  # once per token, shared by both indexes
+        canon, known = self.canonical, self.vocabulary_
+        canonical = {  # once per token, shared by both indexes; rubric words and short stems map to themselves
+            i: s if (s := tokens[i].stem) in known or len(s) < 5 else canon(s) for i in every
+        }
         content = [i for i in every if is_content(tokens[i])]
         positions: dict[str, list[int]] = {}
         for rank, i in enumerate(content):
