@@ -307,3 +307,14 @@ def test_thin_rubric_honest_answers_are_not_flagged(answer: str) -> None:
                                               ("qwzx bnmv hjkl zxcvb", "gibberish")])
 def test_thin_rubric_still_flags_non_answers(answer: str, code: str) -> None:
     assert code in _codes(Scorer(rubric_from_dict(THIN)).score(answer))
+
+
+def test_near_verbatim_copy_with_a_few_words_changed_is_flagged() -> None:
+    scorer = _scorer("destal-politics")
+    near = (scorer.rubric.model_answer.replace("significantly", "greatly").replace("oppressive", "harsh")
+            .replace("subsequent", "later"))
+    assert near != scorer.rubric.model_answer
+    result = scorer.score(near)
+    assert "copies_model_answer" in _codes(result) and result.percent >= 90
+    own_words = next(e["answer"] for e in CORPUS if e["rubric"] == "destal-politics" and e["kind"] == "honest_paraphrase")
+    assert "copies_model_answer" not in _codes(scorer.score(own_words))
