@@ -33,6 +33,9 @@ _EXPORTS = {
     "build_rubric": "grader.build",
     "run_batch": "grader.batch",
     "tfidf_cosine": "grader.similarity",
+    "Flag": "grader.integrity",
+    "check_answer": "grader.integrity",
+    "rubric_vocabulary": "grader.integrity",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
