@@ -163,13 +163,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
         from grader.dask_engine import run_batch_dask
 
         summary = run_batch_dask(args.rubrics, args.input, args.output, scheduler=args.scheduler,
-                                 workers=args.jobs, **options)
+                                 workers=args.jobs, **options)  # None: one worker per core
     else:
         if args.scheduler:
             raise InputError("--scheduler needs --engine dask")
         total = estimate_rows(args.input) if should_show(sys.stderr, quiet=args.quiet) else None
         summary = run_batch(
-            args.rubrics, args.input, args.output, jobs=args.jobs,
+            args.rubrics, args.input, args.output, jobs=args.jobs or 1,
             progress=lambda chunks: track(chunks, size=lambda c: c[0], total=total, quiet=args.quiet),
             **options,
         )
@@ -333,8 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output CSV: the input columns plus score, max_score, percent, flags, needs_review")
     p.add_argument("--answer-col", default="answer", help="column holding the answers (default: answer)")
     p.add_argument("--question-col", default="question_id", help="column holding question ids (default: question_id)")
-    p.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
-                   help="worker processes (default: 1; with --engine dask: workers of the local cluster)")
+    p.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                   help="worker processes (default: 1; with --engine dask: local cluster workers, default one per core)")
     p.add_argument("--chunk-size", type=_positive_int, default=2000, metavar="ROWS",
                    help="rows read, scored and written at a time (default: 2000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar (it is only drawn on a terminal anyway)")
