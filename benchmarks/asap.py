@@ -52,7 +52,10 @@ def main() -> None:
         cosine = np.array([tfidf_cosine(a, rubric.model_answer) for a in answers])
         iso = IsotonicRegression(out_of_bounds="clip").fit(cosine[train], human[train])
         baseline = np.floor(iso.predict(cosine[test]) + 0.5)
-        raters = quadratic_kappa(g["score1"].astype(float)[test], g["score2"].astype(float)[test], max_score=max_score)
+        r1 = pd.to_numeric(g["score1"], errors="coerce").to_numpy()
+        r2 = pd.to_numeric(g["score2"], errors="coerce").to_numpy()
+        both = ~(np.isnan(r1) | np.isnan(r2))  # public_test has no second rating: train answers
+        raters = quadratic_kappa(r1[both], r2[both], max_score=max_score) if both.any() else float("nan")
         y = human[test]
         rows.append([
             prompt, f"0-{max_score:g}", len(train), len(test), len(rubric.concepts),
@@ -64,7 +67,7 @@ def main() -> None:
         print(f"prompt {prompt}: done in {t.seconds:.1f}s", file=sys.stderr, flush=True)
     means = ["mean", "", "", "", ""] + [float(np.mean([r[k] for r in rows])) for k in range(5, 9)]
     header = ["prompt", "score", "train", "public_test", "concepts", "bare TF-IDF + isotonic",
-              "grader, built (no calibration)", "grader + calibration", "rater 1 vs rater 2"]
+              "grader, built (no calibration)", "grader + calibration", "rater 1 vs 2 (train)"]
     print("ASAP-SAS: quadratic weighted kappa on public_test; rubrics built and calibrated on train only")
     print()
     print(markdown_table(header, [*rows, means]))
