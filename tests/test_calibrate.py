@@ -266,9 +266,11 @@ def test_qwk_cuts_separate_cleanly_separable_levels() -> None:
 
 
 def test_cuts_mapping_needs_a_whole_point_scale(features: Features) -> None:
-    # RUBRIC is 0-10 in steps of 0.5: 20 levels is allowed; a 0.3 step is not
-    settings = fit_settings({"speech": RUBRIC}, features, HUMAN / 10, range(len(TEXTS)), mapping="cuts")
-    assert settings.scoring.calibration is not None
+    # 0-10 in steps of 2: 5 whole levels is allowed; a 0.3 step is not
+    coarse = RUBRIC.model_copy(update={"scoring": RUBRIC.scoring.model_copy(update={"score_step": 2.0})})
+    settings = fit_settings({"speech": coarse}, features, HUMAN / 10, range(len(TEXTS)), mapping="cuts")
+    ys = [y for _, y in settings.scoring.calibration.points]
+    assert set(ys) <= {0.0, 0.2, 0.4, 0.6, 0.8, 1.0} and ys == sorted(ys)
     odd = RUBRIC.model_copy(update={"scoring": RUBRIC.scoring.model_copy(update={"score_step": 0.3})})
     with pytest.raises(InputError, match="at most 20 whole steps"):
         fit_settings({"speech": odd}, features, HUMAN / 10, range(len(TEXTS)), mapping="cuts")
