@@ -114,3 +114,11 @@ def test_tfidf_cosine_baseline(a: str, b: str, low: float, high: float) -> None:
 def test_model_answer_without_content_words_gives_zero_not_an_error(model_answer: str, question: str) -> None:
     m = SimilarityModel().fit(model_answer, question=question)
     assert m.similarity([model_answer, "Khrushchev denounced Stalin", ""]).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_model_answer_of_question_words_only_still_fits() -> None:
+    # Mohler 4.7: every content word of the reference is a question word; the character
+    # view has no vocabulary then, and the word view alone must still work.
+    model = SimilarityModel().fit("By rows.", question="How are arrays stored in memory, by rows or by columns?")
+    sims = model.similarity(["by rows", "by columns", ""])
+    assert sims[0] > sims[1] and sims[2] == 0.0
