@@ -185,8 +185,10 @@ def _graded(args: argparse.Namespace, *, default_split: str | None) -> tuple[dic
 
     rubrics = load_rubrics(args.rubrics)
     rows, lines = load_graded(args.graded)
-    split = args.split if args.split is not None else default_split
-    if split == "all" or (split is not None and rows and "split" not in {k.strip().lower() for k in rows[0]}):
+    split = args.split
+    if split is None and any((row.get("split") or "").strip() for row in rows):
+        split = default_split  # only a file that uses its split column defaults to `tune`
+    if split == "all":
         split = None
     rows, lines = filter_split(rows, lines, split)
     if not rows:

@@ -276,3 +276,11 @@ def test_cuts_mapping_needs_a_whole_point_scale(features: Features) -> None:
         fit_settings({"speech": odd}, features, HUMAN / 10, range(len(TEXTS)), mapping="cuts")
     with pytest.raises(ValueError, match="must be 'isotonic' or 'cuts'. Got 'linear'"):
         fit_settings({"speech": RUBRIC}, features, HUMAN / 10, range(len(TEXTS)), mapping="linear")
+
+
+def test_cli_calibrate_uses_all_rows_when_the_split_column_is_empty(tmp_path, capsys) -> None:
+    rubric_path, csv_path = _write_inputs(tmp_path)
+    text = csv_path.read_text().replace(",tune\n", ",\n").replace(",heldout\n", ",\n")
+    csv_path.write_text(text, encoding="utf-8")
+    assert main(["calibrate", str(rubric_path), str(csv_path), "--folds", "3", "--dry-run"]) == 0
+    assert "n=13 " in capsys.readouterr().out  # 12 + the former heldout row
