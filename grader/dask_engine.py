@@ -146,7 +146,11 @@ def run_batch_dask(
             while batch := list(islice(chunks, size)):
                 with dask.config.set({"dataframe.convert-string": False}):
                     frames = dd.from_map(_frame, batch, meta=_frame([]), enforce_metadata=False)
-                    result = client.compute(frames.map_partitions(score_partition, rubrics, layout, key, meta=meta)).result()
+                    future = client.compute(frames.map_partitions(score_partition, rubrics, layout, key, meta=meta))
+                    try:
+                        result = future.result()
+                    except ImportError as exc:  # a remote worker without grader (or with another version)
+                        raise GraderError(f"the Dask workers cannot run grader ({exc}); install grader on every worker") from None
                 errors = [(int(line), code) for line, code in zip(result["line"], result["error"]) if code]
                 summary.add(len(result), errors)
                 yield result["cells"].tolist()
