@@ -195,7 +195,8 @@ def _strip_accents(word: str) -> str:
 
 def is_content(token: Token) -> bool:
     """True for tokens that carry meaning: not a stop word, not a bare number of one digit."""
-    return token.text not in STOP_WORDS and len(token.text) > 1 or token.text.isdigit() and len(token.text) == 4
+    text = token.text  # called for every token of every answer: one attribute read
+    return text not in STOP_WORDS and len(text) > 1 or text.isdigit() and len(text) == 4
 
 
 def content_stems(text: str) -> list[str]:
