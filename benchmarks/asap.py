@@ -3,7 +3,9 @@
 These prompts have scoring rubrics but no model answer, so each rubric is built from the
 *train* answers only (:func:`grader.build.build_rubric_from_samples`: the most typical
 top-scored answers as model answer, their key phrases, plus words and word pairs whose use
-goes with higher scores), then calibrated on train (:mod:`grader.calibrate`, with the
+goes with higher scores as concepts and, as misconception candidates whose penalty the
+calibration fits, up to 40 whose use goes with lower scores; both chosen on a validation
+split of train), then calibrated on train (:mod:`grader.calibrate`, with the
 staircase map whose cut points maximise QWK on train) and scored
 on public_test, which is never used for fitting. The bare TF-IDF cosine baseline (answer
 vs the same built model answer) is mapped to points by an isotonic fit on train.
@@ -41,7 +43,7 @@ def main() -> None:
         with Timer() as t:
             rubric = build_rubric_from_samples(
                 g["question"].iloc[0], [answers[i] for i in train], human[train],
-                rubric_id=f"asap-{prompt}", max_score=max_score,
+                rubric_id=f"asap-{prompt}", max_score=max_score, misconceptions=40,
             )
             rubrics = {rubric.id: rubric}
             features = extract_features(rubrics, [rubric.id] * len(g), answers)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.concepts import compile_phrase
-from grader.rubric import Concept, Rubric, Scoring
+from grader.rubric import Concept, Misconception, Rubric, Scoring
 from grader.text import NEGATION_CUES, STOP_WORDS, is_content, normalize, stem, tokenize
 
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*|[.,;:!?()\"]", re.UNICODE)
@@ -277,6 +277,33 @@ def mine_concepts(
     return concepts
 
 
+MINED_MISCONCEPTION_FEEDBACK = "Part of this answer goes in a direction that weaker answers take; check it against the question."
+
+
+def mine_misconceptions(
+    answers: Sequence[str],
+    scores: Sequence[float],
+    *,
+    limit: int = 40,
+    min_share: float = 0.02,
+    min_correlation: float = 0.08,
+) -> list[Misconception]:
+    """Misconception candidates from graded answers: words and word pairs whose use goes
+    with *lower* scores (the mirror of :func:`mine_concepts`). Their penalty starts at 0;
+    :mod:`grader.calibrate` fits it.
+
+    >>> answers = ["acid rain erodes marble", "marble loses mass", "no idea", "it rained"]
+    >>> [m.phrases[0] for m in mine_misconceptions(answers, [2, 2, 0, 0], min_correlation=0.5)][:1]
+    ['idea']
+    """
+    negated = [-float(v) for v in scores]
+    mined = mine_concepts(answers, negated, limit=limit, min_share=min_share, min_correlation=min_correlation)
+    return [
+        Misconception(id="w" + c.id[1:], phrases=list(c.terms), penalty=0.0, feedback=MINED_MISCONCEPTION_FEEDBACK)
+        for c in mined
+    ]
+
+
 def build_rubric_from_samples(
     question: str,
     answers: Sequence[str],
@@ -287,13 +314,15 @@ def build_rubric_from_samples(
     title: str = "",
     n_model: int = 8,
     limit: int = 80,
+    misconceptions: int = 0,
     use_wordnet: bool = False,
 ) -> Rubric:
     """Propose a rubric from graded answers when there is no model answer.
 
     The model answer joins the ``n_model`` most typical top-scored answers (highest mean
     TF-IDF cosine to the other top-scored ones); concepts are its key phrases
-    (:func:`build_rubric`) plus :func:`mine_concepts`. Scores are whole points
+    (:func:`build_rubric`) plus :func:`mine_concepts`, and up to ``misconceptions``
+    mined misconception candidates (:func:`mine_misconceptions`). Scores are whole points
     (``score_step`` 1). Fit the weights afterwards with :mod:`grader.calibrate`.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -316,5 +345,7 @@ def build_rubric_from_samples(
     mined = [c for c in mined if c.id not in taken]
     data = base.model_dump()
     data["concepts"] = [*data["concepts"], *(c.model_dump() for c in mined)]
+    if misconceptions:
+        data["misconceptions"] = [m.model_dump() for m in mine_misconceptions(answers, scores, limit=misconceptions)]
     data["scoring"]["score_step"] = 1.0
     return Rubric.model_validate(data)

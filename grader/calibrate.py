@@ -5,7 +5,8 @@ What is fitted, in this order, on the training rows only:
 1. concept weights, per rubric with at least ``min_rows_for_weights`` training answers:
    a non-negative ridge regression of the human score fraction on the concept matches,
    shrunk towards the current weights by PRIOR_ROWS / (n + PRIOR_ROWS) (small samples
-   are noisy);
+   are noisy); misconception penalties likewise, from a ridge fit on concept and
+   misconception matches together;
 2. the global mix: ``similarity_weight`` (with ``concept_weight`` = 1 - it),
    ``similarity_floor``/``similarity_ceiling`` and ``coverage_target``, by a grid search
    maximising the Pearson correlation of the raw score with the human fraction;
@@ -72,6 +73,8 @@ class Features:
     cap: np.ndarray
     flag_codes: tuple[tuple[str, ...], ...] = ()
     all_flag_codes: tuple[tuple[str, ...], ...] = ()
+    misconceptions: tuple[np.ndarray, ...] = ()
+    flag_penalty: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.rubric_ids)
@@ -101,6 +104,8 @@ def extract_features(
     matched: list[np.ndarray] = [np.zeros(0, dtype=bool)] * n
     codes: list[tuple[str, ...]] = [()] * n
     every: list[tuple[str, ...]] = [()] * n
+    wrong: list[np.ndarray] = [np.zeros(0, dtype=bool)] * n
+    flag_pen = np.zeros(n)
     sim, pen, cap = np.zeros(n), np.zeros(n), np.ones(n)
     keys = list(pools) if pools is not None else [""] * n
     groups: dict[tuple[str, str], list[int]] = {}
@@ -117,12 +122,15 @@ def extract_features(
         for i, res in zip(idx, results):
             matched[i] = np.array([c.matched for c in res.concepts], dtype=bool)
             sim[i] = res.similarity
-            pen[i] = sum(m.penalty for m in res.misconceptions) + sum(getattr(f, "penalty", 0.0) for f in res.flags)
+            flag_pen[i] = sum(getattr(f, "penalty", 0.0) for f in res.flags)
+            pen[i] = sum(m.penalty for m in res.misconceptions) + flag_pen[i]
+            found = {m.misconception_id for m in res.misconceptions}
+            wrong[i] = np.array([m.id in found for m in rubrics[rid].misconceptions], dtype=bool)
             capping = [f for f in res.flags if f.cap is not None]
             cap[i] = min([f.cap for f in capping], default=1.0)
             codes[i] = tuple(sorted({f.code for f in capping}))
             every[i] = tuple(sorted({f.code for f in res.flags}))
-    return Features(tuple(rubric_ids), tuple(matched), sim, pen, cap, tuple(codes), tuple(every))
+    return Features(tuple(rubric_ids), tuple(matched), sim, pen, cap, tuple(codes), tuple(every), tuple(wrong), flag_pen)
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,7 @@ class Settings:
     weights: dict[str, tuple[float, ...]] = field(default_factory=dict)
     train_rows: frozenset[int] = frozenset()
     calibrations: dict[str, Calibration] = field(default_factory=dict)
+    penalties: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def scoring_for(self, rubric: Rubric) -> Scoring:
         """The rubric's own scoring with the fitted fields (and its own map, if fitted)."""
@@ -176,6 +185,19 @@ def row_caps(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int]
     return out
 
 
+def row_penalties(features: Features, rows: Sequence[int], settings: Settings | None) -> np.ndarray:
+    """Misconception plus flag penalties of each row, with fitted misconception penalties if any."""
+    rows = list(rows)
+    out = features.penalty[rows].copy()
+    if settings is None or not settings.penalties or features.flag_penalty is None:
+        return out
+    for k, i in enumerate(rows):
+        fitted = settings.penalties.get(features.rubric_ids[i])
+        if fitted is not None:
+            out[k] = float(np.asarray(fitted) @ features.misconceptions[i]) + features.flag_penalty[i]
+    return out
+
+
 def raw_scores(ratio: np.ndarray, missing: np.ndarray, similarity: np.ndarray, penalty: np.ndarray, cap: np.ndarray, scoring: Scoring) -> np.ndarray:
     """Vectorised :func:`grader.scoring.combine` (before calibration).
 
@@ -206,7 +228,8 @@ def predict(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int],
         scoring = rubric.scoring if settings is None else settings.scoring_for(rubric)
         sel = idx[ks]
         cap = row_caps(rubrics, features, sel.tolist(), settings)
-        raw = raw_scores(ratio[ks], missing[ks], features.similarity[sel], features.penalty[sel], cap, scoring)
+        penalty = row_penalties(features, sel.tolist(), settings)
+        raw = raw_scores(ratio[ks], missing[ks], features.similarity[sel], penalty, cap, scoring)
         frac = raw if scoring.calibration is None else np.interp(raw, *zip(*scoring.calibration.points))
         frac = np.minimum(frac, cap)
         out[ks] = [min(rubric.max_score, round_to_step(f * rubric.max_score, scoring.score_step)) for f in frac]
@@ -250,6 +273,25 @@ def fit_concept_weights(matched: np.ndarray, target: np.ndarray, current: np.nda
     new = coef / coef.mean()
     old = current / current.mean()
     return np.round(np.maximum(0.1, shrink * old + (1 - shrink) * new), 2)
+
+
+def fit_penalties(matched: np.ndarray, wrong: np.ndarray, target: np.ndarray, current: np.ndarray, *, alpha: float = 1.0, shrink: float = 0.5) -> np.ndarray:
+    """Misconception penalties (fractions of max_score) from a ridge fit of ``target`` on the
+    concept matches and the misconception matches together: a misconception's penalty is its
+    negative coefficient (0 if it goes with higher scores), blended with ``current``.
+
+    >>> m = np.array([[1], [1], [0], [0]]); w = np.array([[0], [1], [0], [1]])
+    >>> fit_penalties(m, w, np.array([1.0, 0.5, 0.0, 0.0]), np.array([0.2]), alpha=0.0, shrink=0.0).tolist()
+    [0.25]
+    """
+    from sklearn.linear_model import Ridge
+
+    if wrong.shape[1] == 0 or np.ptp(target) == 0:
+        return current
+    x = np.hstack([matched.astype(float), wrong.astype(float)])
+    coef = Ridge(alpha=alpha).fit(x, target).coef_[matched.shape[1] :]
+    fitted = np.clip(-coef, 0.0, 1.0)
+    return np.round(np.clip(shrink * current + (1 - shrink) * fitted, 0.0, 1.0), 3)
 
 
 def isotonic_points(raw: np.ndarray, target: np.ndarray, *, max_points: int = MAX_POINTS) -> list[tuple[float, float]]:
@@ -303,6 +345,7 @@ def fit_settings(
     y = np.asarray(human_fraction, dtype=float)[rows]
     base = base or Scoring()
     weights: dict[str, tuple[float, ...]] = {}
+    penalties: dict[str, tuple[float, ...]] = {}
     if fit_weights:
         by_rubric: dict[str, list[int]] = {}
         for k, i in enumerate(rows):
@@ -314,9 +357,14 @@ def fit_settings(
             current = np.array([c.weight for c in rubrics[rid].concepts], dtype=float)
             shrink = PRIOR_ROWS / (len(ks) + PRIOR_ROWS)  # trust the data more the more answers there are
             weights[rid] = tuple(float(w) for w in fit_concept_weights(m, y[ks], current, shrink=shrink))
-    interim = Settings(base, weights)
+            if rubrics[rid].misconceptions and features.misconceptions:
+                wrong = np.vstack([features.misconceptions[rows[k]] for k in ks])
+                now = np.array([w.penalty for w in rubrics[rid].misconceptions], dtype=float)
+                penalties[rid] = tuple(float(v) for v in fit_penalties(m, wrong, y[ks], now, shrink=shrink))
+    interim = Settings(base, weights, penalties=penalties)
     ratio, missing = coverage_ratio(rubrics, features, rows, interim)
-    sim, pen, cap = features.similarity[rows], features.penalty[rows], features.cap[rows]
+    sim, cap = features.similarity[rows], features.cap[rows]
+    pen = row_penalties(features, rows, interim)
     best: tuple[float, Scoring] | None = None
     for sw, floor, ceiling, target in itertools.product(SIMILARITY_WEIGHTS, FLOORS, CEILINGS, COVERAGE_TARGETS):
         if floor >= ceiling:
@@ -350,7 +398,7 @@ def fit_settings(
         for rid, ks in sorted(groups.items()):
             if len(ks) >= min_rows_for_weights:
                 own[rid] = blended_calibration(raw[ks], y[ks], points, prior_rows=PRIOR_ROWS)
-    return Settings(scoring, weights, frozenset(rows), own)
+    return Settings(scoring, weights, frozenset(rows), own, penalties)
 
 
 def _whole_point_levels(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int]) -> int:
@@ -574,6 +622,9 @@ def apply_settings(rubric: Rubric, settings: Settings) -> Rubric:
     if rubric.id in settings.weights:
         for concept, weight in zip(data["concepts"], settings.weights[rubric.id]):
             concept["weight"] = weight
+    if rubric.id in settings.penalties:
+        for wrong, penalty in zip(data["misconceptions"], settings.penalties[rubric.id]):
+            wrong["penalty"] = penalty
     return rubric_from_dict(data, source=f"<calibrated {rubric.id}>")
 
 

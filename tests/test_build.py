@@ -244,3 +244,16 @@ def test_build_rubric_from_samples_uses_top_answers_and_whole_points() -> None:
     assert good.score > bad.score
     with pytest.raises(ValueError, match="no non-empty top-scored answer"):
         build_rubric_from_samples("Q?", ["  "], [1], rubric_id="x", max_score=1)
+
+
+def test_mine_misconceptions_finds_words_of_low_answers_with_zero_penalty() -> None:
+    from grader.build import MINED_MISCONCEPTION_FEEDBACK, build_rubric_from_samples, mine_misconceptions
+
+    answers, scores = [a for a, _ in GRADED], [s for _, s in GRADED]
+    mined = mine_misconceptions(answers, scores, min_share=0.1, min_correlation=0.3)
+    phrases = [m.phrases[0] for m in mined]
+    assert "experiment" in phrases or "marble" in phrases
+    assert "vinegar" not in phrases
+    assert all(m.penalty == 0.0 and m.feedback == MINED_MISCONCEPTION_FEEDBACK for m in mined)
+    rubric = build_rubric_from_samples("Q?", answers, scores, rubric_id="acid", max_score=2, misconceptions=3)
+    assert 0 < len(rubric.misconceptions) <= 3

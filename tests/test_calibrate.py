@@ -284,3 +284,28 @@ def test_cli_calibrate_uses_all_rows_when_the_split_column_is_empty(tmp_path, ca
     csv_path.write_text(text, encoding="utf-8")
     assert main(["calibrate", str(rubric_path), str(csv_path), "--folds", "3", "--dry-run"]) == 0
     assert "n=13 " in capsys.readouterr().out  # 12 + the former heldout row
+
+
+def test_fitted_misconception_penalties_match_the_scorer() -> None:
+    data = RUBRIC.model_dump()
+    data["misconceptions"] = [{"id": "praise", "phrases": ["great leader"], "penalty": 0.0, "feedback": "Check this claim."}]
+    rubric = rubric_from_dict(data)
+    rubrics = {"speech": rubric}
+    feats = extract_features(rubrics, IDS, TEXTS)
+    assert [bool(w[0]) for w in feats.misconceptions].count(True) == 1
+    settings = fit_settings(rubrics, feats, HUMAN / 10, range(len(TEXTS)), min_rows_for_weights=5)
+    assert settings.penalties["speech"][0] > 0  # the praise goes with a low human score
+    calibrated = apply_settings(rubric, settings)
+    assert calibrated.misconceptions[0].penalty == settings.penalties["speech"][0]
+    expected = [r.score for r in Scorer(calibrated).score_many(TEXTS)]
+    assert predict(rubrics, feats, range(len(TEXTS)), settings).tolist() == expected
+
+
+def test_fit_penalties_by_hand() -> None:
+    from grader.calibrate import fit_penalties
+
+    # OLS of y on (concept, misconception) with an intercept: the misconception costs 0.25
+    m, w = np.array([[1], [1], [0], [0]]), np.array([[0], [1], [0], [1]])
+    assert fit_penalties(m, w, np.array([1.0, 0.5, 0.0, 0.0]), np.array([0.2]), alpha=0.0, shrink=0.0).tolist() == [0.25]
+    # a "misconception" that goes with higher scores costs nothing; shrink blends with the current value
+    assert fit_penalties(m, 1 - w, np.array([1.0, 0.5, 0.0, 0.0]), np.array([0.2]), alpha=0.0, shrink=0.5).tolist() == [0.1]
