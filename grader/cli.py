@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from grader.errors import GraderError, InputError
 
@@ -202,6 +203,20 @@ def _graded(args: argparse.Namespace, *, default_split: str | None) -> tuple[dic
     return rubrics, rows, lines
 
 
+def _usable_graded(args: argparse.Namespace) -> tuple[dict[str, Any], list[Any]]:
+    """Rubrics and the graded rows that can be used (tune split by default); others reported on stderr."""
+    from grader.evaluate import parse_graded_rows
+
+    rubrics, rows, lines = _graded(args, default_split="tune")
+    usable, problems = parse_graded_rows(rubrics, rows, score_col=args.score_col, answer_col=args.answer_col,
+                                         question_col=args.question_col, line_numbers=lines)
+    for problem in problems:
+        print(f"{args.graded}: {problem}", file=sys.stderr)
+    if not usable:
+        raise InputError(f"{args.graded}: no usable graded answer")
+    return rubrics, usable
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """grader evaluate RUBRIC_OR_DIR GRADED.csv [--score-col score] [--split S] [--json]"""
     from grader.evaluate import evaluate_rows, format_report
@@ -220,16 +235,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """grader calibrate RUBRIC_OR_DIR GRADED.csv [--split tune] [--by answer|question] [--dry-run] [--force]"""
     from grader.calibrate import calibrate, format_cross_validation, improved
-    from grader.evaluate import parse_graded_rows
     from grader.rubric import load_rubric, save_rubric
 
-    rubrics, rows, lines = _graded(args, default_split="tune")
-    usable, problems = parse_graded_rows(rubrics, rows, score_col=args.score_col, answer_col=args.answer_col,
-                                         question_col=args.question_col, line_numbers=lines)
-    for problem in problems:
-        print(f"{args.graded}: {problem}", file=sys.stderr)
-    if not usable:
-        raise InputError(f"{args.graded}: no usable graded answer")
+    rubrics, usable = _usable_graded(args)
     result = calibrate(
         rubrics, [r.question_id for r in usable], [r.answer for r in usable],
         [r.human for r in usable], by=args.by, folds=args.folds, seed=args.seed, fit_weights=not args.no_weights,
@@ -257,16 +265,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_suggest(args: argparse.Namespace) -> int:
     """grader suggest RUBRIC_OR_DIR GRADED.csv [--split tune] [--json]"""
-    from grader.evaluate import parse_graded_rows
     from grader.suggest import format_suggestions, suggest
 
-    rubrics, rows, lines = _graded(args, default_split="tune")
-    usable, problems = parse_graded_rows(rubrics, rows, score_col=args.score_col, answer_col=args.answer_col,
-                                         question_col=args.question_col, line_numbers=lines)
-    for problem in problems:
-        print(f"{args.graded}: {problem}", file=sys.stderr)
-    if not usable:
-        raise InputError(f"{args.graded}: no usable graded answer")
+    rubrics, usable = _usable_graded(args)
     out = []
     for rubric_id in sorted({r.question_id for r in usable}):
         mine = [r for r in usable if r.question_id == rubric_id]
