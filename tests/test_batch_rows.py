@@ -38,7 +38,8 @@ def test_scores_match_the_scorer_and_progress_counts_every_row(rubrics) -> None:
     rows = list(rows)
     seen: list[int] = []
     out = score_rows(header, rows, rubrics, answer_col="answer", question_col="question_id", chunk_size=50, on_progress=seen.append)
-    assert seen == [50, 50, 22] and len(out) == len(rows) == 122
+    assert len(rows) > 100 and seen == [50] * (len(rows) // 50) + [len(rows) % 50] * (len(rows) % 50 > 0)
+    assert len(out) == len(rows)
     assert [o.line for o in out] == [line for line, _ in rows]
     for o in out[:10]:
         assert o.result is not None and o.error is None
