@@ -19,6 +19,7 @@ from grader.text import NEGATION_CUES, Token, is_content, is_negated, normalize,
 WINDOW_SLACK = 3
 """A k-word phrase may spread over k + WINDOW_SLACK content words of the answer."""
 MISCONCEPTION_SLACK = 1
+_ARTICLES = frozenset({"a", "an", "the"})
 """Misconceptions must match tightly and in order: a false alarm costs the student points."""
 
 
@@ -38,6 +39,7 @@ class Phrase:
     text: str
     stems: tuple[str, ...]
     negative: bool
+    all_words: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +72,29 @@ def compile_phrase(text: str, *, keep_stop_words: bool = False) -> Phrase:
     ('releas', 'polit', 'prison')
     >>> compile_phrase("the Cold War was over", keep_stop_words=True).stems
     ('the', 'cold', 'war', 'was', 'over')
+
+    A phrase left with one content word keeps its other words (articles aside), matched in
+    order against every word of the answer:
+
+    >>> p = compile_phrase("rose up")
+    >>> p.stems, p.all_words
+    (('rose', 'up'), True)
     """
     tokens = tokenize(normalize(text))
     negative = any(t.text in NEGATION_CUES or t.text.endswith("n't") for t in tokens)
     keep = (lambda t: True) if keep_stop_words else is_content
     stems = tuple(t.stem for t in tokens if keep(t) and t.text not in NEGATION_CUES)
-    if not stems:  # a phrase of stop words only ("the West"): match its words as they are
+    if keep_stop_words:
+        return Phrase(text, stems, negative, all_words=True)
+    if len(stems) <= 1:
+        # Without its small words, "rose up" would match any "rose" and "get along with
+        # America" any "America": keep them (articles aside) and match the words in order.
+        words = tuple(t.stem for t in tokens if t.text not in NEGATION_CUES and t.text not in _ARTICLES)
+        if len(words) > max(1, len(stems)):
+            return Phrase(text, words, negative, all_words=True)
+    if not stems:  # a phrase of stop words only ("the"): match its words as they are
         stems = tuple(t.stem for t in tokens if t.text not in NEGATION_CUES)
+        return Phrase(text, stems, negative, all_words=True)
     return Phrase(text, stems, negative)
 
 
@@ -167,6 +185,8 @@ class PhraseMatcher:
         where "more aggressive" must not match "aggressive ... more cautious"); ``all_words``
         matches phrases compiled with their stop words against every word of the answer.
         """
+        if phrase.all_words:
+            all_words = ordered = True
         index, ranks = (analysis.every_positions, analysis.every) if all_words else (analysis.positions, analysis.content)
         lists = [index.get(s) for s in phrase.stems]
         if not phrase.stems or any(not lst for lst in lists):

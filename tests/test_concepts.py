@@ -173,3 +173,18 @@ def test_matcher_reports_every_concept_in_rubric_order() -> None:
 def test_empty_answers_match_nothing(answer: str) -> None:
     concepts, misconceptions, _ = RubricMatcher(_rubric([_concept(["gulag"])])).match(answer)
     assert not concepts[0].matched and misconceptions == []
+
+
+@pytest.mark.parametrize(
+    ("term", "answer", "matched"),
+    [
+        ("rose up", "In 1956 the people of Budapest rose up against Moscow.", True),
+        ("rose up", "A red rose grew in the garden.", False),
+        ("rose up", "Up went prices and the rose wilted.", False),
+        ("get along with America", "Khrushchev wanted to get along with America.", True),
+        ("get along with America", "America built more missiles.", False),
+        ("the Thaw", "Khrushchev's Thaw let writers publish more.", True),
+    ],
+)
+def test_phrase_with_one_content_word_keeps_its_small_words(term: str, answer: str, matched: bool) -> None:
+    assert _match([term], answer).matched is matched
