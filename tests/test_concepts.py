@@ -7,7 +7,7 @@ import pytest
 from grader.concepts import RubricMatcher, compile_phrase, match_concepts
 from grader.rubric import Rubric, rubric_from_dict
 
-from conftest import minimal_rubric_data
+from conftest import SEED_DIR as SEED, minimal_rubric_data
 
 
 def _rubric(concepts: list[dict], misconceptions: list[dict] | None = None) -> Rubric:
@@ -188,3 +188,31 @@ def test_empty_answers_match_nothing(answer: str) -> None:
 )
 def test_phrase_with_one_content_word_keeps_its_small_words(term: str, answer: str, matched: bool) -> None:
     assert _match([term], answer).matched is matched
+
+
+def _best_time(fn, repeats: int = 3) -> float:
+    import time
+
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize("unit", ["Thaw ", "gulag prisoners released ", "Khrushchev denounced Stalin. "])
+def test_matching_is_linear_in_answer_length(unit: str) -> None:
+    """Regression: matching one repeated rubric word was quadratic ("Thaw " * 4000 took 10 s).
+
+    Bound: each phrase walks every occurrence list once (one forward pointer per word), so
+    matching is O(answer words x phrase words). Eight times the input must cost well under
+    the 64x a quadratic matcher would; compared as a ratio within one run, not a wall clock.
+    """
+    from grader.rubric import load_rubric
+
+    matcher = RubricMatcher(load_rubric(SEED / "destal-politics.yaml"))
+    small, large = unit * 250, unit * 2000
+    matcher.match(small)  # warm caches (stems, fuzzy lookups)
+    ratio = _best_time(lambda: matcher.match(large)) / _best_time(lambda: matcher.match(small))
+    assert ratio < 24, f"8x the input took {ratio:.1f}x the time"
