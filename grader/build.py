@@ -1,25 +1,31 @@
 """Propose a rubric from a question and its model answer alone (a teacher then edits it).
 
-Key phrases are found RAKE-style (runs of content words between stop words and
-punctuation), scored by word degree and frequency, with names, dates and numbers kept
-whole. Phrases made only of question words are dropped: repeating the question is not a
-concept. Each phrase becomes a concept whose terms are the phrase and its most telling
-word pairs, and whose synonyms come from WordNet when it is installed (looked up here, at
-build time, and stored in the rubric).
+The model answer is split into its claims (sentences, long ones at clause boundaries);
+each claim becomes one concept: labelled with the claim, its term the claim's most telling
+words (rare words weigh more than common ones, words of the question little), each word
+with its derived forms and common synonyms from the WordNet table shipped in
+``grader/data`` as ``word|alternative`` slots, a hint of its own that points at the kind of
+idea without its words, and a weight from how much the claim carries. Built rubrics give
+partial credit. Short answers with several right answers take ``alternatives``.
+
+:func:`key_phrases` (RAKE-style key phrases) and the miners of graded answers
+(:func:`mine_concepts`, :func:`mine_misconceptions`) serve ``suggest`` and
+:func:`build_rubric_from_samples`.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from grader.concepts import compile_phrase
+from grader.concepts import ALTERNATIVE, QUESTION_WORD_SHARE, compile_phrase
 from grader.rubric import Concept, Misconception, Rubric, Scoring
-from grader.text import NEGATION_CUES, STOP_WORDS, is_content, normalize, stem, tokenize
+from grader.text import NEGATION_CUES, STOP_WORDS, is_content, is_negated, normalize, sentences, stem, tokenize
+from grader.wordinfo import rarity_weight, related
 
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*|[.,;:!?()\"]", re.UNICODE)
 _YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
@@ -125,48 +131,200 @@ def key_phrases(question: str, model_answer: str, *, limit: int = 8) -> list[Can
 
 
 BUILT_SIMILARITY_WEIGHT = 0.5
-"""Similarity share of a built rubric's score (hand-made rubrics default to 0.25).
+"""Similarity share of a built rubric's score (hand-made rubrics default to 0.25)."""
+MAX_SLOTS = 6
+"""A claim's key phrase keeps its most telling content words, at most this many."""
+MIN_CLAIM_WORDS = 2
+"""A clause needs this many content words of its own (not the question's) to be a claim."""
+MIN_SPLIT_WORDS = 3
+"""Each side of a cut inside a sentence keeps at least this many content words."""
+LONG_CLAIM_WORDS = 9
+"""Sentences with more content words than this are split at clause boundaries."""
+MAX_CONCEPTS = 8
+MAX_ALTERNATIVES = 3
+"""WordNet relatives added to one word of a key phrase (derived forms first)."""
+SHORT_ANSWER_WORDS = 12
+"""A model answer this short (or one given alternatives) is one concept: the answer itself."""
+LABEL_CHARS = 100
 
-Concepts proposed from a model answer alone are coarse until a teacher edits them, so
-similarity counts as much as they do. Chosen on the SemEval-2013 *train* split (Pearson
-with the 2-way label: 0.341 at 0.25, 0.354 at 0.5), never on a benchmark's test data.
-"""
+_CLAUSE_SPLIT = re.compile(
+    r"(\s*[;:]\s+|,\s+"
+    r"|\s+(?=(?:because|so that|in order to|which led|leading to|whereas)\b))",
+    re.IGNORECASE,
+)
+_LEADING_LINK = re.compile(r"^(?:and|but|while|which|whereas|so|because|also|then|thus|however),?\s+", re.IGNORECASE)
 
-_HINTS = {
-    "date": "Include a key date or period and say what happened then.",
-    "name": "Name a key person, place or event involved and explain its role.",
-    "term": "Explain another main idea the question asks about, in your own words.",
-}
+
+def split_claims(model_answer: str) -> list[str]:
+    """Split a model answer into its claims: sentences, long ones cut at clause boundaries.
+
+    A cut stands only when both sides keep :data:`MIN_SPLIT_WORDS` content words, so lists
+    of modifiers ("last-in, first-out") stay whole.
+
+    >>> split_claims("The U.S. has three branches. Congress makes laws; the courts interpret them.")
+    ['The U.S. has three branches.', 'Congress makes laws; the courts interpret them.']
+    >>> split_claims("Soviet missiles in Cuba were spotted by a U-2 plane in October 1962, "
+    ...              "which led Kennedy to order a naval blockade of the island.")
+    ['Soviet missiles in Cuba were spotted by a U-2 plane in October 1962', 'which led Kennedy to order a naval blockade of the island.']
+    """
+    text = " ".join(normalize(model_answer).split())
+    claims: list[str] = []
+    for sentence in sentences(text):
+        if _content_count(sentence) <= LONG_CLAIM_WORDS:
+            claims.append(sentence)
+            continue
+        parts = _CLAUSE_SPLIT.split(sentence)  # pieces and, between them, the separators
+        pieces, seps = parts[0::2], parts[1::2]
+        merged = [pieces[0]]
+        for sep, piece in zip(seps, pieces[1:]):
+            if _content_count(piece) < MIN_SPLIT_WORDS or _content_count(merged[-1]) < MIN_SPLIT_WORDS:
+                merged[-1] = merged[-1] + sep + piece
+            else:
+                merged.append(piece)
+        claims.extend(p.strip(" ,") for p in merged if p.strip(" ,"))
+    return claims
+
+
+def _content_count(text: str) -> int:
+    return sum(1 for t in tokenize(text) if is_content(t))
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One content word of a claim: its written form, stem, weight and accepted alternatives."""
+
+    word: str
+    stem: str
+    weight: float
+    alternatives: tuple[str, ...] = ()
+    name: bool = False
+    negated: bool = False
+    """The claim negates this word ("a promise not to invade"): the term writes "not" before it."""
+
+    @property
+    def text(self) -> str:
+        """The slot as written in a phrase: ``word`` or ``word|alt|alt``."""
+        return ALTERNATIVE.join((self.word, *self.alternatives))
+
+
+def claim_slots(claim: str, question_stems: frozenset[str], *, use_wordnet: bool) -> list[Slot]:
+    """The content words of a claim in order, each weighted (rare words more, question words little)."""
+    slots: list[Slot] = []
+    seen: set[str] = set()
+    claim_tokens = tokenize(normalize(claim))
+    denied = {t.stem for k, t in enumerate(claim_tokens) if is_negated(claim_tokens, k)}
+    for i, m in enumerate(_WORD.finditer(claim)):
+        word = m.group()
+        lower = word.lower()
+        if not word[0].isalnum() or lower in STOP_WORDS or lower in NEGATION_CUES or lower in _WEAK:
+            continue
+        tokens = tokenize(lower)
+        if len(tokens) != 1 or not is_content(tokens[0]):
+            continue
+        s = tokens[0].stem
+        if s in seen:
+            continue
+        seen.add(s)
+        weight = rarity_weight(s) * (QUESTION_WORD_SHARE if s in question_stems else 1.0)
+        alternatives: tuple[str, ...] = ()
+        if use_wordnet and not _YEAR.match(lower) and s not in question_stems:
+            alternatives = _relatives(lower, s)
+        slots.append(Slot(lower, s, round(weight, 3), alternatives, name=word[0].isupper() and not word.isupper() and i > 0, negated=s in denied))
+    return slots
+
+
+def _relatives(word: str, word_stem: str) -> tuple[str, ...]:
+    """Derived forms, then common synonyms, of ``word`` whose stems differ from its own."""
+    rel = related(word)
+    out: list[str] = []
+    stems = {word_stem}
+    for candidate in (*rel.derived, *rel.synonyms):
+        s = stem(candidate)
+        if s not in stems and candidate.isalpha():
+            stems.add(s)
+            out.append(candidate)
+    return tuple(out[:MAX_ALTERNATIVES])
+
+
+def key_phrase(slots: Sequence[Slot]) -> str:
+    """The claim's most telling words (at most :data:`MAX_SLOTS`), in their order, as one phrase."""
+    keep = sorted(range(len(slots)), key=lambda i: (-slots[i].weight, i))[:MAX_SLOTS]
+    words: list[str] = []
+    negated = False
+    for i in sorted(keep):
+        if slots[i].negated and not negated:  # "battery not closed path": the claim's own negation
+            words.append("not")
+            negated = True
+        elif negated and not slots[i].negated:  # words after the negated ones come first
+            words.insert(0, slots[i].text)
+            continue
+        words.append(slots[i].text)
+    return " ".join(words)
+
+
+_HINT_CUES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("cause", re.compile(r"\b(?:because|to stop|to prevent|in order to|so that|aim|aimed|purpose|reason|due to|caused|wanted|feared|fear)\b", re.I),
+     "Explain why: what lay behind it, or what was it meant to achieve?"),
+    ("result", re.compile(r"\b(?:ended|end|result|resulted|led to|leading to|therefore|eventually|finally|until|crushed|collapsed|fell|afterwards|after)\b", re.I),
+     "Explain what came of it: how did it end, or what did it lead to?"),
+    ("limit", re.compile(r"\b(?:but|however|although|still|only|limited|yet)\b", re.I),
+     "Add the limits or the other side of this point."),
+    ("date", re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b"), "Say when it happened and what happened then."),
+)
+_NAME_HINT = "Name who (or where) was involved and what part they played."
+_DEFAULT_HINT = "Explain another key point the question asks about."
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+
+
+def claim_hint(claim: str, slots: Sequence[Slot], question: str, used: set[str], index: int) -> str:
+    """A hint that points at the claim's kind of idea without its words, unique within the rubric.
+
+    The hint names only words the question already shows; when two claims would get the
+    same hint, the later one says which part of a full answer it is.
+    """
+    candidates = [hint for _, pattern, hint in _HINT_CUES if pattern.search(claim)]
+    if any(slot.name for slot in slots):
+        candidates.append(_NAME_HINT)
+    candidates.append(_DEFAULT_HINT)
+    question_words = [w for w in dict.fromkeys(m.group() for m in _WORD.finditer(question) if m.group()[0].isalnum())
+                      if w.lower() not in STOP_WORDS and stem(w.lower()) in {s.stem for s in slots}]
+    for hint in candidates:
+        if hint not in used:
+            break
+        if question_words:
+            hint = f"{hint[:-1]} (about {' '.join(question_words[:3])}){hint[-1]}"
+            if hint not in used:
+                break
+    else:
+        hint = f"{candidates[0][:-1]} (the {_ORDINALS[min(index, len(_ORDINALS) - 1)]} point of a full answer){candidates[0][-1]}"
+    used.add(hint)
+    return hint
+
+
+def _label(claim: str) -> str:
+    text = _LEADING_LINK.sub("", claim.strip()).rstrip(" .;:,")
+    if len(text) > LABEL_CHARS:
+        text = text[: LABEL_CHARS - 1].rsplit(" ", 1)[0] + "..."
+    return text[:1].upper() + text[1:]
+
+
+def _score_step(max_score: float) -> float:
+    """Scores in twentieths of the scale (0.5 of 10, 0.05 of 1), never coarser than half a point.
+
+    >>> _score_step(10), _score_step(1), _score_step(100)
+    (0.5, 0.05, 0.5)
+    """
+    return min(0.5, round(max_score / 20, 4))
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "concept"
 
 
-def propose_concept(candidate: Candidate, index: int, *, synonym_lookup: Callable[[str], list[str]] | None) -> Concept:
-    """Turn a key phrase into a concept with terms, synonyms, a neutral hint and a weight."""
-    terms = [candidate.text]
-    if len(candidate.words) == 3:
-        terms.append(" ".join(candidate.words[:2]))
-        terms.append(" ".join(candidate.words[1:]))
-    synonyms: list[str] = []
-    if synonym_lookup is not None:
-        for word in candidate.words:
-            if candidate.kind == "term" and len(word) > 3:
-                for syn in synonym_lookup(word.lower())[:2]:
-                    if " " in syn or stem(syn) == stem(word.lower()):
-                        continue  # multi-word senses are noisy; inflections add nothing
-                    phrase = candidate.text.replace(word, syn)
-                    if phrase not in synonyms and phrase not in terms:
-                        synonyms.append(phrase)
-    return Concept(
-        id=f"c{index + 1}-{_slug(candidate.text)}",
-        label=candidate.text[:1].upper() + candidate.text[1:],
-        hint=_HINTS[candidate.kind],
-        weight=1.5 if index < 2 else 1.0,
-        terms=terms,
-        synonyms=synonyms[:6],
-    )
+def _weights(totals: Sequence[float]) -> list[float]:
+    """Concept weights from how much each claim carries (its summed word weights), 0.5..2 in steps of 0.5."""
+    mean = sum(totals) / len(totals) if totals else 1.0
+    return [min(2.0, max(0.5, round(2 * t / mean) / 2)) if mean else 1.0 for t in totals]
 
 
 def build_rubric(
@@ -178,31 +336,61 @@ def build_rubric(
     max_score: float = 10,
     max_concepts: int | None = None,
     use_wordnet: bool = True,
+    alternatives: Sequence[str] = (),
 ) -> Rubric:
-    """Propose a complete rubric from a question and model answer.
+    """Propose a complete rubric from a question and model answer: one concept per claim.
 
-    The number of concepts follows the model answer's length (3 to 8) unless given.
+    Each claim of the model answer (:func:`split_claims`) becomes a concept labelled with
+    the claim, whose term is its most telling words (rare words weigh more, question words
+    little) with derived forms and common synonyms as alternatives, a hint of its own, and a
+    weight from how much it carries. Concepts earn partial credit. ``alternatives`` are other
+    acceptable answers: with them, or with a short model answer, the rubric has one concept
+    that any of the answers earns. ``max_concepts`` keeps the heaviest claims.
 
     >>> r = build_rubric("Why did the Berlin Wall fall?", "Mass protests in East Germany and "
     ...     "Gorbachev's refusal to use force led to the opening of the border in 1989.",
     ...     rubric_id="berlin", use_wordnet=False)
-    >>> r.id, len(r.concepts) >= 3
-    ('berlin', True)
+    >>> r.id, len(r.concepts) >= 1, r.scoring.partial_credit
+    ('berlin', True, True)
     """
     if not question.strip():
         raise ValueError("`question` must not be empty.")
     if not model_answer.strip():
         raise ValueError("`model_answer` must not be empty.")
-    n_words = len(model_answer.split())
-    limit = max_concepts or max(3, min(8, n_words // 12))
-    lookup = None
-    if use_wordnet:
-        from grader.synonyms import synonyms as lookup  # build-time only
-    phrases = key_phrases(question, model_answer, limit=limit)
-    if not phrases:  # the model answer only repeats the question: fall back to its words
-        words = tuple(w for w in model_answer.split() if w.lower() not in STOP_WORDS)[:3] or ("answer",)
-        phrases = [Candidate(words, 1.0, "term")]
-    concepts = [propose_concept(c, i, synonym_lookup=lookup) for i, c in enumerate(phrases)]
+    question_stems = frozenset(t.stem for t in tokenize(normalize(question)) if is_content(t))
+    extra = [a.strip() for a in alternatives if a.strip()]
+    short = bool(extra) or len(model_answer.split()) <= SHORT_ANSWER_WORDS
+    claims = [" ".join(normalize(model_answer).split())] if short else split_claims(model_answer)
+    built: list[tuple[str, list[Slot]]] = []
+    for claim in claims:
+        slots = claim_slots(claim, question_stems, use_wordnet=use_wordnet)
+        if sum(1 for sl in slots if sl.stem not in question_stems) >= (1 if short else MIN_CLAIM_WORDS) or (short and slots):
+            built.append((claim, slots))
+    if not built:  # the model answer only repeats the question: its words are the concept
+        claim = " ".join(normalize(model_answer).split())
+        built = [(claim, claim_slots(claim, frozenset(), use_wordnet=False) or [Slot("answer", "answer", 1.0)])]
+    limit = max_concepts or MAX_CONCEPTS
+    if len(built) > limit:  # keep the heaviest claims, in their order
+        heaviest = sorted(range(len(built)), key=lambda i: (-sum(sl.weight for sl in built[i][1]), i))[:limit]
+        built = [built[i] for i in sorted(heaviest)]
+    totals = [sum(sorted((sl.weight for sl in slots), reverse=True)[:MAX_SLOTS]) for _, slots in built]
+    weights = _weights(totals)
+    used_hints: set[str] = set()
+    concepts = []
+    for i, ((claim, slots), weight) in enumerate(zip(built, weights)):
+        terms = [key_phrase(slots)]
+        for alt in extra:
+            alt_slots = claim_slots(alt, question_stems, use_wordnet=use_wordnet)
+            phrase = key_phrase(alt_slots) if alt_slots else alt
+            if phrase not in terms:
+                terms.append(phrase)
+        concepts.append(Concept(
+            id=f"c{i + 1}-{_slug(' '.join(sl.word for sl in slots[:4]))}",
+            label=_label(claim),
+            hint=claim_hint(claim, slots, question, used_hints, i),
+            weight=weight,
+            terms=terms,
+        ))
     return Rubric(
         id=rubric_id,
         title=title or question[:80],
@@ -210,7 +398,10 @@ def build_rubric(
         model_answer=model_answer,
         max_score=max_score,
         concepts=concepts,
-        scoring=Scoring(concept_weight=1 - BUILT_SIMILARITY_WEIGHT, similarity_weight=BUILT_SIMILARITY_WEIGHT),
+        scoring=Scoring(
+            concept_weight=1 - BUILT_SIMILARITY_WEIGHT, similarity_weight=BUILT_SIMILARITY_WEIGHT, partial_credit=True,
+            score_step=_score_step(max_score),
+        ),
     )
 
 
@@ -272,11 +463,12 @@ def mine_concepts(
     for r, unit in ranked[:limit]:
         form = min(forms[unit].items(), key=lambda kv: (-kv[1], kv[0]))[0]
         concepts.append(
-            Concept(id=f"m-{_slug(unit)}", label=form[:1].upper() + form[1:], hint=_HINTS["term"], terms=[form])
+            Concept(id=f"m-{_slug(unit)}", label=form[:1].upper() + form[1:], hint=_MINED_HINT, terms=[form])
         )
     return concepts
 
 
+_MINED_HINT = "Explain another main idea the question asks about, in your own words."
 MINED_MISCONCEPTION_FEEDBACK = "Part of this answer goes in a direction that weaker answers take; check it against the question."
 
 

@@ -41,7 +41,8 @@ import numpy as np
 from grader.errors import InputError
 from grader.evaluate import agreement
 from grader.rubric import Calibration, Rubric, Scoring, rubric_from_dict
-from grader.scoring import round_to_step
+from grader.concepts import MATCHED_CREDIT
+from grader.scoring import SIMILARITY_LEAD, below_pass_mark, round_to_step
 
 SIMILARITY_WEIGHTS = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
 FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2)
@@ -60,8 +61,8 @@ PRIOR_ROWS = 20
 class Features:
     """What the scorer finds in each answer, independent of the fitted settings.
 
-    Row ``i`` belongs to rubric ``rubric_ids[i]``; ``matched[i]`` has one bool per
-    concept of that rubric; ``cap`` is the lowest flag cap under the rubric's own
+    Row ``i`` belongs to rubric ``rubric_ids[i]``; ``matched[i]`` has the earned share
+    (0..1, partial credit included) of each concept of that rubric; ``cap`` is the lowest flag cap under the rubric's own
     scoring (1.0 when none), ``flag_codes[i]`` the codes of the capping flags and
     ``all_flag_codes[i]`` the codes of every flag (e.g. ``negated_concept``).
     """
@@ -120,7 +121,7 @@ def extract_features(
     for (key, rid), idx in groups.items():
         results = scorer_pools[key].get(rid).score_many([answers[i] for i in idx])
         for i, res in zip(idx, results):
-            matched[i] = np.array([c.matched for c in res.concepts], dtype=bool)
+            matched[i] = np.array([c.earned for c in res.concepts], dtype=float)
             sim[i] = res.similarity
             flag_pen[i] = sum(getattr(f, "penalty", 0.0) for f in res.flags)
             pen[i] = sum(m.penalty for m in res.misconceptions) + flag_pen[i]
@@ -167,7 +168,7 @@ def coverage_ratio(rubrics: dict[str, Rubric], features: Features, rows: Sequenc
         m = features.matched[i]
         ratio[k] = float(w @ m) / float(w.sum())
         required = np.array([c.required for c in rubric.concepts], dtype=bool)
-        missing[k] = bool(np.any(required & ~m))
+        missing[k] = bool(np.any(required & (m < MATCHED_CREDIT)))
     return ratio, missing
 
 
@@ -208,7 +209,10 @@ def raw_scores(ratio: np.ndarray, missing: np.ndarray, similarity: np.ndarray, p
     span = scoring.similarity_ceiling - scoring.similarity_floor
     scaled = np.clip((similarity - scoring.similarity_floor) / span, 0.0, 1.0)
     total = scoring.concept_weight + scoring.similarity_weight
-    raw = (scoring.concept_weight * coverage + scoring.similarity_weight * scaled) / total
+    rest = 1.0 - scoring.coverage_target
+    floor = ratio if rest <= 0 else np.maximum(0.0, (ratio - scoring.coverage_target) / rest)
+    part = np.minimum(np.maximum(scaled, floor), coverage + SIMILARITY_LEAD)  # as grader.scoring.similarity_part
+    raw = (scoring.concept_weight * coverage + scoring.similarity_weight * part) / total
     raw = np.where(missing, np.minimum(raw, scoring.missing_required_cap), raw)
     raw = np.minimum(raw - penalty, cap)
     return np.clip(raw, 0.0, 1.0)
@@ -232,7 +236,9 @@ def predict(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int],
         raw = raw_scores(ratio[ks], missing[ks], features.similarity[sel], penalty, cap, scoring)
         frac = raw if scoring.calibration is None else np.interp(raw, *zip(*scoring.calibration.points))
         frac = np.minimum(frac, cap)
-        out[ks] = [min(rubric.max_score, round_to_step(f * rubric.max_score, scoring.score_step)) for f in frac]
+        points = [min(rubric.max_score, round_to_step(f * rubric.max_score, scoring.score_step)) for f in frac]
+        floor = below_pass_mark(rubric.max_score, scoring)  # as the scorer: no concept earned, no pass
+        out[ks] = [floor if r == 0 and p >= scoring.pass_mark * rubric.max_score > 0 else p for p, r in zip(points, ratio[ks])]
     return out
 
 

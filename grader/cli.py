@@ -94,7 +94,8 @@ def cmd_rubric_build(args: argparse.Namespace) -> int:
     if not model_answer.strip():
         raise InputError(f"{path}: model answer is empty")
     rubric_id = args.id or _slug(Path(args.output).stem)
-    rubric = _propose(args.question, model_answer, rubric_id=rubric_id, use_wordnet=not args.no_wordnet)
+    rubric = _propose(args.question, model_answer, rubric_id=rubric_id, use_wordnet=not args.no_wordnet,
+                      alternatives=args.alternative or ())
     save_rubric(rubric, args.output)
     print(f"wrote {args.output} ({len(rubric.concepts)} concepts)")
     return 0
@@ -106,14 +107,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:80] or "rubric"
 
 
-def _propose(question: str, model_answer: str, *, rubric_id: str, use_wordnet: bool):  # -> Rubric
+def _propose(question: str, model_answer: str, *, rubric_id: str, use_wordnet: bool, alternatives=()):  # -> Rubric
     """:func:`grader.build.build_rubric`, with its ValueErrors (bad id, empty text) as one-line InputErrors."""
     from pydantic import ValidationError
 
     from grader.build import build_rubric
 
     try:
-        return build_rubric(question, model_answer, rubric_id=rubric_id, use_wordnet=use_wordnet)
+        return build_rubric(question, model_answer, rubric_id=rubric_id, use_wordnet=use_wordnet, alternatives=alternatives)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "rubric"
@@ -128,6 +129,8 @@ def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
 
     header, rows = read_rows(csv_path)
     cols = [find_column(header, c, path=csv_path, option="the CSV header") for c in ("question_id", "question", "reference_answer")]
+    lowered = [h.strip().lower() for h in header]
+    alt_col = lowered.index("alternatives") if "alternatives" in lowered else None  # optional: "a|b|c"
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     written, problems = 0, []
@@ -139,7 +142,8 @@ def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
             continue
         rubric_id = _slug(qid)
         try:
-            rubric = _propose(question, reference, rubric_id=rubric_id, use_wordnet=use_wordnet)
+            alternatives = [a for a in row[alt_col].split("|") if a.strip()] if alt_col is not None else []
+            rubric = _propose(question, reference, rubric_id=rubric_id, use_wordnet=use_wordnet, alternatives=alternatives)
         except InputError as exc:
             problems.append(f"line {line}: {exc}")
             continue
@@ -323,9 +327,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--model-answer-file", help="file holding the model answer")
     b.add_argument("--id", help="rubric id (default: from the output file name)")
     b.add_argument("-o", "--output", help="output YAML file")
-    b.add_argument("--from-csv", help="CSV with question_id, question, reference_answer columns")
+    b.add_argument("--alternative", action="append", metavar="TEXT",
+                   help="another acceptable answer (repeatable): any one of them earns the answer's concept")
+    b.add_argument("--from-csv", help="CSV with question_id, question, reference_answer columns "
+                   "(optional alternatives column: other acceptable answers separated by |)")
     b.add_argument("--out-dir", help="folder for the rubrics built from --from-csv")
-    b.add_argument("--no-wordnet", action="store_true", help="do not look up synonyms in WordNet")
+    b.add_argument("--no-wordnet", action="store_true",
+                   help="do not add derived forms and synonyms from the shipped WordNet table")
     b.set_defaults(func=cmd_rubric_build)
 
     p = sub.add_parser("batch", help="score a CSV or XLSX of answers")

@@ -3,7 +3,13 @@
 A phrase matches when every content word of it (by stem, misspellings of rubric words
 tolerated) occurs within a short window of the answer. A match preceded by a negation cue
 in the same clause ("did not reduce repression") counts as *negated* and earns nothing,
-unless the phrase itself is negative ("did not fully democratize").
+unless the phrase itself is negative ("did not fully democratize"). A word written
+``a|b|c`` in a phrase accepts any of the alternatives ("skilled|trained workers").
+
+With partial credit (``scoring.partial_credit``), a concept no phrase matches whole still
+earns in proportion to the weighted share of a phrase's words that one sentence of the
+answer holds: rare words weigh more than common ones (:func:`grader.wordinfo.rarity_weight`)
+and words of the question weigh little, since repeating the question shows nothing.
 """
 
 from __future__ import annotations
@@ -14,13 +20,24 @@ from functools import lru_cache
 from rapidfuzz.distance import Levenshtein
 
 from grader.rubric import Concept, Misconception, Rubric
-from grader.text import NEGATION_CUES, Token, is_content, is_negated, normalize, tokenize
+from grader.text import NEGATION_CUES, Token, is_content, is_negated, normalize, stem, tokenize
+from grader.wordinfo import rarity_weight
 
 WINDOW_SLACK = 3
 """A k-word phrase may spread over k + WINDOW_SLACK content words of the answer."""
 MISCONCEPTION_SLACK = 1
 _ARTICLES = frozenset({"a", "an", "the"})
 """Misconceptions must match tightly and in order: a false alarm costs the student points."""
+ALTERNATIVE = "|"
+"""Separates the accepted words of one phrase slot: "skilled|trained workers"."""
+PARTIAL_FLOOR = 0.2
+"""Share of a phrase's weighted words below which a sentence earns nothing of it."""
+PARTIAL_FULL = 0.7
+"""Share at or above which a sentence earns the whole concept (credit rises linearly between)."""
+QUESTION_WORD_SHARE = 0.2
+"""Weight of a phrase word that the question already uses, relative to its rarity weight."""
+MATCHED_CREDIT = 0.5
+"""Credit from which a concept counts as found (``matched``) for flags and reports."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +57,11 @@ class Phrase:
     stems: tuple[str, ...]
     negative: bool
     all_words: bool = False
+    weights: tuple[float, ...] = ()
+    """Weight of each slot for partial credit (empty: all-or-nothing)."""
+    polarity: tuple[bool, ...] = ()
+    """Per slot, True if the phrase negates it ("battery not closed path"): for partial credit
+    the answer must negate it too, and a plain mention counts against the claim."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +75,15 @@ class ConceptMatch:
     evidence: tuple[Span, ...] = ()
     negated: tuple[Span, ...] = ()
     phrase: str | None = None
+    credit: float | None = None
+    """Share of the concept earned, 0..1 (None: all or nothing, so 1 if matched else 0)."""
+
+    @property
+    def earned(self) -> float:
+        """The share of the concept's weight this match earns, 0..1."""
+        if self.credit is None:
+            return 1.0 if self.matched else 0.0
+        return self.credit
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +111,13 @@ def compile_phrase(text: str, *, keep_stop_words: bool = False) -> Phrase:
     >>> p.stems, p.all_words
     (('rose', 'up'), True)
     """
+    if ALTERNATIVE in text:
+        return _compile_with_alternatives(text, keep_stop_words=keep_stop_words)
     tokens = tokenize(normalize(text))
     negative = any(t.text in NEGATION_CUES or t.text.endswith("n't") for t in tokens)
     keep = (lambda t: True) if keep_stop_words else is_content
-    stems = tuple(t.stem for t in tokens if keep(t) and t.text not in NEGATION_CUES)
+    kept = [i for i, t in enumerate(tokens) if keep(t) and t.text not in NEGATION_CUES]
+    stems = tuple(tokens[i].stem for i in kept)
     if keep_stop_words:
         return Phrase(text, stems, negative, all_words=True)
     if len(stems) <= 1:
@@ -95,7 +129,71 @@ def compile_phrase(text: str, *, keep_stop_words: bool = False) -> Phrase:
     if not stems:  # a phrase of stop words only ("the"): match its words as they are
         stems = tuple(t.stem for t in tokens if t.text not in NEGATION_CUES)
         return Phrase(text, stems, negative, all_words=True)
-    return Phrase(text, stems, negative)
+    polarity = tuple(is_negated(tokens, i) for i in kept) if negative else ()
+    return Phrase(text, stems, negative, polarity=polarity)
+
+
+def _compile_with_alternatives(text: str, *, keep_stop_words: bool) -> Phrase:
+    """:func:`compile_phrase` of a phrase with ``a|b`` slots: each slot keeps its alternatives' stems.
+
+    >>> compile_phrase("skilled|trained workers left").stems
+    ('skill|train', 'worker', 'left')
+    """
+    slots: list[str] = []
+    polarity: list[bool] = []
+    negative = False  # a negation cue negates the slots after it, as in the plain form
+    for chunk in normalize(text).split():
+        if ALTERNATIVE in chunk:
+            alternatives = [tokenize(a) for a in chunk.split(ALTERNATIVE)]
+            found = sorted({t[0].stem for t in alternatives if t}, key=[t[0].stem for t in alternatives if t].index)
+            if found:
+                slots.append(ALTERNATIVE.join(found))
+                polarity.append(negative)
+            continue
+        for t in tokenize(chunk):
+            if t.text in NEGATION_CUES or t.text.endswith("n't"):
+                negative = True
+            elif keep_stop_words or is_content(t):
+                slots.append(t.stem)
+                polarity.append(negative)
+    return Phrase(text, tuple(slots), negative, all_words=keep_stop_words, polarity=tuple(polarity) if negative else ())
+
+
+def slot_stems(slot: str) -> tuple[str, ...]:
+    """The stems a phrase slot accepts.
+
+    >>> slot_stems("skill|train"), slot_stems("worker")
+    (('skill', 'train'), ('worker',))
+    """
+    return tuple(slot.split(ALTERNATIVE))
+
+
+def weigh_phrase(phrase: Phrase, question_stems: frozenset[str]) -> Phrase:
+    """``phrase`` with a partial-credit weight per slot: rarer words weigh more, question words little.
+
+    >>> p = weigh_phrase(compile_phrase("skilled workers fled"), frozenset({"worker"}))
+    >>> p.weights[1] < min(p.weights[0], p.weights[2])  # 'workers' is in the question
+    True
+    """
+    if phrase.all_words or len(phrase.stems) < 2:
+        return phrase
+    weights = []
+    for slot in phrase.stems:
+        stems = slot_stems(slot)
+        w = rarity_weight(stems[0])
+        if any(s in question_stems for s in stems):
+            w *= QUESTION_WORD_SHARE
+        weights.append(round(w, 4))
+    return Phrase(phrase.text, phrase.stems, phrase.negative, phrase.all_words, tuple(weights), phrase.polarity)
+
+
+def partial_credit(share: float) -> float:
+    """Credit for a sentence holding ``share`` of a phrase's weighted words (0..1).
+
+    >>> partial_credit(0.1), partial_credit(0.45), partial_credit(0.9)
+    (0.0, 0.5, 1.0)
+    """
+    return round(min(1.0, max(0.0, (share - PARTIAL_FLOOR) / (PARTIAL_FULL - PARTIAL_FLOOR))), 4)
 
 
 def _fuzzy_ok(a: str, b: str) -> bool:
@@ -127,7 +225,7 @@ class PhraseMatcher:
     """
 
     def __init__(self, phrases: list[Phrase]) -> None:
-        self.vocabulary_ = frozenset(s for p in phrases for s in p.stems)
+        self.vocabulary_ = frozenset(s for p in phrases for slot in p.stems for s in slot_stems(slot))
         self._by_initial: dict[str, list[str]] = {}
         for s in sorted(self.vocabulary_):
             if len(s) >= 5:
@@ -188,7 +286,7 @@ class PhraseMatcher:
         if phrase.all_words:
             all_words = ordered = True
         index, ranks = (analysis.every_positions, analysis.every) if all_words else (analysis.positions, analysis.content)
-        lists = [index.get(s) for s in phrase.stems]
+        lists = [_slot_positions(index, slot) for slot in phrase.stems]
         if not phrase.stems or any(not lst for lst in lists):
             return [], []
         limit = len(phrase.stems) + slack
@@ -231,6 +329,55 @@ class PhraseMatcher:
         return affirmed, negated
 
 
+def _slot_positions(index: dict[str, list[int]], slot: str) -> list[int] | None:
+    """Sorted positions of any of a slot's stems (the stem's own list when it has one)."""
+    if ALTERNATIVE not in slot:
+        return index.get(slot)
+    merged = sorted(p for s in slot_stems(slot) for p in index.get(s, ()))
+    return merged or None
+
+
+def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list[int], float, list[int]]:
+    """The largest weighted share of ``phrase``'s slots that one sentence (or two in a row) holds.
+
+    Returns (affirmed share, its token indices, negated share, its token indices). A word the
+    window says the opposite of ("the battery is in a closed path" for the claim "battery not
+    closed path") counts against the share. Linear in the number of occurrences of the
+    phrase's words in the answer.
+    """
+    total = sum(phrase.weights)
+    if not total:
+        return 0.0, [], 0.0, []
+    tokens, content = analysis.tokens, analysis.content
+    found: dict[int, dict[int, int]] = {}  # sentence -> slot -> first token index
+    denied: dict[int, dict[int, int]] = {}
+    for k, slot in enumerate(phrase.stems):
+        for rank in _slot_positions(analysis.positions, slot) or ():
+            t = content[rank]
+            wanted = bool(phrase.polarity) and phrase.polarity[k]  # the claim itself negates this word
+            side = denied if is_negated(tokens, t) != wanted else found
+            side.setdefault(tokens[t].sentence, {}).setdefault(k, t)
+
+    def window(side: dict[int, dict[int, int]], sentence: int) -> dict[int, int]:
+        # one sentence and the next: a claim is often told in two short sentences
+        slots = dict(side.get(sentence, {}))
+        for k, t in side.get(sentence + 1, {}).items():
+            slots.setdefault(k, t)
+        return slots
+
+    def best(side: dict[int, dict[int, int]], other: dict[int, dict[int, int]]) -> tuple[float, list[int]]:
+        # the share a window holds, less the words it says the opposite of (and does not also affirm)
+        top, where = 0.0, []
+        for sentence in sorted(side):
+            slots, against = window(side, sentence), window(other, sentence)
+            share = (sum(phrase.weights[k] for k in slots) - sum(phrase.weights[k] for k in against if k not in slots)) / total
+            if share > top:
+                top, where = share, sorted(slots.values())
+        return top, where
+
+    return (*best(found, denied), *best(denied, {}))
+
+
 @lru_cache(maxsize=256)
 def _compiled(phrases: tuple[str, ...], keep_stop_words: bool = False) -> tuple[Phrase, ...]:
     return tuple(compile_phrase(p, keep_stop_words=keep_stop_words) for p in phrases)
@@ -242,6 +389,9 @@ class RubricMatcher:
     def __init__(self, rubric: Rubric) -> None:
         self.rubric = rubric
         self.concept_phrases_ = [_compiled(tuple(c.phrases)) for c in rubric.concepts]
+        if rubric.scoring.partial_credit:
+            question = frozenset(t.stem for t in tokenize(normalize(rubric.question)) if is_content(t))
+            self.concept_phrases_ = [tuple(weigh_phrase(p, question) for p in group) for group in self.concept_phrases_]
         self.misconception_phrases_ = [_compiled(tuple(m.phrases), True) for m in rubric.misconceptions]
         everything = [p for group in self.concept_phrases_ + self.misconception_phrases_ for p in group]
         self.matcher_ = PhraseMatcher(everything)
@@ -293,14 +443,39 @@ def _match_concept(
             first_phrase = phrase.text
         affirmed.extend(yes)
         negated.extend(no)
+    partial = [p for p in phrases if p.weights]
+    if affirmed or not partial:
+        return ConceptMatch(
+            concept_id=concept.id,
+            label=concept.label,
+            weight=concept.weight,
+            matched=bool(affirmed),
+            evidence=_with_text(affirmed, answer),
+            negated=_with_text(negated, answer) if not affirmed else (),
+            phrase=first_phrase,
+            credit=1.0 if affirmed else (0.0 if partial else None),
+        )
+    best, best_tokens, best_phrase, denied, denied_tokens = 0.0, [], None, 0.0, []
+    for phrase in partial:
+        share, where, no_share, no_where = best_sentence_share(phrase, analysis)
+        if share > best:
+            best, best_tokens, best_phrase = share, where, phrase.text
+        if no_share > denied:
+            denied, denied_tokens = no_share, no_where
+    credit = partial_credit(best)
+    tokens = analysis.tokens
+    evidence = [Span(tokens[t].start, tokens[t].end, "") for t in best_tokens] if credit else []
+    if not negated and partial_credit(denied) >= MATCHED_CREDIT and credit < MATCHED_CREDIT:
+        negated = [Span(tokens[t].start, tokens[t].end, "") for t in denied_tokens]
     return ConceptMatch(
         concept_id=concept.id,
         label=concept.label,
         weight=concept.weight,
-        matched=bool(affirmed),
-        evidence=_with_text(affirmed, answer),
-        negated=_with_text(negated, answer) if not affirmed else (),
-        phrase=first_phrase,
+        matched=credit >= MATCHED_CREDIT,
+        evidence=_with_text(evidence, answer),
+        negated=_with_text(negated, answer) if credit < MATCHED_CREDIT else (),
+        phrase=best_phrase if credit else None,
+        credit=credit,
     )
 
 

@@ -468,7 +468,9 @@ def check_answer(
     """Run every validity check on one answer; flags come back in a fixed order.
 
     ``matched`` holds the ids of concepts the answer earned (a reversed claim of an earned
-    concept is not a contradiction: "repression eased, then returned under Brezhnev");
+    concept is not a contradiction: "repression eased, then returned under Brezhnev"; an
+    answer that earns a concept neither copies the question nor is off topic, even when it
+    says it in the question's words: "declared our independence");
     ``known_spans`` are spans of matched misconceptions, which already cost points and
     are named in the feedback.
 
@@ -493,7 +495,7 @@ def check_answer(
     gibberish = _is_gibberish(s)
     if gibberish:
         flags.append(_flag(ctx, "gibberish", "Parts of the answer are random characters, not words."))
-    if (s.question_hits >= 2 and s.question_coverage >= QUESTION_COVERAGE and not s.new_relevant
+    if (not matched and s.question_hits >= 2 and s.question_coverage >= QUESTION_COVERAGE and not s.new_relevant
             and (s.new_vs_question <= 1 or s.new_vs_question / s.content < 0.25)):
         flags.append(_flag(ctx, "copies_question", "The answer mostly repeats the question; add your own explanation."))
     copy = s.words >= 8 and s.model_trigram_share >= COPY_TRIGRAM_SHARE
@@ -508,7 +510,8 @@ def check_answer(
             or s.words >= 3 and s.distinct_word_share < DISTINCT_WORD_SHARE):
         flags.append(_flag(ctx, "repetition", "The same words are repeated; each point counts once."))
     if not gibberish and rich:
-        flags.extend(_topic_flags(s, ctx))
+        # an answer that earns a concept is on topic, even in the question's own words
+        flags.extend(f for f in _topic_flags(s, ctx) if not (matched and f.code == "off_topic"))
     flags.extend(_contradictions(answer, tokens, ctx, matched, known_spans))
     if copy:
         flags.append(Flag("copies_model_answer", "The answer is very close to the model answer word for word.",

@@ -30,7 +30,7 @@ DEFAULT_FLAG_CAPS: dict[str, float] = {
     "gibberish": 0.1, "off_topic": 0.2, "wrong_question": 0.2,
 }
 """Default cap (fraction of max_score) a flag puts on the score."""
-DEFAULT_FLAG_PENALTIES: dict[str, float] = {"padding": 0.1, "contradiction": 0.1}
+DEFAULT_FLAG_PENALTIES: dict[str, float] = {"padding": 0.1, "contradiction": 0.1, "negated_concept": 0.15}
 """Default penalty (fraction of max_score) a flag takes off the score."""
 
 
@@ -128,6 +128,9 @@ class Scoring(_Strict):
     similarity_ceiling: float = Field(default=0.5, gt=0, le=1)
     question_word_weight: float = Field(default=0.15, ge=0, le=1)
     coverage_target: float = Field(default=0.8, gt=0, le=1)
+    partial_credit: bool = False
+    """Concepts no phrase matches whole earn in proportion to the weighted share of a phrase's
+    words one sentence holds (see :mod:`grader.concepts`); rubric builds turn it on."""
     missing_required_cap: float = Field(default=0.6, ge=0, le=1)
     min_words: int = Field(default=6, ge=0)
     max_words: int = Field(default=600, ge=1)

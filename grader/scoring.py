@@ -1,7 +1,10 @@
 """Combine concept coverage and similarity into a score with feedback; deterministic.
 
-coverage = matched concept weight / (total weight * coverage_target), at most 1
-raw = (concept_weight * coverage + similarity_weight * scaled_similarity) / (sum of weights)
+coverage = earned concept weight / (total weight * coverage_target), at most 1
+raw = (concept_weight * coverage + similarity_weight * s) / (sum of weights), where the
+similarity part s = min(max(scaled_similarity, coverage), coverage + SIMILARITY_LEAD):
+an answer that covers every concept reaches full marks whatever its wording, and wording
+alone (no concept earned) cannot reach the pass mark
 then capped if a required concept is missing, minus misconception penalties, capped by
 flags, mapped through the rubric's calibration (if any), scaled to max_score and rounded
 to ``score_step``.
@@ -94,6 +97,17 @@ def apply_calibration(raw: float, calibration: Calibration | None) -> float:
     return float(np.interp(raw, xs, ys))
 
 
+def below_pass_mark(max_score: float, scoring: Scoring) -> float:
+    """The highest score on the rubric's step that stays below the pass mark.
+
+    >>> below_pass_mark(1, Scoring(score_step=0.5)), below_pass_mark(10, Scoring())
+    (0.0, 4.5)
+    """
+    mark = scoring.pass_mark * max_score
+    step = scoring.score_step or 0.01
+    return round(max(0.0, math.ceil(mark / step - 1e-9) * step - step), 4)
+
+
 def round_to_step(value: float, step: float) -> float:
     """Round half up to a multiple of ``step`` (no rounding when step is 0).
 
@@ -105,6 +119,29 @@ def round_to_step(value: float, step: float) -> float:
     return round(math.floor(value / step + 0.5 + 1e-9) * step, 4)
 
 
+SIMILARITY_LEAD = 0.5
+"""How far the similarity part may run ahead of concept coverage (see the module docstring)."""
+
+
+def similarity_part(coverage: float, scaled_similarity: float, *, completeness: float, coverage_target: float) -> float:
+    """The similarity term of the score, bounded by the concepts the answer earned.
+
+    Wording never runs more than SIMILARITY_LEAD ahead of ``coverage``, and an answer that
+    covers every concept (``completeness`` 1: earned weight / total weight) gets the whole
+    term whatever its wording; between ``coverage_target`` and 1, its floor rises linearly.
+
+    >>> similarity_part(1.0, 0.2, completeness=1.0, coverage_target=0.8)
+    1.0
+    >>> similarity_part(0.0, 0.9, completeness=0.0, coverage_target=0.8)
+    0.5
+    >>> similarity_part(1.0, 0.2, completeness=0.9, coverage_target=0.8)
+    0.5
+    """
+    span = 1.0 - coverage_target
+    floor = completeness if span <= 0 else max(0.0, (completeness - coverage_target) / span)
+    return min(max(scaled_similarity, floor), coverage + SIMILARITY_LEAD)
+
+
 def combine(
     coverage: float,
     scaled_similarity: float,
@@ -113,14 +150,21 @@ def combine(
     missing_required: bool,
     penalty: float,
     caps: Sequence[float],
+    completeness: float | None = None,
 ) -> float:
     """Raw score fraction in [0, 1] from its parts (before calibration).
+
+    ``completeness`` is the earned share of all concept weight (default: ``coverage``).
 
     >>> combine(1.0, 1.0, scoring=Scoring(), missing_required=False, penalty=0.0, caps=[])
     1.0
     """
     total = scoring.concept_weight + scoring.similarity_weight
-    raw = (scoring.concept_weight * coverage + scoring.similarity_weight * scaled_similarity) / total
+    part = similarity_part(
+        coverage, scaled_similarity, completeness=coverage if completeness is None else completeness,
+        coverage_target=scoring.coverage_target,
+    )
+    raw = (scoring.concept_weight * coverage + scoring.similarity_weight * part) / total
     if missing_required:
         raw = min(raw, scoring.missing_required_cap)
     raw -= penalty
@@ -174,7 +218,7 @@ class Scorer:
         )
         if any(f.code == "padding" for f in flags):  # score the relevant core, not the filler
             similarity = float(self.similarity_.similarity([on_topic_core(answer, analysis.tokens, self.context_)])[0])
-        matched_weight = sum(c.weight for c in concepts if c.matched)
+        matched_weight = sum(c.weight * c.earned for c in concepts)
         coverage = min(1.0, matched_weight / (rubric.total_weight * scoring.coverage_target))
         missing_required = any(
             not m.matched for m, c in zip(concepts, rubric.concepts) if c.required
@@ -189,11 +233,14 @@ class Scorer:
         penalty = sum(m.penalty for m in misconceptions) + sum(f.penalty for f in flags)
         caps = [f.cap for f in flags if f.cap is not None]
         scaled = scale_similarity(similarity, scoring)
-        raw = combine(coverage, scaled, scoring=scoring, missing_required=missing_required, penalty=penalty, caps=caps)
+        raw = combine(coverage, scaled, scoring=scoring, missing_required=missing_required, penalty=penalty, caps=caps,
+                      completeness=matched_weight / rubric.total_weight)
         fraction = apply_calibration(raw, scoring.calibration)
         for cap in caps:  # calibration must not lift a capped answer back up
             fraction = min(fraction, cap)
         score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
+        if matched_weight == 0 and score >= scoring.pass_mark * rubric.max_score > 0:
+            score = below_pass_mark(rubric.max_score, scoring)  # wording alone, rounded up, must not pass
         reasons = _review_reasons(flags, coverage, scaled, fraction, scoring)
         feedback = build_feedback(rubric, concepts, misconceptions, flags)
         return ScoreResult(

@@ -28,14 +28,23 @@ NEGATION_CUES: frozenset[str] = frozenset(
         "nothing", "none", "cannot", "didn't", "doesn't", "don't", "wasn't", "weren't",
         "isn't", "aren't", "won't", "wouldn't", "couldn't", "shouldn't", "hasn't",
         "haven't", "hadn't", "failed", "fail", "fails", "lack", "lacked", "rather",
+        "rarely", "seldom", "scarcely",
     }
 )
+CONTENT_WORDS_KEPT: frozenset[str] = frozenset(
+    """bill system fire mill interest empty full thick thin bottom top front side part name
+    move show call cry describe detail find found give keep take put see serious amount
+    first last third two three four five six seven eight nine ten eleven twelve fifteen
+    twenty fifty sixty forty hundred""".split()
+)
+"""Words in scikit-learn's stop list that carry meaning in an answer ("Bill of Rights",
+"checks and balances system", "the first president"): kept as content words."""
 # Comparatives decide claims ("more aggressive" vs "less aggressive"), so they stay content words.
 # scikit-learn lists "do" and "done" but not "did", "does", "doing": without them "did not
 # fully democratize" would need the word "did" in the answer.
 STOP_WORDS: frozenset[str] = (
     frozenset(ENGLISH_STOP_WORDS) | {"did", "does", "doing"}
-) - NEGATION_CUES - {"against", "few", "less", "more", "most", "least"}
+) - NEGATION_CUES - CONTENT_WORDS_KEPT - {"against", "few", "less", "more", "most", "least"}
 
 _QUOTES = str.maketrans(
     {
@@ -48,6 +57,28 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029
 _TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*", re.UNICODE)
 _SENTENCE_END = frozenset(".!?")
 _CLAUSE_BREAK = re.compile(r"[.!?;:]|\b(?:but|however|although|while|whereas)\b", re.IGNORECASE)
+_ABBREVIATIONS = frozenset("mr mrs ms dr st vs etc gen gov sen rep pres jr sr approx ca".split())
+"""Words whose period is not a sentence end ("Dr. Zhivago")."""
+
+
+def _is_abbreviation_dot(text: str, i: int) -> bool:
+    """True if the period at ``text[i]`` belongs to an abbreviation, initial or number.
+
+    "U.S.", "J. F. Kennedy", "Dr. King" and "3.5" are one sentence each; a dot followed by a
+    letter or digit ("e.g", "3.5") never ends one.
+
+    >>> [_is_abbreviation_dot("The U.S. won. Then", i) for i in (5, 7, 12)]
+    [True, True, False]
+    """
+    if i + 1 < len(text) and text[i + 1].isalnum():
+        return True
+    j = i
+    while j > 0 and text[j - 1].isalpha():
+        j -= 1
+    word = text[j:i]
+    if len(word) == 1 and word.isalpha():  # an initial, or the last letter of "U.S."
+        return True
+    return word.lower() in _ABBREVIATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +91,30 @@ class Token:
     end: int
     clause: int
     sentence: int
+
+
+_SENTENCE_STOP = re.compile(r"[.!?]+")
+
+
+def sentences(text: str) -> list[str]:
+    """Split ``text`` into sentences at . ! ? (not at the dots of "U.S.", "Dr." or "3.5").
+
+    >>> sentences("The U.S. grew. Dr. King spoke! Why?")
+    ['The U.S. grew.', 'Dr. King spoke!', 'Why?']
+    """
+    out: list[str] = []
+    start = 0
+    for m in _SENTENCE_STOP.finditer(text):
+        if m.group() == "." and _is_abbreviation_dot(text, m.start()):
+            continue
+        piece = text[start : m.end()].strip()
+        if piece:
+            out.append(piece)
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
 
 
 def normalize(text: str) -> str:
@@ -126,7 +181,11 @@ def tokenize(text: str) -> list[Token]:
         return []
     text = text[:MAX_ANSWER_CHARS]
     folded = _fold(text)
-    breaks = [(m.start(), m.group() in _SENTENCE_END) for m in _CLAUSE_BREAK.finditer(folded)]
+    breaks = [
+        (m.start(), m.group() in _SENTENCE_END)
+        for m in _CLAUSE_BREAK.finditer(folded)
+        if m.group() != "." or not _is_abbreviation_dot(folded, m.start())
+    ]
     tokens: list[Token] = []
     clause = sentence = 0
     b = 0

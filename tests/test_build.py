@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.build import build_rubric, key_phrases
+from grader.build import build_rubric, key_phrases, split_claims
 from grader.rubric import load_rubric, save_rubric
 from grader.scoring import Scorer
 from grader.text import stem, tokenize
-
-WORDNET = Path("/usr/share/wordnet/data.noun").exists()
 
 QUESTIONS = {
     "photosynthesis": (
@@ -50,10 +48,20 @@ def built(request):
 def test_builds_a_valid_rubric(built) -> None:
     rid, question, model, rubric = built
     assert rubric.id == rid and rubric.question == question and rubric.model_answer == model
-    assert 3 <= len(rubric.concepts) <= 8
+    assert 1 <= len(rubric.concepts) <= 8
+    assert len(rubric.concepts) == len(split_claims(model))  # one concept per claim
     assert len({c.id for c in rubric.concepts}) == len(rubric.concepts)
     assert all(c.hint and c.weight > 0 and c.terms for c in rubric.concepts)
-    assert all(c.synonyms == [] for c in rubric.concepts)  # no WordNet asked for
+    assert len({c.hint for c in rubric.concepts}) == len(rubric.concepts)  # no two concepts share a hint
+    assert all("|" not in t for c in rubric.concepts for t in c.terms)  # no WordNet asked for
+    assert rubric.scoring.partial_credit
+
+
+def test_labels_are_the_claims(built) -> None:
+    _, _, model, rubric = built
+    for concept, claim in zip(rubric.concepts, split_claims(model)):
+        first_words = " ".join(concept.label.rstrip(".").split()[:3]).lower()
+        assert first_words in claim.lower(), (concept.label, claim)
 
 
 def test_terms_come_from_the_model_answer(built) -> None:
@@ -73,17 +81,18 @@ def test_no_concept_is_made_of_question_words_only(built) -> None:
 
 
 def test_hints_do_not_give_the_answer_away(built) -> None:
-    _, _, _, rubric = built
+    _, question, _, rubric = built
+    shown = _stems(question)
     for concept in rubric.concepts:
-        for term in concept.terms:
-            assert term.lower() not in concept.hint.lower()
+        hidden = {s for t in concept.terms for s in _stems(t)} - shown
+        assert not (_stems(concept.hint) & hidden), concept.hint
 
 
 def test_built_rubric_scores_sensibly(built) -> None:
     _, question, model, rubric = built
     scorer = Scorer(rubric)
     own, idk, copy = scorer.score_many([model, "I don't know", question])
-    assert own.percent >= 90
+    assert own.percent == 100
     assert idk.percent <= 10
     assert copy.percent <= 20
 
@@ -123,51 +132,35 @@ def test_max_concepts_is_respected() -> None:
     assert len(build_rubric(question, model, rubric_id="f", max_concepts=2, use_wordnet=False).concepts) <= 2
 
 
-@pytest.mark.slow  # loads WordNet (several seconds)
-@pytest.mark.skipif(not WORDNET, reason="WordNet files (Debian wordnet-base) not installed")
-@pytest.mark.filterwarnings("ignore:The multilingual functions:UserWarning")
-def test_wordnet_synonyms_are_stored_and_scoring_does_not_need_wordnet(tmp_path: Path, monkeypatch) -> None:
-    from grader.synonyms import synonyms
+def test_shipped_word_tables_give_derived_forms_and_rarity() -> None:
+    from grader.wordinfo import rarity_weight, related
 
-    assert "captive" in synonyms("prisoner")
-    assert synonyms("xyzzy") == [] and synonyms("1956") == []
-    question, model = QUESTIONS["french-revolution"]
-    rubric = build_rubric(question, model, rubric_id="fr", use_wordnet=True)
-    assert any(c.synonyms for c in rubric.concepts)
-    for concept in rubric.concepts:
-        assert len(set(concept.synonyms)) == len(concept.synonyms)
-        assert not set(concept.synonyms) & set(concept.terms)
-    path = save_rubric(rubric, tmp_path / "fr.yaml")
-    monkeypatch.setitem(sys.modules, "grader.synonyms", None)  # any import of it now fails
+    assert "capitalism" in related("capitalist").derived
+    assert "communism" in related("communist").derived
+    assert related("xyzzy").synonyms == () and related("1956").derived == ()
+    assert rarity_weight("the") == 1.0 < rarity_weight("worker") < rarity_weight("emigr")
+    assert rarity_weight("1989") > rarity_weight("novemb")  # a year carries a claim
+
+
+def test_wordnet_relatives_are_stored_as_alternatives_and_scoring_needs_no_wordnet(tmp_path: Path) -> None:
+    question, model = "What economic system does the U.S. have?", "The U.S. has a capitalist economy."
+    rubric = build_rubric(question, model, rubric_id="econ", use_wordnet=True)
+    assert any("capitalist|capitalism" in t for c in rubric.concepts for t in c.terms)
+    path = save_rubric(rubric, tmp_path / "econ.yaml")
     loaded = load_rubric(path)
     assert loaded == rubric
-    assert Scorer(loaded).score(model).percent >= 90
+    scorer = Scorer(loaded)
+    assert scorer.score("capitalism").percent == 100  # a derived form
+    assert scorer.score("socialism").percent < 50
 
 
-def test_synonym_lookup_without_wordnet_returns_nothing(monkeypatch) -> None:
-    import grader.synonyms as syn
+def test_no_wordnet_module_is_needed() -> None:
+    """The WordNet reader lives in scripts/ (a maintainer's step): grader never imports nltk's WordNet."""
+    import importlib.util
 
-    monkeypatch.setattr(syn, "wordnet", lambda: None)
-    assert syn.synonyms("prisoner") == []
-
-
-@pytest.mark.skipif(not WORDNET, reason="WordNet files (Debian wordnet-base) not installed")
-@pytest.mark.filterwarnings("ignore:The multilingual functions:UserWarning")
-@pytest.mark.parametrize(("word", "unwanted"), [("carbon", "c"), ("oxygen", "o"), ("water", "h2o"), ("union", "north")])
-def test_wordnet_abbreviations_and_proper_nouns_are_no_synonyms(word: str, unwanted: str) -> None:
-    from grader.synonyms import synonyms
-
-    assert unwanted not in synonyms(word)
-
-
-@pytest.mark.skipif(not WORDNET, reason="WordNet files (Debian wordnet-base) not installed")
-@pytest.mark.filterwarnings("ignore:The multilingual functions:UserWarning")
-def test_built_synonyms_have_no_single_letter_words() -> None:
-    question, model = QUESTIONS["photosynthesis"]
-    rubric = build_rubric(question, model, rubric_id="photo", use_wordnet=True)
-    for concept in rubric.concepts:
-        for phrase in concept.synonyms:
-            assert all(len(w) > 1 for w in phrase.split()), phrase
+    assert importlib.util.find_spec("grader.synonyms") is None
+    source = "\n".join(p.read_text() for p in Path("grader").glob("*.py"))
+    assert "nltk.corpus" not in source and "/usr/share/wordnet" not in source
 
 
 @pytest.mark.parametrize(

@@ -68,8 +68,9 @@ def test_round_to_step(value: float, step: float, expected: float) -> None:
     [
         (1.0, 1.0, False, 0.0, [], 1.0),
         (0.0, 0.0, False, 0.0, [], 0.0),
-        (1.0, 0.0, False, 0.0, [], 0.75),
-        (0.0, 1.0, False, 0.0, [], 0.25),
+        (1.0, 0.0, False, 0.0, [], 1.0),  # every concept covered: full marks whatever the wording
+        (0.0, 1.0, False, 0.0, [], 0.125),  # wording alone runs at most SIMILARITY_LEAD ahead of coverage
+        (0.4, 1.0, False, 0.0, [], 0.525),
         (1.0, 1.0, True, 0.0, [], 0.6),  # missing_required_cap
         (1.0, 1.0, False, 0.3, [], 0.7),
         (0.1, 0.0, False, 0.5, [], 0.0),  # never below 0
@@ -79,6 +80,13 @@ def test_round_to_step(value: float, step: float, expected: float) -> None:
 )
 def test_combine(coverage, sim, missing_required, penalty, caps, expected) -> None:
     got = combine(coverage, sim, scoring=Scoring(), missing_required=missing_required, penalty=penalty, caps=caps)
+    assert got == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(("completeness", "sim", "expected"), [(1.0, 0.0, 1.0), (0.9, 0.0, 0.875), (0.8, 0.0, 0.75), (0.8, 0.6, 0.9)])
+def test_combine_completeness_lifts_the_similarity_part_above_the_target(completeness, sim, expected) -> None:
+    """Coverage is already full at the target (0.8); beyond it, the similarity part's floor rises to 1."""
+    got = combine(1.0, sim, scoring=Scoring(), missing_required=False, penalty=0.0, caps=[], completeness=completeness)
     assert got == pytest.approx(expected)
 
 
