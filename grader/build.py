@@ -207,14 +207,17 @@ class Slot:
         return ALTERNATIVE.join((self.word, *self.alternatives))
 
 
-def claim_slots(claim: str, question_stems: frozenset[str], *, use_wordnet: bool) -> list[Slot]:
-    """The content words of a claim in order, each weighted (rare words more, question words little)."""
+def claim_slots(claim: str, question_stems: frozenset[str], *, use_wordnet: bool, short: bool = False) -> list[Slot]:
+    """The content words of a claim in order, each weighted (rare words more, question words little).
+
+    Capitalised words are names (kept capitalised in the term) unless they open a sentence
+    of a long answer; in a short answer every capitalised word is one ("Lake Superior").
+    """
     slots: list[Slot] = []
     seen: set[str] = set()
     claim_tokens = tokenize(normalize(claim))
     denied = {t.stem for k, t in enumerate(claim_tokens) if is_negated(claim_tokens, k)}
-    for i, m in enumerate(_WORD.finditer(claim)):
-        word = m.group()
+    for i, word in enumerate(_claim_words(claim)):
         lower = word.lower()
         if not word[0].isalnum() or lower in STOP_WORDS or lower in NEGATION_CUES or lower in _WEAK:
             continue
@@ -229,8 +232,22 @@ def claim_slots(claim: str, question_stems: frozenset[str], *, use_wordnet: bool
         alternatives: tuple[str, ...] = ()
         if use_wordnet and not _YEAR.match(lower) and s not in question_stems:
             alternatives = _relatives(lower, s)
-        slots.append(Slot(lower, s, round(weight, 3), alternatives, name=word[0].isupper() and not word.isupper() and i > 0, negated=s in denied))
+        name = word[0].isupper() and not word.isupper() and (i > 0 or short)
+        slots.append(Slot(word if name else lower, s, round(weight, 3), alternatives, name=name, negated=s in denied))
     return slots
+
+
+def _claim_words(claim: str) -> list[str]:
+    """Words and punctuation of a claim; "Spanish-American" gives "Spanish" and "American"
+    (an answer may write either form), "U-2" and "one-party" stay whole."""
+    out: list[str] = []
+    for m in _WORD.finditer(claim):
+        parts = m.group().split("-")
+        if len(parts) > 1 and all(p.isalpha() and len(p) >= 3 for p in parts):
+            out.extend(parts)
+        else:
+            out.append(m.group())
+    return out
 
 
 def _relatives(word: str, word_stem: str) -> tuple[str, ...]:
@@ -363,7 +380,7 @@ def build_rubric(
     claims = [" ".join(normalize(model_answer).split())] if short else split_claims(model_answer)
     built: list[tuple[str, list[Slot]]] = []
     for claim in claims:
-        slots = claim_slots(claim, question_stems, use_wordnet=use_wordnet)
+        slots = claim_slots(claim, question_stems, use_wordnet=use_wordnet, short=short)
         if sum(1 for sl in slots if sl.stem not in question_stems) >= (1 if short else MIN_CLAIM_WORDS) or (short and slots):
             built.append((claim, slots))
     if not built:  # the model answer only repeats the question: its words are the concept
@@ -380,7 +397,7 @@ def build_rubric(
     for i, ((claim, slots), weight) in enumerate(zip(built, weights)):
         terms = [key_phrase(slots)]
         for alt in extra:
-            alt_slots = claim_slots(alt, question_stems, use_wordnet=use_wordnet)
+            alt_slots = claim_slots(alt, question_stems, use_wordnet=use_wordnet, short=True)
             phrase = key_phrase(alt_slots) if alt_slots else alt
             if phrase not in terms:
                 terms.append(phrase)

@@ -14,20 +14,22 @@ and words of the question weigh little, since repeating the question shows nothi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 
 from grader.rubric import Concept, Misconception, Rubric
-from grader.text import NEGATION_CUES, Token, is_content, is_negated, normalize, stem, tokenize
-from grader.wordinfo import rarity_weight
+from grader.text import NEGATION_CUES, STOP_WORDS, Token, is_content, is_negated, normalize, stem, tokenize
+from grader.wordinfo import rarity_weight, zipf
 
 WINDOW_SLACK = 3
 """A k-word phrase may spread over k + WINDOW_SLACK content words of the answer."""
 MISCONCEPTION_SLACK = 1
 _ARTICLES = frozenset({"a", "an", "the"})
 """Misconceptions must match tightly and in order: a false alarm costs the student points."""
+_YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
 ALTERNATIVE = "|"
 """Separates the accepted words of one phrase slot: "skilled|trained workers"."""
 PARTIAL_FLOOR = 0.2
@@ -36,6 +38,14 @@ PARTIAL_FULL = 0.7
 """Share at or above which a sentence earns the whole concept (credit rises linearly between)."""
 QUESTION_WORD_SHARE = 0.2
 """Weight of a phrase word that the question already uses, relative to its rarity weight."""
+NAME_TITLES = frozenset(
+    """president general king queen lake mount mountain river saint st dr mr mrs ms sir lord emperor
+    tsar czar pope prime minister secretary senator governor chairman premier leader captain admiral
+    colonel justice chief judge prince princess duke new north south east west great upper lower old""".split()
+)
+"""Capitalised words that may stand before a name without making it someone else ("President Lincoln")."""
+GIVEN_NAME_SHARE = 0.4
+"""Weight of a name's leading words ("Neil", "Lake") relative to its rarity: the last word tells most."""
 MATCHED_CREDIT = 0.5
 """Credit from which a concept counts as found (``matched``) for flags and reports."""
 
@@ -59,6 +69,8 @@ class Phrase:
     all_words: bool = False
     weights: tuple[float, ...] = ()
     """Weight of each slot for partial credit (empty: all-or-nothing)."""
+    names: tuple[bool, ...] = ()
+    """Per slot, True if the phrase writes it capitalised (part of a name: "Neil Armstrong")."""
     polarity: tuple[bool, ...] = ()
     """Per slot, True if the phrase negates it ("battery not closed path"): for partial credit
     the answer must negate it too, and a plain mention counts against the claim."""
@@ -113,7 +125,8 @@ def compile_phrase(text: str, *, keep_stop_words: bool = False) -> Phrase:
     """
     if ALTERNATIVE in text:
         return _compile_with_alternatives(text, keep_stop_words=keep_stop_words)
-    tokens = tokenize(normalize(text))
+    written = normalize(text)
+    tokens = tokenize(written)
     negative = any(t.text in NEGATION_CUES or t.text.endswith("n't") for t in tokens)
     keep = (lambda t: True) if keep_stop_words else is_content
     kept = [i for i, t in enumerate(tokens) if keep(t) and t.text not in NEGATION_CUES]
@@ -130,7 +143,8 @@ def compile_phrase(text: str, *, keep_stop_words: bool = False) -> Phrase:
         stems = tuple(t.stem for t in tokens if t.text not in NEGATION_CUES)
         return Phrase(text, stems, negative, all_words=True)
     polarity = tuple(is_negated(tokens, i) for i in kept) if negative else ()
-    return Phrase(text, stems, negative, polarity=polarity)
+    names = tuple(written[tokens[i].start].isupper() for i in kept)
+    return Phrase(text, stems, negative, polarity=polarity, names=names if any(names) else ())
 
 
 def _compile_with_alternatives(text: str, *, keep_stop_words: bool) -> Phrase:
@@ -141,6 +155,7 @@ def _compile_with_alternatives(text: str, *, keep_stop_words: bool) -> Phrase:
     """
     slots: list[str] = []
     polarity: list[bool] = []
+    names: list[bool] = []
     negative = False  # a negation cue negates the slots after it, as in the plain form
     for chunk in normalize(text).split():
         if ALTERNATIVE in chunk:
@@ -149,6 +164,7 @@ def _compile_with_alternatives(text: str, *, keep_stop_words: bool) -> Phrase:
             if found:
                 slots.append(ALTERNATIVE.join(found))
                 polarity.append(negative)
+                names.append(chunk[0].isupper())
             continue
         for t in tokenize(chunk):
             if t.text in NEGATION_CUES or t.text.endswith("n't"):
@@ -156,7 +172,9 @@ def _compile_with_alternatives(text: str, *, keep_stop_words: bool) -> Phrase:
             elif keep_stop_words or is_content(t):
                 slots.append(t.stem)
                 polarity.append(negative)
-    return Phrase(text, tuple(slots), negative, all_words=keep_stop_words, polarity=tuple(polarity) if negative else ())
+                names.append(chunk[t.start].isupper())
+    return Phrase(text, tuple(slots), negative, all_words=keep_stop_words,
+                  polarity=tuple(polarity) if negative else (), names=tuple(names) if any(names) else ())
 
 
 def slot_stems(slot: str) -> tuple[str, ...]:
@@ -178,13 +196,15 @@ def weigh_phrase(phrase: Phrase, question_stems: frozenset[str]) -> Phrase:
     if phrase.all_words or len(phrase.stems) < 2:
         return phrase
     weights = []
-    for slot in phrase.stems:
+    for k, slot in enumerate(phrase.stems):
         stems = slot_stems(slot)
         w = rarity_weight(stems[0])
         if any(s in question_stems for s in stems):
             w *= QUESTION_WORD_SHARE
+        if phrase.names and phrase.names[k] and k + 1 < len(phrase.names) and phrase.names[k + 1]:
+            w *= GIVEN_NAME_SHARE  # "Neil" of "Neil Armstrong": the last word of a name tells most
         weights.append(round(w, 4))
-    return Phrase(phrase.text, phrase.stems, phrase.negative, phrase.all_words, tuple(weights), phrase.polarity)
+    return Phrase(phrase.text, phrase.stems, phrase.negative, phrase.all_words, tuple(weights), phrase.names, phrase.polarity)
 
 
 def partial_credit(share: float) -> float:
@@ -205,6 +225,30 @@ def _fuzzy_ok(a: str, b: str) -> bool:
         return False
     allowed = 2 if longest >= 9 else 1
     return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
+
+
+MIN_SPELLING_LETTERS = 5
+"""Written words of this length or more may be a misspelling of a rubric word (as written)."""
+COMMON_WORD_ZIPF = 4.0
+"""A word at least this common is a word in its own right ("skate"), never a misspelling."""
+
+
+def _spelling_ok(word: str, target: str) -> bool:
+    """Accept ``word`` as a misspelling of the rubric word ``target`` (both as written, lowercase).
+
+    Same first letter; one edit, or two from 9 letters, where swapping two neighbours is one
+    edit ("Juptier", "Ontairo", "Linclon").
+
+    >>> _spelling_ok("juptier", "jupiter"), _spelling_ok("texes", "texas"), _spelling_ok("text", "texas")
+    (True, True, False)
+    """
+    if word[0] != target[0]:
+        return False
+    longest = max(len(word), len(target))
+    if longest < MIN_SPELLING_LETTERS:
+        return False
+    allowed = 2 if longest >= 9 else 1
+    return OSA.distance(word, target, score_cutoff=allowed) <= allowed
 
 
 @dataclass
@@ -231,42 +275,92 @@ class PhraseMatcher:
             if len(s) >= 5:
                 self._by_initial.setdefault(s[0], []).append(s)
         self._canon_cache: dict[str, str] = {}
+        # last words of names the rubric writes in full ("Franklin Roosevelt"): after another
+        # given name ("Theodore Roosevelt") they name someone else
+        self.name_stems_ = frozenset(
+            s for p in phrases for k, slot in enumerate(p.stems)
+            if p.names and k > 0 and p.names[k] and p.names[k - 1] for s in slot_stems(slot)
+        )
+        # the rubric's words as written, for misspellings that change a word's stem ("Jupitar")
+        self._written: dict[str, list[tuple[str, str]]] = {}
+        for p in phrases:
+            for t in tokenize(normalize(p.text.replace(ALTERNATIVE, " "))):
+                if len(t.text) >= MIN_SPELLING_LETTERS - 1 and t.stem in self.vocabulary_ and t.text.isalpha():
+                    pairs = self._written.setdefault(t.text[0], [])
+                    if (t.text, t.stem) not in pairs:
+                        pairs.append((t.text, t.stem))
 
-    def canonical(self, stem: str) -> str:
-        """Map a stem to the rubric stem it misspells, or return it unchanged."""
-        if stem in self.vocabulary_ or len(stem) < 5 or stem.isdigit():
+    def canonical(self, stem: str, word: str = "") -> str:
+        """Map a stem (of the written ``word``) to the rubric stem it misspells, or return it unchanged."""
+        if stem in self.vocabulary_ or stem.isdigit() or (len(stem) < 5 and len(word) < MIN_SPELLING_LETTERS):
             return stem
-        cached = self._canon_cache.get(stem)
+        key = f"{stem} {word}"
+        cached = self._canon_cache.get(key)
         if cached is not None:
             return cached
         best = stem
-        for candidate in self._by_initial.get(stem[0], ()):
-            if _fuzzy_ok(stem, candidate):
-                best = candidate
-                break
+        if len(stem) >= 5:
+            for candidate in self._by_initial.get(stem[0], ()):
+                if _fuzzy_ok(stem, candidate):
+                    best = candidate
+                    break
+        if best == stem and len(word) >= MIN_SPELLING_LETTERS and word.isalpha() and (zipf(stem) or 0) < COMMON_WORD_ZIPF:
+            for written, written_stem in self._written.get(word[0], ()):
+                if _spelling_ok(word, written):
+                    best = written_stem
+                    break
         if len(self._canon_cache) < 500_000:
-            self._canon_cache[stem] = best
+            self._canon_cache[key] = best
         return best
 
     def analyze(self, answer: str) -> Analysis:
         """Tokenise ``answer`` and index its content words by canonical stem."""
-        return self.analyze_tokens(tokenize(answer))
+        return self.analyze_tokens(tokenize(answer), answer)
 
-    def analyze_tokens(self, tokens: list[Token]) -> Analysis:
-        """:meth:`analyze` of an answer already split by :func:`grader.text.tokenize`."""
-        every = [i for i, t in enumerate(tokens) if t.text not in NEGATION_CUES]
+    def analyze_tokens(self, tokens: list[Token], text: str | None = None) -> Analysis:
+        """:meth:`analyze` of an answer already split by :func:`grader.text.tokenize`.
+
+        With the answer's ``text``, the last word of a name the rubric writes in full, right
+        after a name the rubric does not know ("Theodore Roosevelt" for "Franklin Roosevelt"),
+        is someone else: not indexed.
+        """
+        other_name = self._other_names(tokens, text) if text is not None and self.name_stems_ else set()
+        every = [i for i, t in enumerate(tokens) if t.text not in NEGATION_CUES and i not in other_name]
         canon, known = self.canonical, self.vocabulary_
-        canonical = {  # once per token, shared by both indexes; rubric words and short stems map to themselves
-            i: s if (s := tokens[i].stem) in known or len(s) < 5 else canon(s) for i in every
+        canonical = {  # once per token, shared by both indexes; rubric words and short words map to themselves
+            i: s if (s := tokens[i].stem) in known or len(tokens[i].text) < MIN_SPELLING_LETTERS else canon(s, tokens[i].text)
+            for i in every
         }
         content = [i for i in every if is_content(tokens[i])]
         positions: dict[str, list[int]] = {}
         for rank, i in enumerate(content):
             positions.setdefault(canonical[i], []).append(rank)
+            if "-" in canonical[i]:  # "Spanish-American" also counts as "Spanish" and "American"
+                for part in canonical[i].split("-"):
+                    if part in known:
+                        positions.setdefault(part, []).append(rank)
         every_positions: dict[str, list[int]] = {}
         for rank, i in enumerate(every):
             every_positions.setdefault(canonical[i], []).append(rank)
         return Analysis(tokens, content, positions, every, every_positions)
+
+    def _other_names(self, tokens: list[Token], text: str) -> set[int]:
+        """Indices of capitalised rubric names written right after a capitalised name the rubric lacks."""
+        out: set[int] = set()
+        for i in range(1, len(tokens)):
+            t, before = tokens[i], tokens[i - 1]
+            if t.stem not in self.name_stems_ or not text[t.start : t.start + 1].isupper():
+                continue
+            if (before.sentence != t.sentence or not text[before.start : before.start + 1].isupper()
+                    or text[before.end : t.start].strip() or before.text in STOP_WORDS or before.text in NAME_TITLES
+                    or before.text.endswith("'s")  # "Khrushchev's Thaw": a possessive, not a given name
+                    or before.stem in self.vocabulary_):
+                continue
+            opens_sentence = i == 1 or tokens[i - 2].sentence != before.sentence
+            if opens_sentence and (zipf(before.stem) or 0) >= COMMON_WORD_ZIPF:
+                continue  # "Later Roosevelt ...": an ordinary word that opens the sentence
+            out.add(i)
+        return out
 
     def find(
         self,
@@ -365,12 +459,23 @@ def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list
             slots.setdefault(k, t)
         return slots
 
+    year_slots = [k for k, slot in enumerate(phrase.stems) if _YEAR.match(slot)]
+    years: dict[int, set[str]] = {}
+    if year_slots:
+        for t in content:
+            if _YEAR.match(tokens[t].text):
+                years.setdefault(tokens[t].sentence, set()).add(tokens[t].text)
+
     def best(side: dict[int, dict[int, int]], other: dict[int, dict[int, int]]) -> tuple[float, list[int]]:
-        # the share a window holds, less the words it says the opposite of (and does not also affirm)
+        # the share a window holds, less the words it says the opposite of (and does not also affirm);
+        # another year where the claim has its own is the opposite too ("1991" for "November 1989")
         top, where = 0.0, []
         for sentence in sorted(side):
             slots, against = window(side, sentence), window(other, sentence)
-            share = (sum(phrase.weights[k] for k in slots) - sum(phrase.weights[k] for k in against if k not in slots)) / total
+            said = years.get(sentence, set()) | years.get(sentence + 1, set())
+            wrong_year = [k for k in year_slots if k not in slots and said]
+            share = (sum(phrase.weights[k] for k in slots) - sum(phrase.weights[k] for k in against if k not in slots)
+                     - sum(phrase.weights[k] for k in wrong_year)) / total
             if share > top:
                 top, where = share, sorted(slots.values())
         return top, where
@@ -403,7 +508,7 @@ class RubricMatcher:
 
         ``tokens`` may pass ``tokenize(answer)`` when the caller has it already.
         """
-        analysis = self.matcher_.analyze(answer) if tokens is None else self.matcher_.analyze_tokens(tokens)
+        analysis = self.matcher_.analyze(answer) if tokens is None else self.matcher_.analyze_tokens(tokens, answer)
         concepts = [
             _match_concept(c, phrases, self.matcher_, analysis, answer)
             for c, phrases in zip(self.rubric.concepts, self.concept_phrases_)

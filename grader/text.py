@@ -54,7 +54,8 @@ _QUOTES = str.maketrans(
     }
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
-_TOKEN = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*", re.UNICODE)
+_TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W_]+(?:['\-][^\W_]+)*", re.UNICODE)
+"""A dotted acronym ("F.D.R.", "U.S.", read as "fdr", "us"), or a word with inner ' and -."""
 _SENTENCE_END = frozenset(".!?")
 _CLAUSE_BREAK = re.compile(r"[.!?;:]|\b(?:but|however|although|while|whereas)\b", re.IGNORECASE)
 _ABBREVIATIONS = frozenset("mr mrs ms dr st vs etc gen gov sen rep pres jr sr approx ca".split())
@@ -210,7 +211,7 @@ _FORMS_MAX = 200_000
 
 
 def _word_forms(raw: str) -> tuple[str, str]:
-    word = _strip_accents(raw)
+    word = _strip_accents(raw.replace(".", "") if raw.endswith(".") else raw)
     forms = (word, stem(word))
     if len(_FORMS) >= _FORMS_MAX:  # bounded: memory stays flat on endless input
         _FORMS.clear()

@@ -6,8 +6,9 @@
 - ``wordnet_related.json.gz``: word -> {"syn": [...], "der": [...]} from Princeton WordNet
   3.0 (licence in ``grader/data/LICENSE-wordnet.txt``): ``syn`` are single-word lemmas of
   the word's most frequent sense for each part of speech, kept only when they are common
-  words themselves; ``der`` are derivationally related forms and pertainyms that share the
-  word's first four letters ("capitalist" -> "capitalism", "judicial" -> "judiciary").
+  words themselves and that sense is their own most frequent one too; ``der`` are
+  derivationally related forms and pertainyms that share the word's first five letters
+  ("capitalist" -> "capitalism", "communist" -> "communism").
 
 Needs ``pip install wordfreq`` and Debian's ``wordnet-base`` (read through NLTK's reader);
 the package itself needs neither at run time. Usage: ``python scripts/build_word_tables.py``
@@ -87,6 +88,8 @@ MIN_WORD_ZIPF = 2.5
 MIN_SYNONYM_ZIPF = 3.2
 """A synonym must be at least this common: "encephalon" for "brain" is not how students write."""
 MAX_SYNONYMS = 4
+DERIVED_PREFIX = 5
+"""A derived form must share this many first letters: "capitalist" -> "capitalism", not "contain" -> "continent"."""
 
 
 def rarity_table() -> dict[str, float]:
@@ -118,7 +121,8 @@ def related_table() -> dict[str, dict[str, list[str]]]:
             for lemma in synsets[0].lemmas():
                 name = lemma.name().lower()
                 if (name != word and name.isalpha() and lemma.name()[:1].islower() and stem(name) != stem(word)
-                        and zipf_frequency(name, "en") >= MIN_SYNONYM_ZIPF and name not in syn):
+                        and zipf_frequency(name, "en") >= MIN_SYNONYM_ZIPF and name not in syn
+                        and wn.synsets(name, pos=pos)[:1] == synsets[:1]):  # this is the synonym's commonest sense too
                     syn.append(name)
             for synset in synsets:
                 for lemma in synset.lemmas():
@@ -126,7 +130,7 @@ def related_table() -> dict[str, dict[str, list[str]]]:
                         continue
                     for rel in [*lemma.derivationally_related_forms(), *lemma.pertainyms()]:
                         name = rel.name().lower()
-                        if (name.isalpha() and name != word and name[:4] == word[:4] and stem(name) != stem(word)
+                        if (name.isalpha() and name != word and name[:DERIVED_PREFIX] == word[:DERIVED_PREFIX] and stem(name) != stem(word)
                                 and zipf_frequency(name, "en") >= MIN_WORD_ZIPF and name not in der):
                             der.append(name)
         entry = {}
