@@ -392,6 +392,7 @@ def build_rubric(
         built = [built[i] for i in sorted(heaviest)]
     totals = [sum(sorted((sl.weight for sl in slots), reverse=True)[:MAX_SLOTS]) for _, slots in built]
     weights = _weights(totals)
+    similarity_weight = BUILT_SIMILARITY_WEIGHT
     used_hints: set[str] = set()
     concepts = []
     for i, ((claim, slots), weight) in enumerate(zip(built, weights)):
@@ -416,7 +417,7 @@ def build_rubric(
         max_score=max_score,
         concepts=concepts,
         scoring=Scoring(
-            concept_weight=1 - BUILT_SIMILARITY_WEIGHT, similarity_weight=BUILT_SIMILARITY_WEIGHT, partial_credit=True,
+            concept_weight=1 - similarity_weight, similarity_weight=similarity_weight, partial_credit=True,
             score_step=_score_step(max_score),
         ),
     )
