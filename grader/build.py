@@ -289,29 +289,34 @@ _HINT_CUES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("date", re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b"), "Say when it happened and what happened then."),
 )
 _NAME_HINT = "Name who (or where) was involved and what part they played."
-_DEFAULT_HINT = "Explain another key point the question asks about."
+_NUMBER_HINT = "Give the scale: how many, or how much?"
+_GENERIC_HINTS = (
+    "Explain another key point the question asks about.",
+    "What else does a full answer need? Add the missing step of the story.",
+    "Add the detail that completes the explanation: what happened, and to whom?",
+    "Go one step further: what followed from the points you made?",
+)
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:million|billion|thousand|hundred|percent|per cent|%)", re.I)
+"""A quantity ("2.7 million", "40%"), not a day or a year."""
 
 
 def claim_hint(claim: str, slots: Sequence[Slot], question: str, used: set[str], index: int) -> str:
     """A hint that points at the claim's kind of idea without its words, unique within the rubric.
 
-    The hint names only words the question already shows; when two claims would get the
-    same hint, the later one says which part of a full answer it is.
+    Specific hints first (why, what came of it, limits, when, who, how many), then generic
+    ones; the hint names only words the question already shows, and when every candidate
+    is taken, it says which part of a full answer it is.
     """
     candidates = [hint for _, pattern, hint in _HINT_CUES if pattern.search(claim)]
     if any(slot.name for slot in slots):
         candidates.append(_NAME_HINT)
-    candidates.append(_DEFAULT_HINT)
-    question_words = [w for w in dict.fromkeys(m.group() for m in _WORD.finditer(question) if m.group()[0].isalnum())
-                      if w.lower() not in STOP_WORDS and stem(w.lower()) in {s.stem for s in slots}]
+    if _NUMBER.search(claim):
+        candidates.append(_NUMBER_HINT)
+    candidates.extend(_GENERIC_HINTS)
     for hint in candidates:
         if hint not in used:
             break
-        if question_words:
-            hint = f"{hint[:-1]} (about {' '.join(question_words[:3])}){hint[-1]}"
-            if hint not in used:
-                break
     else:
         hint = f"{candidates[0][:-1]} (the {_ORDINALS[min(index, len(_ORDINALS) - 1)]} point of a full answer){candidates[0][-1]}"
     used.add(hint)
