@@ -419,6 +419,7 @@ def build_rubric(
         title=title or question[:80],
         question=question,
         model_answer=model_answer,
+        alternatives=extra,
         max_score=max_score,
         concepts=concepts,
         scoring=Scoring(

@@ -179,6 +179,9 @@ class Rubric(_Strict):
     title: str = ""
     question: str
     model_answer: str
+    alternatives: list[str] = Field(default_factory=list)
+    """Other acceptable answers to a short-answer question; similarity takes the best of the
+    model answer and these (the builder also makes each one a term of the answer's concept)."""
     max_score: float = Field(default=10, gt=0)
     concepts: list[Concept] = Field(min_length=1)
     misconceptions: list[Misconception] = Field(default_factory=list)
@@ -191,6 +194,13 @@ class Rubric(_Strict):
         if not _ID.match(value):
             raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
         return value
+
+    @field_validator("alternatives")
+    @classmethod
+    def _check_alternatives(cls, value: list[str]) -> list[str]:
+        if any(not a.strip() for a in value):
+            raise ValueError("must not hold an empty answer")
+        return [a.strip() for a in value]
 
     @field_validator("question", "model_answer")
     @classmethod

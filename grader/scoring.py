@@ -191,7 +191,7 @@ class Scorer:
         self.matcher_ = RubricMatcher(rubric)
         extra = [" ".join(c.phrases) for c in rubric.concepts]
         self.similarity_ = SimilarityModel(question_word_weight=rubric.scoring.question_word_weight).fit(
-            rubric.model_answer, question=rubric.question, extra=extra
+            rubric.model_answer, question=rubric.question, extra=extra, alternatives=rubric.alternatives
         )
         # other_vocabularies (rubric id -> grader.integrity.rubric_vocabulary) lets the
         # integrity checks spot an answer written for another question of the same set.

@@ -83,9 +83,16 @@ class SimilarityModel:
     def __init__(self, *, question_word_weight: float = 0.15) -> None:
         self.question_word_weight = question_word_weight
 
-    def fit(self, model_answer: str, *, question: str = "", extra: Sequence[str] = ()) -> "SimilarityModel":
-        """Learn vocabularies and IDF from the model answer's sentences, the question and ``extra``."""
-        docs = split_sentences(model_answer) + [normalize(question)] + [normalize(e) for e in extra]
+    def fit(
+        self, model_answer: str, *, question: str = "", extra: Sequence[str] = (), alternatives: Sequence[str] = ()
+    ) -> "SimilarityModel":
+        """Learn vocabularies and IDF from the model answer's sentences, the question and ``extra``.
+
+        ``alternatives`` are other acceptable answers: an answer's similarity is the best of
+        its similarities to the model answer and to each of them.
+        """
+        references = [model_answer, *(a for a in alternatives if a.strip())]
+        docs = split_sentences(model_answer) + [normalize(question)] + [normalize(e) for e in (*extra, *references[1:])]
         docs = [d for d in docs if d.strip()] or [model_answer]
         self.question_stems_ = frozenset(f for f in word_features(question) if " " not in f)
         self.word_vectorizer_ = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True)
@@ -101,8 +108,8 @@ class SimilarityModel:
             self.char_vectorizer_.fit(docs)
         except ValueError:  # the model answer only repeats question words: no character view
             self.char_vectorizer_ = None
-        self.model_word_ = self._word_matrix([model_answer])
-        self.model_char_ = self._char_matrix([model_answer]) if self.char_vectorizer_ is not None else None
+        self.model_word_ = self._word_matrix(references)
+        self.model_char_ = self._char_matrix(references) if self.char_vectorizer_ is not None else None
         return self
 
     def _feature_scale(self, names: np.ndarray) -> sparse.dia_matrix:
@@ -156,15 +163,16 @@ class SimilarityModel:
         return self._combined(words, char_counts)
 
     def _combined(self, word_docs: Sequence[str], char_docs: Sequence[str] | sparse.csr_matrix) -> np.ndarray:
-        word = np.asarray((self._word_matrix(word_docs) @ self.model_word_.T).todense()).ravel()
+        # one column per reference (the model answer, then any alternatives): the best one counts
+        word = np.asarray((self._word_matrix(word_docs) @ self.model_word_.T).todense())
         if self.char_vectorizer_ is None:
-            return np.clip(word, 0.0, 1.0)
+            return np.clip(word.max(axis=1), 0.0, 1.0)
         if sparse.issparse(char_docs):  # counts over the vocabulary: TF-IDF them as the vectorizer would
             chars = _l2_rows(self._char_tfidf().transform(char_docs))
         else:
             chars = self._char_matrix(char_docs)  # type: ignore[arg-type]
-        char = np.asarray((chars @ self.model_char_.T).todense()).ravel()
-        return np.clip(WORD_SHARE * word + (1 - WORD_SHARE) * char, 0.0, 1.0)
+        char = np.asarray((chars @ self.model_char_.T).todense())
+        return np.clip((WORD_SHARE * word + (1 - WORD_SHARE) * char).max(axis=1), 0.0, 1.0)
 
     def _char_tfidf(self) -> TfidfTransformer:
         """The character view's TF-IDF weighting (the fitted vectorizer's IDF), for prepared counts."""

@@ -101,6 +101,15 @@ def test_any_alternative_earns_the_concept() -> None:
         assert scorer.score(answer).percent < 50, answer
 
 
+def test_similarity_takes_the_best_reference_among_the_alternatives() -> None:
+    rubric = build_rubric("Name one branch of the U.S. government.", "the legislative branch", rubric_id="branch",
+                          alternatives=BRANCHES)
+    assert rubric.alternatives == BRANCHES
+    with_alternatives = Scorer(rubric).score("the courts").similarity
+    without = Scorer(rubric.model_copy(update={"alternatives": []})).score("the courts").similarity
+    assert with_alternatives > without
+
+
 def test_cli_rubric_build_takes_alternatives(capsys, tmp_path: Path) -> None:
     model = tmp_path / "model.txt"
     model.write_text("capitalist economy")
