@@ -125,7 +125,7 @@ def _propose(question: str, model_answer: str, *, rubric_id: str, use_wordnet: b
 
 def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
     from grader.rubric import save_rubric
-    from grader.tabular import find_column, read_rows
+    from grader.tabular import BadRow, find_column, read_rows
 
     header, rows = read_rows(csv_path)
     cols = [find_column(header, c, path=csv_path, option="the CSV header") for c in ("question_id", "question", "reference_answer")]
@@ -135,6 +135,9 @@ def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
     root.mkdir(parents=True, exist_ok=True)
     written, problems = 0, []
     for line, row in rows:
+        if isinstance(row, BadRow):
+            problems.append(f"line {line}: {row.message}")
+            continue
         row = row + [""] * (len(header) - len(row))
         qid, question, reference = (row[i].strip() for i in cols)
         if not (qid and question and reference):
