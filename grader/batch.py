@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections import Counter, deque
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import InputError
+from grader.files import atomic_write, check_target
 from grader.integrity import rubric_vocabulary
 from grader.rubric import Rubric, load_rubrics
 from grader.scoring import ScoreResult, Scorer
@@ -402,20 +402,15 @@ def prepare(
 
 
 def write_atomic(output_path: str | os.PathLike[str], header: list[str], chunks: Iterable[list[list[str]]]) -> None:
-    """Write chunks of CSV rows (cells already formula-safe) to a temporary file, then rename it over the target."""
-    target = Path(output_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20) as fh:
-            writer = csv.writer(fh)
-            writer.writerow([safe_cell(h) for h in output_header(header)])
-            for rows in chunks:
-                writer.writerows(rows)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write chunks of CSV rows (cells already formula-safe) through :func:`grader.files.atomic_write`.
+
+    The target is replaced only when every chunk is written; it must be a regular file or absent.
+    """
+    with atomic_write(output_path, newline="", fsync=False) as fh:
+        writer = csv.writer(fh)
+        writer.writerow([safe_cell(h) for h in output_header(header)])
+        for rows in chunks:
+            writer.writerows(rows)
 
 
 def run_batch(
@@ -479,10 +474,11 @@ def estimate_rows(input_path: str | os.PathLike[str]) -> int | None:
 
 
 def check_output_path(path: str) -> None:
-    """Refuse an output path whose folder does not exist (before any scoring work)."""
+    """Refuse an output path before any scoring work: a missing folder, or not a regular file."""
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise InputError(f"{path}: output folder {parent} does not exist")
+    check_target(path)
 
 
 @dataclass

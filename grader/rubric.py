@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from grader.errors import RubricError
+from grader.errors import OutputError, RubricError
+from grader.files import atomic_write
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 MAX_RUBRIC_BYTES = 1_000_000
@@ -319,34 +318,14 @@ def save_rubric(rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.
     """Write ``rubric`` to ``path`` atomically, keeping the previous file as ``<name>.bak``.
 
     If ``root`` is given, ``path`` must resolve inside it (upload or rubric names cannot
-    write elsewhere). The text is validated again before it replaces the old file.
+    write elsewhere). The target and its ``.bak`` must be regular files or absent (see
+    :func:`grader.files.atomic_write`). The text is validated again before it replaces the old file.
     """
-    target = Path(path)
-    if root is not None:
-        root_path = Path(root).resolve()
-        resolved = target.resolve()
-        if root_path != resolved.parent and root_path not in resolved.parents:
-            raise RubricError(f"refusing to write outside {root_path}", path=str(target))
     text = rubric_to_yaml(rubric)
-    rubric_from_yaml(text, source=str(target))
-    if target.is_dir():
-        raise RubricError("is a directory, expected a .yaml file name", path=str(target))
+    rubric_from_yaml(text, source=str(path))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise RubricError(f"cannot write file ({exc.strerror or exc})", path=str(target)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with atomic_write(path, root=root, backup=True, suffix=".tmp") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if target.exists():
-            shutil.copy2(target, target.with_name(target.name + ".bak"))
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # disk full, permissions: one located line, old file intact
-            raise RubricError(f"cannot write file ({exc.strerror or exc})", path=str(target)) from None
-        raise
-    return target
+    except OutputError as exc:
+        raise RubricError(exc.detail, path=exc.path) from None
+    return Path(path)
