@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from grader import strict_yaml
 from grader.errors import OutputError, RubricError
 from grader.files import atomic_write
 
@@ -34,7 +36,7 @@ DEFAULT_FLAG_PENALTIES: dict[str, float] = {"padding": 0.1, "contradiction": 0.1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Concept(_Strict):
@@ -57,7 +59,7 @@ class Concept(_Strict):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
         return value
 
@@ -93,7 +95,7 @@ class Misconception(_Strict):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ValueError(f"must be letters, digits, '.', '_' or '-'. Got {value!r}")
         return value
 
@@ -187,7 +189,7 @@ class Rubric(_Strict):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
         return value
 
@@ -259,9 +261,17 @@ def load_rubric(path: str | os.PathLike[str]) -> Rubric:
     """
     p = Path(path)
     try:
-        if p.stat().st_size > MAX_RUBRIC_BYTES:
-            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES} bytes", path=str(p))
-        raw = p.read_bytes()
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO blocks: refuse before opening
+            raise RubricError("not a regular file", path=str(p))
+        if info.st_size > MAX_RUBRIC_BYTES:
+            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES:,} bytes", path=str(p))
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_RUBRIC_BYTES + 1)
+        if len(raw) > MAX_RUBRIC_BYTES:  # grew since stat (or /proc-like size 0)
+            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES:,} bytes", path=str(p))
     except FileNotFoundError:
         raise RubricError("file not found", path=str(p)) from None
     except IsADirectoryError:
@@ -277,8 +287,12 @@ def load_rubric(path: str | os.PathLike[str]) -> Rubric:
 
 def rubric_from_yaml(text: str, *, source: str = "<rubric>") -> Rubric:
     """Parse YAML text and validate it as a rubric."""
+    if len(text) > MAX_RUBRIC_BYTES:
+        raise RubricError(f"text is larger than {MAX_RUBRIC_BYTES:,} characters", path=source)
     try:
-        data = yaml.safe_load(text) or {}
+        data = strict_yaml.load(text) or {}
+    except RecursionError:
+        raise RubricError(f"invalid YAML: nested deeper than {strict_yaml.MAX_DEPTH} levels", path=source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
