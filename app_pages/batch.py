@@ -18,6 +18,7 @@ from app_pages.common import (
     rubrics_of,
     scorers_for,
     teacher_gate,
+    warn_set_problems,
 )
 from grader.batch import guess_columns, score_rows
 from grader.errors import GraderError, InputError
@@ -112,6 +113,7 @@ if table is not None:
     r1, r2, r3 = st.columns([1, 1, 2])
     chosen_set = r1.selectbox("Question set", sets, key="batch_set")
     scorers = scorers_for(chosen_set)
+    warn_set_problems(chosen_set)
     modes = ["Each row by its question id", "One rubric for every row"]
     mode = r2.radio("Rubric", modes, index=0 if question_col else 1, key="batch_mode")
     rubric_id = None

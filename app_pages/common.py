@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from grader.rubric import Rubric
+from grader.rubric import Rubric, load_rubric_set
 from grader.scoring import Scorer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -49,16 +49,30 @@ def _stamp(folder: Path) -> tuple[tuple[str, int], ...]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Scorer]:
-    from grader.rubric import load_rubrics
-
-    return {rid: Scorer(r) for rid, r in sorted(load_rubrics(folder).items())}
+def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> tuple[dict[str, Scorer], tuple[str, ...]]:
+    rubrics, problems = load_rubric_set(folder)
+    return {rid: Scorer(r) for rid, r in sorted(rubrics.items())}, tuple(str(p).replace(folder + "/", "") for p in problems)
 
 
 def scorers_for(set_name: str) -> dict[str, Scorer]:
-    """One fitted scorer per rubric of a set, cached until a rubric file changes."""
+    """One fitted scorer per valid rubric of a set, cached until a rubric file changes.
+
+    A broken file is left out (see :func:`set_problems`), so the other questions still work.
+    """
     folder = rubric_root() / set_name
-    return _load_scorers(str(folder), _stamp(folder))
+    return _load_scorers(str(folder), _stamp(folder))[0]
+
+
+def set_problems(set_name: str) -> tuple[str, ...]:
+    """One line per rubric file of a set that was left out (for teachers' eyes)."""
+    folder = rubric_root() / set_name
+    return _load_scorers(str(folder), _stamp(folder))[1]
+
+
+def warn_set_problems(set_name: str) -> None:
+    """Tell teachers which rubric files of a set were skipped and why."""
+    for problem in set_problems(set_name):
+        note(f"Skipped: {problem}", "warning")
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

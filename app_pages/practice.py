@@ -26,7 +26,10 @@ if not sets:
     st.stop()
 left, right = st.columns([1, 3])
 chosen_set = left.selectbox("Question set", sets, key="practice_set")
-scorers = scorers_for(chosen_set)
+scorers = scorers_for(chosen_set)  # a broken rubric file is left out; teachers see why in their pages
+if not scorers:
+    st.error("This question set has no questions available right now.")
+    st.stop()
 rid = right.selectbox(
     "Question",
     list(scorers),

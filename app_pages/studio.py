@@ -20,6 +20,7 @@ from app_pages.common import (
     scorer_for_yaml,
     scorers_for,
     teacher_gate,
+    warn_set_problems,
 )
 from grader.editing import (
     CONCEPT_COLUMNS,
@@ -80,6 +81,10 @@ if mode == modes[0]:
         c1, c2 = st.columns([1, 3])
         target_set = c1.selectbox("Question set", sets, key="studio_set")
         scorers = scorers_for(target_set)
+        warn_set_problems(target_set)
+        if not scorers:
+            st.error("No rubric of this set could be loaded.")
+            st.stop()
         rid = c2.selectbox("Rubric", list(scorers), format_func=lambda r: f"{r}: {scorers[r].rubric.question}", key="studio_rubric")
         base = scorers[rid].rubric
 else:

@@ -322,6 +322,30 @@ def load_rubrics(path: str | os.PathLike[str]) -> dict[str, Rubric]:
     return rubrics
 
 
+def load_rubric_set(path: str | os.PathLike[str]) -> tuple[dict[str, Rubric], list[RubricError]]:
+    """Every valid rubric of a folder keyed by id, and the problem of each file left out.
+
+    Unlike :func:`load_rubrics`, one broken file (invalid YAML, bad field, an id already
+    taken by an earlier file in name order) does not take the whole set down: it is
+    skipped and its one-line :class:`RubricError` returned, so a page can serve the
+    other questions and tell teachers what to fix.
+    """
+    p = Path(path)
+    rubrics: dict[str, Rubric] = {}
+    problems: list[RubricError] = []
+    for f in sorted([*p.glob("*.yaml"), *p.glob("*.yml")]):
+        try:
+            rubric = load_rubric(f)
+        except RubricError as exc:
+            problems.append(exc)
+            continue
+        if rubric.id in rubrics:
+            problems.append(RubricError(f"duplicate rubric id {rubric.id!r} (also in another file); skipped", path=str(f), location="id"))
+            continue
+        rubrics[rubric.id] = rubric
+    return rubrics, problems
+
+
 def rubric_to_yaml(rubric: Rubric) -> str:
     """Serialise a rubric to YAML in schema order, omitting unset optional parts."""
     data = rubric.model_dump(mode="json", exclude_none=True)
