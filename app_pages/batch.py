@@ -14,6 +14,7 @@ from app_pages.common import (
     MAX_UPLOAD_BYTES,
     SAMPLES_CSV,
     note,
+    plain,
     rubric_sets,
     rubrics_of,
     scorers_for,
@@ -78,16 +79,16 @@ elif use_sample:
 table: tuple[list[str], list[tuple[int, list[str]]]] | None = None
 if data is not None:
     if len(data) > MAX_UPLOAD_BYTES:
-        st.error(f"{source}: the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        st.error(f"{plain(source)}: the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
     else:
         try:
             table = read_table(data, source)
         except GraderError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
 
 if table is not None:
     header, rows = table
-    st.caption(f"{source}: {len(rows)} rows, columns: {', '.join(header)}")
+    st.caption(plain(f"{source}: {len(rows)} rows, columns: {', '.join(header)}"))
     guesses = guess_columns(header)
 
     def pick(label: str, role: str, key: str, optional: bool) -> str | None:
@@ -145,7 +146,7 @@ if table is not None:
                 on_progress=advance,
             )
         except GraderError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             records = [
                 record_from_score(
@@ -243,9 +244,9 @@ if runs:
         with st.container(border=True):
             note(rec.answer or "(empty answer)", "answer")
             if rec.flags or rec.reasons:
-                st.caption(f"Flags: {rec.flags or '-'}; reasons: {rec.reasons or '-'}")
+                st.caption(plain(f"Flags: {rec.flags or '-'}; reasons: {rec.reasons or '-'}"))
             if rec.row in overrides:
-                st.caption(f"Current override: {overrides[rec.row].score:g} ({overrides[rec.row].reason})")
+                st.caption(plain(f"Current override: {overrides[rec.row].score:g} ({overrides[rec.row].reason})"))
         top = float(rec.max_score or 10)
         with st.form("batch_override_form"):
             o1, o2 = st.columns([1, 3])
@@ -256,7 +257,7 @@ if runs:
             try:
                 store.add_override(run_id, row, new_score, reason)
             except GraderError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 auto = f"{rec.score:g}" if rec.score is not None else "-"
                 st.session_state["batch_flash"] = f"Saved: row {row} now scores {new_score:g} (automatic score {auto})."

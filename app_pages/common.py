@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import html
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -24,7 +25,7 @@ HIGHLIGHT_CSS = """<style>
 .grader-answer mark.grader-match {background: #c8f0c8; padding: 0 .15em; border-radius: .2em;}
 .grader-answer mark.grader-negated {background: #ffd9a8; padding: 0 .15em; border-radius: .2em;
   text-decoration: underline wavy #c60;}
-.grader-note {margin: .3rem 0; padding: .2rem .6rem; border-left: 4px solid rgba(128,128,128,.4);}
+.grader-note {margin: .3rem 0; padding: .2rem .6rem; border-left: 4px solid rgba(128,128,128,.4); white-space: pre-wrap; overflow-wrap: anywhere;}
 .grader-note.grader-covered {border-left-color: #2E6F40;}
 .grader-note.grader-missing {border-left-color: #2b6cb0;}
 .grader-note.grader-warning, .grader-note.grader-misconception {border-left-color: #c05621;}
@@ -133,14 +134,34 @@ def teacher_gate() -> bool:
     return False
 
 
+_MARKUP = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
+_BREAKS = re.compile(r"\s+")
+
+
+def plain(text: object) -> str:
+    """``text`` made inert for any Streamlit call that renders Markdown (caption, error, subheader...).
+
+    THE escaping helper for user- or file-derived strings (answers, CSV headers, file names,
+    rubric text, feedback, error messages quoting them): every ASCII punctuation mark is
+    backslash-escaped and whitespace runs (line breaks included) become one space, so no
+    Markdown (links, images, emphasis, lists, headings, code), HTML tag, entity or math can
+    form. Strings shown through :func:`note` or :func:`answer_box` go through
+    :func:`html.escape` into ``st.html`` instead, which never reads Markdown.
+
+    >>> print(plain("ok\\n\\n![x](http://e.example/a.png) <b>"))
+    ok \\!\\[x\\]\\(http\\:\\/\\/e\\.example\\/a\\.png\\) \\<b\\>
+    """
+    return _MARKUP.sub(r"\\\1", _BREAKS.sub(" ", str(text)).strip())
+
+
 def note(text: str, kind: str = "info") -> None:
-    """One line of text that may contain user words: escaped, never read as Markdown or HTML."""
-    st.markdown(f'<div class="grader-note grader-{kind}">{html.escape(text)}</div>', unsafe_allow_html=True)
+    """Text that may contain user words, as a styled block: HTML-escaped in ``st.html`` (no Markdown at all)."""
+    st.html(f'<div class="grader-note grader-{html.escape(kind)}">{html.escape(text)}</div>')
 
 
 def answer_box(highlighted_html: str) -> None:
-    """Show an already-escaped highlighted answer (from grader.highlight)."""
-    st.markdown(f'<div class="grader-answer">{highlighted_html}</div>', unsafe_allow_html=True)
+    """Show an already-escaped highlighted answer (from grader.highlight) in ``st.html`` (no Markdown)."""
+    st.html(f'<div class="grader-answer">{highlighted_html}</div>')
 
 
 def page_style() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import answer_box, note, rubric_sets, scorers_for
+from app_pages.common import answer_box, note, plain, rubric_sets, scorers_for
 from grader.highlight import highlight_html, marks_from_concepts
 from grader.text import MAX_ANSWER_CHARS
 
@@ -38,7 +38,7 @@ rid = right.selectbox(
 )
 scorer = scorers[rid]
 rubric = scorer.rubric
-st.subheader(rubric.question, anchor=False)
+st.subheader(plain(rubric.question), anchor=False)
 
 with st.form("practice_form"):
     answer = st.text_area(

@@ -15,6 +15,7 @@ from app_pages.common import (
     SAMPLES_CSV,
     answer_box,
     note,
+    plain,
     rubric_root,
     rubric_sets,
     scorer_for_yaml,
@@ -108,7 +109,7 @@ else:
                     max_score=new_max, use_wordnet=wordnet,
                 )
             except (ValueError, GraderError) as exc:
-                st.error(f"Cannot build the rubric: {exc}")
+                st.error(f"Cannot build the rubric: {plain(exc)}")
         base = st.session_state.get("studio_built")
     else:
         uploaded = st.file_uploader(
@@ -119,9 +120,9 @@ else:
             try:
                 base = rubric_from_yaml(uploaded.getvalue().decode("utf-8-sig"), source=Path(uploaded.name).name)
             except UnicodeDecodeError:
-                st.error(f"{uploaded.name}: not UTF-8 text")
+                st.error(f"{plain(uploaded.name)}: not UTF-8 text")
             except GraderError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
     if base is not None:
         options = sets + ["(new set)"]
         s1, s2 = st.columns([1, 1])
@@ -204,7 +205,7 @@ try:
         show_model_answer_after=int(edit_after) or None,
     )
 except GraderError as exc:
-    st.error(f"Not valid yet - {exc}")
+    st.error(f"Not valid yet - {plain(exc)}")
 
 # --- 3. try an answer -----------------------------------------------------------------------
 st.subheader("Try an answer", anchor=False)
@@ -253,7 +254,7 @@ sample_bytes, sample_name = (
 try:
     sample_rows, sample_lines = load_samples(sample_bytes, sample_name)
 except GraderError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     sample_rows, sample_lines = [], []
 has_split = any("split" in r for r in sample_rows)
 if has_split:  # tuning happens on the tune split only; heldout answers stay unseen for the final check
@@ -270,12 +271,12 @@ if edited is not None and sample_rows:
     else:
         picked = list(zip(sample_rows, sample_lines))
     st.caption(
-        f"{sample_name}: {len(picked)} graded answers" + (" from the tune split (heldout answers are never used here)." if has_split else ".")
+        f"{plain(sample_name)}: {len(picked)} graded answers" + (" from the tune split (heldout answers are never used here)." if has_split else ".")
     )
     try:
         comparison = compare(base_yaml, rubric_to_yaml(edited), [r for r, _ in picked], [n for _, n in picked])
     except GraderError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     else:
         metrics = pd.DataFrame({"before edit": comparison["before"], "after edit": comparison["after"]}).T
         metrics.loc["change"] = metrics.loc["after edit"] - metrics.loc["before edit"]
@@ -310,7 +311,7 @@ if edited is not None:
             try:
                 path = save_rubric(edited, target, root=root)
             except GraderError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 backup = " (previous version kept as .bak)" if exists else ""
-                st.success(f"Saved {path.relative_to(root)}{backup}.")
+                st.success(f"Saved {plain(path.relative_to(root))}{backup}.")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
+from conftest import minimal_rubric_data
 from test_app import GOOD_ANSWER, env, rendered_text, start  # noqa: F401  (env is a fixture)
 
 
@@ -42,3 +45,49 @@ def test_teacher_pages_warn_about_the_skipped_file(env, page: str) -> None:
     assert not at.exception, at.exception
     text = rendered_text(at)
     assert "Skipped: destal-global-stance.yaml" in text and "invalid YAML" in text
+
+
+# --- item 5: no user- or file-derived string can produce Markdown or HTML ---------------------
+
+PAYLOAD = "\n\n![img](http://evil.example/p.png) [click](http://evil.example/) <script>alert(1)</script> <img src=x onerror=alert(1)>"
+_LIVE_MARKDOWN = re.compile(r"(?<!\\)(\]\(|<[A-Za-z/!])")
+
+
+def _assert_inert(at) -> None:
+    """Markdown elements hold no live link, image or tag; st.html elements no raw tag from the payload."""
+    assert not at.exception, at.exception
+    markdown = [e.value for kind in ("markdown", "caption", "subheader", "title", "error", "warning", "success", "info")
+                for e in at.get(kind)]
+    live = [m for m in markdown if _LIVE_MARKDOWN.search(m) and "evil.example" in m.replace("\\", "")]
+    assert live == [], live
+    blocks = [e.proto.body for e in at.get("html")]
+    assert not [b for b in blocks if "<script" in b or "<img" in b], blocks
+    shown = " ".join(markdown + blocks)
+    assert "evil" in shown  # the payload was displayed (as text), so the check looked at real output
+
+
+def test_practice_payload_in_answer_question_and_misconception_feedback(env) -> None:
+    data = minimal_rubric_data(question="What changed after Stalin died?" + PAYLOAD)
+    data["misconceptions"][0]["feedback"] = "The USSR stayed a one-party state." + PAYLOAD
+    folder = env["rubrics"] / "hostile"
+    folder.mkdir()
+    (folder / "thaw.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    at = start()
+    at.selectbox(key="practice_set").set_value("hostile").run()
+    at.text_area(key="practice_answer").set_value(
+        "Khrushchev denounced Stalin in the Secret Speech and the country became a democracy." + PAYLOAD)
+    at.button(key="practice_submit").click().run()
+    _assert_inert(at)
+    assert any("grader-misconception" in e.proto.body and "evil.example" in e.proto.body for e in at.get("html"))
+
+
+def test_batch_payload_in_file_name_header_and_answer(env) -> None:
+    at = start("batch")
+    header = 'question_id,answer,"note' + PAYLOAD.replace('"', '""') + '"\n'
+    body = 'destal-politics,"Khrushchev denounced Stalin.' + PAYLOAD.replace('"', '""') + '",x\n'
+    name = "answers" + PAYLOAD.replace("\n", " ") + ".csv"
+    at.file_uploader(key="batch_upload").set_value((name, (header + body).encode(), "text/csv")).run()
+    _assert_inert(at)
+    at.button(key="batch_score").click().run()
+    _assert_inert(at)
+    assert any("grader-answer" in e.proto.body or "grader-note" in e.proto.body for e in at.get("html"))
