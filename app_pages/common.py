@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import hmac
 import html
+import logging
+import math
 import os
 import re
 from pathlib import Path
 
 import streamlit as st
 
+from grader.errors import ConfigError
 from grader.rubric import Rubric, load_rubric_set
 from grader.scoring import Scorer
+from grader.throttle import AttemptThrottle, check_passcode_strength
+
+_log = logging.getLogger("grader.app")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSCODE_ENV = "GRADER_TEACHER_PASSCODE"
@@ -105,11 +111,51 @@ def passcode_ok(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
+@st.cache_resource(show_spinner=False)
+def passcode_throttle() -> AttemptThrottle:
+    """One throttle for the whole server: failed attempts count per session and per client address."""
+    return AttemptThrottle()
+
+
+def _attempt_keys() -> list[str]:
+    """The keys a passcode attempt is counted under: its browser session and, when known, its address."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    keys = [f"session:{ctx.session_id if ctx is not None else 'none'}"]
+    address = client_address()
+    if address:  # None on localhost and in tests
+        keys.append(f"address:{address}")
+    return keys
+
+
+def client_address() -> str | None:
+    """The client's IP address as Streamlit sees it (None on localhost)."""
+    try:
+        return st.context.ip_address
+    except Exception:  # older Streamlit or no request context
+        return None
+
+
+def check_passcode_config() -> None:
+    """Refuse to serve any page when a teacher passcode is set but too short (called by the router)."""
+    expected = configured_passcode()
+    if expected is None:
+        return
+    try:
+        check_passcode_strength(expected)
+    except ConfigError as exc:
+        st.error(f"This app is not started: {exc} Set a longer `{PASSCODE_ENV}`.")
+        st.stop()
+
+
 def teacher_gate() -> bool:
     """True when the teacher pages may show; otherwise draws the passcode form.
 
     The passcode travels in the form's websocket message, never in the URL; only a
-    boolean is kept in the session.
+    boolean is kept in the session. After 3 failures each failure doubles the wait before
+    the next attempt is checked (per session and per client address), and each failure
+    is logged with the address.
     """
     expected = configured_passcode()
     if expected is None:
@@ -126,10 +172,21 @@ def teacher_gate() -> bool:
         given = st.text_input("Teacher passcode", type="password", key="teacher_passcode")
         submitted = st.form_submit_button("Unlock", key="teacher_unlock")
     if submitted:
+        throttle, keys = passcode_throttle(), _attempt_keys()
+        wait = throttle.wait(keys)
+        if wait > 0:
+            st.error(f"Too many wrong passcodes. Try again in {math.ceil(wait)} seconds.")
+            return False
         if passcode_ok(given, expected):
+            throttle.succeed(keys)
             st.session_state["teacher_unlocked"] = True
             st.session_state.pop("teacher_passcode", None)
             st.rerun()
+        delay = throttle.fail(keys)
+        _log.warning(
+            "teacher passcode: failed attempt from %s (%s); %d failures, next attempt in %.0f s",
+            client_address() or "localhost", keys[0], throttle.failures(keys[0]), delay,
+        )
         st.error("That passcode is not right.")
     return False
 

@@ -36,3 +36,7 @@ class OutputError(GraderError):
         self.path = path
         self.detail = detail
         super().__init__(f"{path}: {detail}")
+
+
+class ConfigError(GraderError):
+    """The deployment's configuration cannot be used as it is (e.g. a passcode too short)."""

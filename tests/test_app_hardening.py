@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from pathlib import Path
 
 import pytest
 import yaml
+from streamlit.testing.v1 import AppTest
 
 from conftest import minimal_rubric_data
-from test_app import GOOD_ANSWER, env, rendered_text, start  # noqa: F401  (env is a fixture)
+from test_app import APP, GOOD_ANSWER, env, rendered_text, start  # noqa: F401  (env is a fixture)
 
 
 def _break_one_rubric(rubrics: Path) -> None:
@@ -91,3 +94,48 @@ def test_batch_payload_in_file_name_header_and_answer(env) -> None:
     at.button(key="batch_score").click().run()
     _assert_inert(at)
     assert any("grader-answer" in e.proto.body or "grader-note" in e.proto.body for e in at.get("html"))
+
+
+# --- item 6: passcode guessing ------------------------------------------------------------------
+
+
+def _guess(at, passcode: str):
+    at.text_input(key="teacher_passcode").set_value(passcode)
+    at.button(key="teacher_unlock").click().run()
+    assert not at.exception, at.exception
+    return [e.value for e in at.error]
+
+
+def test_short_passcode_refuses_to_start(env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_TEACHER_PASSCODE", "1234567")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert any("at least 8 characters" in e.value for e in at.error)
+    assert not at.title and not at.text_area  # not even Practice is served
+
+
+def test_wrong_passcodes_slow_down_and_are_logged(env, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    monkeypatch.setenv("GRADER_TEACHER_PASSCODE", "s3cret-Pass")
+    at = start("batch")
+    with caplog.at_level(logging.WARNING, logger="grader.app"):
+        for _ in range(4):
+            assert _guess(at, "wrong-guess") == ["That passcode is not right."]
+    assert len([r for r in caplog.records if "teacher passcode: failed attempt" in r.getMessage()]) == 4
+    refused = _guess(at, "s3cret-Pass")  # right, but sent before the wait is over: not even checked
+    assert refused and refused[0].startswith("Too many wrong passcodes") and not at.title
+    time.sleep(1.1)  # the 4th failure imposed 1 s; the 5th would impose 2 s, the 6th 4 s...
+    _guess(at, "s3cret-Pass")
+    assert at.title[0].value == "Batch scoring"
+
+
+def test_wait_is_shared_by_sessions_from_one_address(env, monkeypatch: pytest.MonkeyPatch) -> None:
+    import app_pages.common as common
+
+    monkeypatch.setenv("GRADER_TEACHER_PASSCODE", "s3cret-Pass")
+    monkeypatch.setattr(common, "client_address", lambda: "203.0.113.77")
+    at = start("studio")
+    for _ in range(5):
+        _guess(at, "wrong-guess")
+    fresh = start("studio")  # a new browser session from the same address
+    refused = _guess(fresh, "s3cret-Pass")
+    assert refused and refused[0].startswith("Too many wrong passcodes") and not fresh.title
