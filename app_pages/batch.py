@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import altair as alt
@@ -13,6 +12,7 @@ import streamlit as st
 from app_pages.common import (
     MAX_UPLOAD_BYTES,
     SAMPLES_CSV,
+    UPLOADS_DIR,
     note,
     plain,
     rubric_sets,
@@ -21,14 +21,21 @@ from app_pages.common import (
     teacher_gate,
     warn_set_problems,
 )
-from grader.batch import guess_columns, score_rows
+from grader.batch import MIXED_ENCODING, Row, guess_columns, score_rows
 from grader.errors import GraderError, InputError
 from grader.gradebook import canvas_rows, grade_records, moodle_rows, result_rows, to_csv
 from grader.review import DEFAULT_BOUNDARIES, DEFAULT_MARGIN, final_score, record_from_score, review_queue
-from grader.store import Store, default_url
-from grader.tabular import read_rows
+from grader.store import ResultRecord, Store, default_url
+from grader.files import save_stream
+from grader.tabular import read_table
 
 NONE = "(none)"
+
+
+def flag_mixed_encoding(record: ResultRecord) -> ResultRecord:
+    """A stored row whose line was decoded with the fallback encoding: flagged and sent to review."""
+    flags = ";".join(dict.fromkeys([*filter(None, record.flags.split(";")), MIXED_ENCODING]))
+    return replace(record, flags=flags, needs_review=True)
 
 if not teacher_gate():
     st.stop()
@@ -43,18 +50,33 @@ def get_store(url: str) -> Store:
     return Store(url)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def read_table(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and rows of an uploaded CSV/XLSX (encoding detected by the library)."""
-    suffix = Path(name).suffix.lower() if Path(name).suffix.lower() in {".csv", ".xlsx", ".xlsm", ".txt", ".tsv"} else ".csv"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(data)
-        try:
-            header, rows = read_rows(path)
-            return header, list(rows)
-        except GraderError as exc:  # name the user's file, not our temporary copy
-            raise InputError(str(exc).replace(str(path), name)) from None
+@st.cache_resource(show_spinner=False, max_entries=4)
+def read_upload(path: str, name: str) -> tuple[list[str], list[Row], frozenset[int]]:
+    """Header, rows and fallback-decoded lines of a file on disk, read by the library's reader.
+
+    Cached as a resource (shared, never copied or pickled: the rows are not mutated), keyed
+    by the path, which is named by the file's digest.
+    """
+    try:
+        table = read_table(path)
+        rows = list(table.rows)
+    except GraderError as exc:  # name the user's file, not our copy on disk
+        raise InputError(str(exc).replace(str(path), name)) from None
+    return table.header, rows, frozenset(table.fallback_lines)
+
+
+def upload_on_disk(upload) -> tuple[Path, str]:
+    """The upload copied to the uploads folder 1 MB at a time (once per file): (path, digest)."""
+    known = st.session_state.setdefault("batch_upload_file", {})
+    if upload.file_id not in known or not Path(known[upload.file_id][0]).exists():
+        suffix = Path(upload.name).suffix.lower()
+        upload.seek(0)
+        path, digest = save_stream(upload, UPLOADS_DIR, suffix=suffix if suffix in {".csv", ".xlsx"} else ".csv",
+                                   max_bytes=MAX_UPLOAD_BYTES, name=upload.name)
+        known.clear()
+        known[upload.file_id] = (str(path), digest)
+    path, digest = known[upload.file_id]
+    return Path(path), digest
 
 
 store = get_store(default_url())
@@ -69,25 +91,26 @@ upload = st.file_uploader(
 )
 use_sample = st.toggle("Use the bundled De-Stalinization sample answers instead", key="batch_use_sample")
 
-data: bytes | None = None
 source = ""
-if upload is not None:
-    data, source = upload.getvalue(), upload.name
-elif use_sample:
-    data, source = SAMPLES_CSV.read_bytes(), SAMPLES_CSV.name
-
-table: tuple[list[str], list[tuple[int, list[str]]]] | None = None
-if data is not None:
-    if len(data) > MAX_UPLOAD_BYTES:
-        st.error(f"{plain(source)}: the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
-    else:
-        try:
-            table = read_table(data, source)
-        except GraderError as exc:
-            st.error(plain(exc))
+digest = ""
+table: tuple[list[str], list[Row], frozenset[int]] | None = None
+try:
+    if upload is not None:
+        source = upload.name
+        path, digest = upload_on_disk(upload)
+        table = read_upload(str(path), source)
+    elif use_sample:
+        source = SAMPLES_CSV.name
+        table = read_upload(str(SAMPLES_CSV), source)
+except GraderError as exc:
+    st.error(plain(exc))
 
 if table is not None:
-    header, rows = table
+    header, rows, mixed_lines = table
+    if mixed_lines:
+        shown = ", ".join(str(n) for n in sorted(mixed_lines)[:10]) + (" ..." if len(mixed_lines) > 10 else "")
+        st.warning(f"{len(mixed_lines)} line(s) were not UTF-8 like the rest of the file and were read as "
+                   f"Windows-1252 (lines {shown}); their rows are flagged for review: check names and accents.")
     st.caption(plain(f"{source}: {len(rows)} rows, columns: {', '.join(header)}"))
     guesses = guess_columns(header)
 
@@ -158,8 +181,8 @@ if table is not None:
                 )
                 for i, s in enumerate(scored)
             ]
-            digest = hashlib.sha256(data or b"").hexdigest()[:8]
-            run_id = store.save_run(f"{source} ({digest})", source, records)
+            records = [flag_mixed_encoding(r) if r.line in mixed_lines else r for r in records]
+            run_id = store.save_run(f"{source} ({digest[:8] or 'sample'})", source, records)
             st.session_state["batch_run_id"] = run_id
             st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
             bar.progress(1.0, text=f"Scored {len(records)} rows")

@@ -8,6 +8,8 @@ import logging
 import math
 import os
 import re
+import secrets
+import tempfile
 from pathlib import Path
 
 import streamlit as st
@@ -24,6 +26,9 @@ PASSCODE_ENV = "GRADER_TEACHER_PASSCODE"
 RUBRICS_ENV = "GRADER_RUBRICS_DIR"
 SAMPLES_CSV = PROJECT_ROOT / "samples" / "destalinization" / "graded.csv"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
+UPLOADS_ENV = "GRADER_UPLOADS_DIR"
+UPLOADS_DIR = Path(os.environ.get(UPLOADS_ENV) or Path(tempfile.gettempdir()) / "grader-uploads")
+"""Teacher uploads are copied here (by digest) and parsed from disk, not from a bytes copy in memory."""
 
 HIGHLIGHT_CSS = """<style>
 .grader-answer {line-height: 1.7; padding: .75rem 1rem; border: 1px solid rgba(128,128,128,.3);
@@ -119,10 +124,7 @@ def passcode_throttle() -> AttemptThrottle:
 
 def _attempt_keys() -> list[str]:
     """The keys a passcode attempt is counted under: its browser session and, when known, its address."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    keys = [f"session:{ctx.session_id if ctx is not None else 'none'}"]
+    keys = [f"session:{st.session_state.setdefault('passcode_attempt_key', secrets.token_hex(8))}"]
     address = client_address()
     if address:  # None on localhost and in tests
         keys.append(f"address:{address}")
@@ -132,9 +134,10 @@ def _attempt_keys() -> list[str]:
 def client_address() -> str | None:
     """The client's IP address as Streamlit sees it (None on localhost)."""
     try:
-        return st.context.ip_address
+        address = st.context.ip_address
     except Exception:  # older Streamlit or no request context
         return None
+    return address if isinstance(address, str) and address else None
 
 
 def check_passcode_config() -> None:

@@ -139,3 +139,37 @@ def test_wait_is_shared_by_sessions_from_one_address(env, monkeypatch: pytest.Mo
     fresh = start("studio")  # a new browser session from the same address
     refused = _guess(fresh, "s3cret-Pass")
     assert refused and refused[0].startswith("Too many wrong passcodes") and not fresh.title
+
+
+# --- items 7 and 8: uploads ---------------------------------------------------------------------
+
+
+def test_practice_offers_no_file_upload(env) -> None:
+    at = start()
+    assert not at.get("file_uploader")
+    at.text_area(key="practice_answer").set_value(GOOD_ANSWER)
+    at.button(key="practice_submit").click().run()
+    assert not at.get("file_uploader")
+
+
+def test_batch_upload_is_parsed_from_disk_and_mixed_encoding_is_flagged(env, tmp_path: Path, monkeypatch) -> None:
+    import app_pages.common as common
+
+    uploads = tmp_path / "uploads"
+    monkeypatch.setattr(common, "UPLOADS_DIR", uploads)
+    data = ("student,question_id,answer\nJos\u00e9 N\u00fa\u00f1ez,destal-politics," + GOOD_ANSWER + "\n").encode()
+    data += ("Ren\u00e9e,destal-politics," + GOOD_ANSWER + "\n").encode("cp1252")
+    at = start("batch")
+    at.file_uploader(key="batch_upload").set_value(("roster.csv", data, "text/csv")).run()
+    assert not at.exception, at.exception
+    assert [p.read_bytes() for p in uploads.iterdir()] == [data]  # one copy on disk, named by its digest
+    assert any("read as Windows-1252 (lines 3)" in w.value for w in at.warning)
+    at.button(key="batch_score").click().run()
+    assert not at.exception, at.exception
+    from grader.store import Store
+
+    store = Store(f"sqlite:///{env['db']}")
+    records = store.load_results(store.list_runs()[0].id)
+    assert [r.student for r in records] == ["Jos\u00e9 N\u00fa\u00f1ez", "Ren\u00e9e"]
+    assert "mixed_encoding" not in records[0].flags
+    assert "mixed_encoding" in records[1].flags and records[1].needs_review
