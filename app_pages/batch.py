@@ -182,10 +182,14 @@ if table is not None:
                 for i, s in enumerate(scored)
             ]
             records = [flag_mixed_encoding(r) if r.line in mixed_lines else r for r in records]
-            run_id = store.save_run(f"{source} ({digest[:8] or 'sample'})", source, records)
-            st.session_state["batch_run_id"] = run_id
-            st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
-            bar.progress(1.0, text=f"Scored {len(records)} rows")
+            try:
+                run_id = store.save_run(f"{source} ({digest[:8] or 'sample'})", source, records)
+            except GraderError as exc:  # the database stayed locked: say so, keep the page working
+                st.error(plain(exc))
+            else:
+                st.session_state["batch_run_id"] = run_id
+                st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
+                bar.progress(1.0, text=f"Scored {len(records)} rows")
 
 # --- 3. results, review and overrides ---------------------------------------------------
 runs = store.list_runs()

@@ -40,3 +40,7 @@ class OutputError(GraderError):
 
 class ConfigError(GraderError):
     """The deployment's configuration cannot be used as it is (e.g. a passcode too short)."""
+
+
+class StoreBusyError(GraderError):
+    """The database stayed locked by another writer for too long; nothing was written."""
