@@ -12,13 +12,13 @@ import streamlit as st
 from app_pages.common import (
     MAX_UPLOAD_BYTES,
     SAMPLES_CSV,
-    UPLOADS_DIR,
     note,
     plain,
     rubric_sets,
     rubrics_of,
     scorers_for,
     teacher_gate,
+    upload_on_disk,
     warn_set_problems,
 )
 from grader.batch import MIXED_ENCODING, Row, guess_columns, score_rows
@@ -26,7 +26,6 @@ from grader.errors import GraderError, InputError
 from grader.gradebook import canvas_rows, grade_records, moodle_rows, result_rows, to_csv
 from grader.review import DEFAULT_BOUNDARIES, DEFAULT_MARGIN, final_score, record_from_score, review_queue
 from grader.store import ResultRecord, Store, default_url
-from grader.files import save_stream
 from grader.tabular import read_table
 
 NONE = "(none)"
@@ -65,20 +64,6 @@ def read_upload(path: str, name: str) -> tuple[list[str], list[Row], frozenset[i
     return table.header, rows, frozenset(table.fallback_lines)
 
 
-def upload_on_disk(upload) -> tuple[Path, str]:
-    """The upload copied to the uploads folder 1 MB at a time (once per file): (path, digest)."""
-    known = st.session_state.setdefault("batch_upload_file", {})
-    if upload.file_id not in known or not Path(known[upload.file_id][0]).exists():
-        suffix = Path(upload.name).suffix.lower()
-        upload.seek(0)
-        path, digest = save_stream(upload, UPLOADS_DIR, suffix=suffix if suffix in {".csv", ".xlsx"} else ".csv",
-                                   max_bytes=MAX_UPLOAD_BYTES, name=upload.name)
-        known.clear()
-        known[upload.file_id] = (str(path), digest)
-    path, digest = known[upload.file_id]
-    return Path(path), digest
-
-
 store = get_store(default_url())
 
 # --- 1. the answers -------------------------------------------------------------------------
@@ -97,7 +82,7 @@ table: tuple[list[str], list[Row], frozenset[int]] | None = None
 try:
     if upload is not None:
         source = upload.name
-        path, digest = upload_on_disk(upload)
+        path, digest = upload_on_disk(upload, "batch")
         table = read_upload(str(path), source)
     elif use_sample:
         source = SAMPLES_CSV.name

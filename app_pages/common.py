@@ -11,10 +11,12 @@ import re
 import secrets
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 from grader.errors import ConfigError
+from grader.files import save_stream
 from grader.rubric import Rubric, load_rubric_set
 from grader.scoring import Scorer
 from grader.throttle import AttemptThrottle, check_passcode_strength
@@ -41,6 +43,24 @@ HIGHLIGHT_CSS = """<style>
 .grader-note.grader-missing {border-left-color: #2b6cb0;}
 .grader-note.grader-warning, .grader-note.grader-misconception {border-left-color: #c05621;}
 </style>"""
+
+
+def upload_on_disk(upload: Any, purpose: str) -> tuple[Path, str]:
+    """A teacher's upload copied to :data:`UPLOADS_DIR` 1 MB at a time, once per file: (path, sha256).
+
+    Pages parse the copy from disk instead of holding more copies of the bytes in memory;
+    files are named by their digest, so the same upload is stored once.
+    """
+    known = st.session_state.setdefault(f"{purpose}_upload_file", {})
+    if upload.file_id not in known or not Path(known[upload.file_id][0]).exists():
+        suffix = Path(upload.name).suffix.lower()
+        upload.seek(0)
+        path, digest = save_stream(upload, UPLOADS_DIR, suffix=suffix if suffix in {".csv", ".xlsx"} else ".csv",
+                                   max_bytes=MAX_UPLOAD_BYTES, name=upload.name)
+        known.clear()
+        known[upload.file_id] = (str(path), digest)
+    path, digest = known[upload.file_id]
+    return Path(path), digest
 
 
 def rubric_root() -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +20,7 @@ from app_pages.common import (
     scorer_for_yaml,
     scorers_for,
     teacher_gate,
+    upload_on_disk,
     warn_set_problems,
 )
 from grader.editing import (
@@ -47,19 +47,15 @@ if not teacher_gate():
 st.title("Rubric studio")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def load_samples(data: bytes, name: str) -> tuple[list[dict[str, str]], list[int]]:
-    """Graded sample rows (cell dicts) and their file lines, read by the library."""
+@st.cache_resource(show_spinner=False, max_entries=4)
+def load_samples(path: str, name: str) -> tuple[list[dict[str, str]], list[int]]:
+    """Graded sample rows (cell dicts) and their file lines, read by the library from disk (shared, not copied)."""
     from grader.evaluate import load_graded
 
-    suffix = ".xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else ".csv"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"samples{suffix}"
-        path.write_bytes(data)
-        try:
-            return load_graded(path)
-        except GraderError as exc:
-            raise InputError(str(exc).replace(str(path), name)) from None
+    try:
+        return load_graded(path)
+    except GraderError as exc:
+        raise InputError(str(exc).replace(path, name)) from None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -248,11 +244,10 @@ samples_upload = st.file_uploader(
     key="studio_samples",
     max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024),
 )
-sample_bytes, sample_name = (
-    (samples_upload.getvalue(), samples_upload.name) if samples_upload is not None else (SAMPLES_CSV.read_bytes(), SAMPLES_CSV.name)
-)
+sample_name = samples_upload.name if samples_upload is not None else SAMPLES_CSV.name
 try:
-    sample_rows, sample_lines = load_samples(sample_bytes, sample_name)
+    sample_path = upload_on_disk(samples_upload, "studio")[0] if samples_upload is not None else SAMPLES_CSV
+    sample_rows, sample_lines = load_samples(str(sample_path), sample_name)
 except GraderError as exc:
     st.error(plain(exc))
     sample_rows, sample_lines = [], []
