@@ -35,6 +35,8 @@ def _read_answer(args: argparse.Namespace) -> str:
     elif args.file is not None:
         path = Path(args.file)
         try:
+            if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO would block, a device never end
+                raise InputError(f"{path}: not a regular file")
             with path.open("rb") as fh:
                 data = fh.read(MAX_INPUT_BYTES + 1)
         except OSError as exc:

@@ -402,7 +402,9 @@ def read_table(path: str | os.PathLike[str]) -> Table:
     p, sample = _sample(path)
     encoding = detect_encoding(sample)
     text = TextLines(p, encoding)
-    head = [line for _, line in itertools.islice(iter(TextLines(p, encoding)), SNIFF_LINES)]
+    sniffing = iter(TextLines(p, encoding))
+    head = [line for _, line in itertools.islice(sniffing, SNIFF_LINES)]
+    sniffing.close()  # type: ignore[attr-defined]  (a generator: closes its file now)
     dialect = csv.excel()
     dialect.delimiter = sniff_delimiter(head)  # type: ignore[misc]
     rows = parse_records(iter(text), dialect)

@@ -119,3 +119,9 @@ def test_check_target_with_root(tmp_path: Path) -> None:
     assert check_target(tmp_path / "a.yaml", root=tmp_path) == tmp_path / "a.yaml"
     with pytest.raises(OutputError, match="refusing to write outside"):
         check_target(tmp_path / ".." / "a.yaml", root=tmp_path)
+
+
+def test_score_file_from_a_fifo_is_refused_without_hanging(capsys, tmp_path: Path) -> None:
+    fifo = tmp_path / "answer.txt"
+    os.mkfifo(fifo)
+    assert "not a regular file" in _cli_error(capsys, "score", POLITICS, "--file", str(fifo))
