@@ -157,7 +157,7 @@ def _sample(path: str | os.PathLike[str]) -> tuple[Path, bytes]:
 def is_excel(path: str | os.PathLike[str]) -> bool:
     """True for .xlsx/.xlsm files (by extension and zip signature)."""
     p = Path(path)
-    if p.suffix.lower() not in {".xlsx", ".xlsm"}:
+    if p.suffix.lower() not in {".xlsx", ".xlsm"} or not p.is_file():  # a FIFO named .xlsx would block
         return False
     try:
         with p.open("rb") as fh:

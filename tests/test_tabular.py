@@ -164,3 +164,12 @@ def test_special_files_are_refused(capsys, tmp_path: Path, special: str) -> None
         pytest.skip(f"{special} missing")
     code, _, err = _cli(capsys, "batch", POLITICS, special, "-o", str(tmp_path / "o.csv"))
     assert code == 2 and len(err.strip().splitlines()) == 1 and special in err and "not a regular file" in err
+
+
+def test_a_fifo_named_like_a_workbook_is_refused(capsys, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "answers.xlsx"
+    os.mkfifo(fifo)
+    code, _, err = _cli(capsys, "batch", POLITICS, str(fifo), "-o", str(tmp_path / "o.csv"))
+    assert code == 2 and "not a regular file" in err and len(err.strip().splitlines()) == 1
