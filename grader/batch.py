@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 from collections import Counter, deque
 from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -317,6 +318,7 @@ _WORKER: AnswerScorer | None = None
 
 def _init_worker(rubrics: dict[str, Rubric]) -> None:
     global _WORKER
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the CLI's handler is for the parent; Pool.terminate() ends workers
     _WORKER = AnswerScorer(rubrics)
 
 

@@ -32,6 +32,19 @@ _KINDS = (
 )
 
 
+_IN_PROGRESS: set[Path] = set()
+"""Temporary files of writes in progress in this process (removed by the CLI on SIGTERM)."""
+
+
+def remove_temporary_files() -> None:
+    """Delete the temporary files of every write in progress (the process is about to end)."""
+    for tmp in list(_IN_PROGRESS):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
 def check_target(path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> Path:
     """``path`` as a Path if a file may be written there, else an :class:`OutputError`.
 
@@ -104,6 +117,7 @@ def atomic_write(
         fd, tmp = _new_temp(target.parent, target.name, suffix)
     except OSError as exc:
         raise OutputError(f"cannot write file ({exc.strerror or exc})", path=str(target)) from None
+    _IN_PROGRESS.add(tmp)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline, buffering=1 << 20) as fh:
             yield fh
@@ -120,6 +134,8 @@ def atomic_write(
         if isinstance(exc, OSError):  # disk full, permissions, /proc: one line, old file intact
             raise OutputError(f"cannot write file ({exc.strerror or exc})", path=str(target)) from None
         raise
+    finally:
+        _IN_PROGRESS.discard(tmp)
 
 
 def _keep_mode(target: Path, fd: int) -> None:

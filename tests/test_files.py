@@ -125,3 +125,28 @@ def test_score_file_from_a_fifo_is_refused_without_hanging(capsys, tmp_path: Pat
     fifo = tmp_path / "answer.txt"
     os.mkfifo(fifo)
     assert "not a regular file" in _cli_error(capsys, "score", POLITICS, "--file", str(fifo))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_terminated_batch_leaves_no_partial_file(tmp_path: Path, jobs: str) -> None:
+    """Issue 12, item 14: SIGTERM during `grader batch` removes the hidden .part file."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src = tmp_path / "big.csv"
+    answer = "Khrushchev denounced Stalin in the Secret Speech and political prisoners were released"
+    src.write_text("question_id,answer\n" + "".join(f"destal-politics,{answer} {i}\n" for i in range(200_000)), encoding="utf-8")
+    out = tmp_path / "out" / "result.csv"
+    out.parent.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "grader", "batch", POLITICS, str(src), "-o", str(out), "--quiet",
+                             "--chunk-size", "200", "--jobs", jobs], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(out.parent.glob(".result.csv.*.part")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.stderr.read()  # still running, its .part file exists
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    assert list(out.parent.iterdir()) == []
