@@ -59,9 +59,9 @@ def check_target(path: str | os.PathLike[str], *, root: str | os.PathLike[str] |
     target = Path(path)
     if root is not None:
         root_path = Path(root).resolve()
-        folder = target.parent.resolve()
-        if folder != root_path and root_path not in folder.parents:
-            raise OutputError(f"refusing to write outside {root_path}", path=str(target))
+        for place in (target.parent.resolve(), target.resolve().parent):  # its folder, and where a link leads
+            if place != root_path and root_path not in place.parents:
+                raise OutputError(f"refusing to write outside {root_path}", path=str(target))
     try:
         info = os.lstat(target)
     except FileNotFoundError:

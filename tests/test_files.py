@@ -82,7 +82,7 @@ def test_save_rubric_never_follows_a_bak_link_out_of_the_folder(tmp_path: Path, 
     outside.write_text("secret", encoding="utf-8")
     (root / "thaw.yaml.bak").symlink_to(outside)
     rubric_data["title"] = "Edited"
-    with pytest.raises(RubricError, match=r"thaw.yaml.bak: is a symbolic link"):
+    with pytest.raises(RubricError, match=r"thaw.yaml.bak: refusing to write outside"):
         save_rubric(rubric_from_dict(rubric_data), target, root=root)
     assert outside.read_text(encoding="utf-8") == "secret"
     assert load_rubric(target).title == "The Thaw"
