@@ -216,6 +216,9 @@ def teacher_gate() -> bool:
 
 _MARKUP = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
 _BREAKS = re.compile(r"\s+")
+_LINK_JOINTS = re.compile(r"([:@.])(?=\S)")
+"""Where the renderer would turn a bare URL, ``www.`` name or e-mail address into a link,
+even backslash-escaped: an invisible word joiner (U+2060) goes after these characters."""
 
 
 def plain(text: object) -> str:
@@ -223,15 +226,18 @@ def plain(text: object) -> str:
 
     THE escaping helper for user- or file-derived strings (answers, CSV headers, file names,
     rubric text, feedback, error messages quoting them): every ASCII punctuation mark is
-    backslash-escaped and whitespace runs (line breaks included) become one space, so no
-    Markdown (links, images, emphasis, lists, headings, code), HTML tag, entity or math can
-    form. Strings shown through :func:`note` or :func:`answer_box` go through
-    :func:`html.escape` into ``st.html`` instead, which never reads Markdown.
+    backslash-escaped, whitespace runs (line breaks included) become one space, and an
+    invisible word joiner follows ``:``, ``@`` and ``.`` inside a word (the renderer links bare
+    URLs and e-mail addresses even when escaped), so no Markdown (links, images, emphasis,
+    lists, headings, code), autolink, HTML tag, entity or math can form. Strings shown
+    through :func:`note` or :func:`answer_box` go through :func:`html.escape` into
+    ``st.html`` instead, which never reads Markdown.
 
-    >>> print(plain("ok\\n\\n![x](http://e.example/a.png) <b>"))
-    ok \\!\\[x\\]\\(http\\:\\/\\/e\\.example\\/a\\.png\\) \\<b\\>
+    >>> print(plain("ok\\n\\n![x](http://e.example/a.png) <b>").replace("\\u2060", "|"))
+    ok \\!\\[x\\]\\(http\\:|\\/\\/e\\.|example\\/a\\.|png\\) \\<b\\>
     """
-    return _MARKUP.sub(r"\\\1", _BREAKS.sub(" ", str(text)).strip())
+    text = _LINK_JOINTS.sub("\\1\u2060", _BREAKS.sub(" ", str(text)).strip())
+    return _MARKUP.sub(r"\\\1", text)
 
 
 def note(text: str, kind: str = "info") -> None:

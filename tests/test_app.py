@@ -90,7 +90,7 @@ def html_blocks(at: AppTest) -> list[str]:
 
 def errors(at: AppTest) -> list[str]:
     """Error messages as the reader sees them (Markdown escapes of user strings removed)."""
-    return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
+    return [re.sub(r"\\(.)", r"\1", e.value).replace("\u2060", "") for e in at.error]
 
 
 def practise(at: AppTest, answer: str, rubric_id: str = "destal-politics") -> AppTest:

@@ -61,8 +61,10 @@ def _assert_inert(at) -> None:
     assert not at.exception, at.exception
     markdown = [e.value for kind in ("markdown", "caption", "subheader", "title", "error", "warning", "success", "info")
                 for e in at.get(kind)]
-    live = [m for m in markdown if _LIVE_MARKDOWN.search(m) and "evil.example" in m.replace("\\", "")]
+    live = [m for m in markdown if _LIVE_MARKDOWN.search(m) and "evil" in m]
     assert live == [], live
+    bare = [m for m in markdown if "evil" in m and re.search(r"(https?:|www\.|@)(?!\u2060)", m.replace("\\", ""))]
+    assert bare == [], bare  # a bare URL or address would be autolinked even when escaped
     blocks = [e.proto.body for e in at.get("html")]
     assert not [b for b in blocks if "<script" in b or "<img" in b], blocks
     shown = " ".join(markdown + blocks)
