@@ -45,6 +45,21 @@ HIGHLIGHT_CSS = """<style>
 </style>"""
 
 
+def drop_session_uploads() -> None:
+    """Free every file this browser session has uploaded (pages without an uploader call it).
+
+    Streamlit keeps the bytes of any upload of an active session in server memory until the
+    session ends, whether or not a page offers an uploader; Practice and locked teacher
+    pages drop them on each run so an anonymous session cannot park files there.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "uploaded_file_mgr", None)
+    if ctx is not None and manager is not None:
+        manager.remove_session_files(ctx.session_id)
+
+
 def upload_on_disk(upload: Any, purpose: str) -> tuple[Path, str]:
     """A teacher's upload copied to :data:`UPLOADS_DIR` 1 MB at a time, once per file: (path, sha256).
 
@@ -190,6 +205,7 @@ def teacher_gate() -> bool:
         return True
     if st.session_state.get("teacher_unlocked"):
         return True
+    drop_session_uploads()  # nothing may be parked in memory before the passcode
     st.subheader("Teachers only")
     with st.form("teacher_gate_form"):
         given = st.text_input("Teacher passcode", type="password", key="teacher_passcode")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import answer_box, note, plain, rubric_sets, scorers_for
+from app_pages.common import answer_box, drop_session_uploads, note, plain, rubric_sets, scorers_for
 from grader.highlight import highlight_html, marks_from_concepts
 from grader.text import MAX_ANSWER_CHARS
 
+drop_session_uploads()  # students upload nothing; free whatever this session sent anyway
 st.session_state.setdefault("drafts", {})
 st.session_state.setdefault("practice_last", {})
 st.session_state.setdefault("model_answer_shown", set())

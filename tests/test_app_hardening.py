@@ -175,3 +175,27 @@ def test_batch_upload_is_parsed_from_disk_and_mixed_encoding_is_flagged(env, tmp
     assert [r.student for r in records] == ["Jos\u00e9 N\u00fa\u00f1ez", "Ren\u00e9e"]
     assert "mixed_encoding" not in records[0].flags
     assert "mixed_encoding" in records[1].flags and records[1].needs_review
+
+
+def test_practice_frees_files_a_session_uploaded_anyway(env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit's upload endpoint accepts files from any active session; Practice drops them each run."""
+    from types import SimpleNamespace
+
+    import streamlit.runtime.scriptrunner as scriptrunner
+    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+    from streamlit.runtime.uploaded_file_manager import UploadedFileRec
+
+    import app_pages.common as common
+
+    manager = MemoryUploadedFileManager("/upload")
+    manager.add_file("s1", UploadedFileRec(file_id="parked", name="big.bin", type="application/octet-stream",
+                                           data=b"x" * 1_000_000))
+    with monkeypatch.context() as m:
+        m.setattr(scriptrunner, "get_script_run_ctx", lambda: SimpleNamespace(session_id="s1", uploaded_file_mgr=manager))
+        common.drop_session_uploads()
+    assert manager.get_files("s1", ["parked"]) == []
+
+    calls: list[int] = []
+    monkeypatch.setattr(common, "drop_session_uploads", lambda: calls.append(1))
+    at = start()
+    assert not at.exception and calls  # Practice calls it on every run
