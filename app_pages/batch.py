@@ -94,8 +94,8 @@ if table is not None:
     header, rows, mixed_lines = table
     if mixed_lines:
         shown = ", ".join(str(n) for n in sorted(mixed_lines)[:10]) + (" ..." if len(mixed_lines) > 10 else "")
-        st.warning(f"{len(mixed_lines)} line(s) were not UTF-8 like the rest of the file and were read as "
-                   f"Windows-1252 (lines {shown}); their rows are flagged for review: check names and accents.")
+        st.warning(f"{len(mixed_lines)} line(s) are in another encoding than the rest of the file and were "
+                   f"decoded on their own (lines {shown}); their rows are flagged for review: check names and accents.")
     st.caption(plain(f"{source}: {len(rows)} rows, columns: {', '.join(header)}"))
     guesses = guess_columns(header)
 

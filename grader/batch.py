@@ -102,7 +102,7 @@ def format_result(result: ScoreResult) -> list[str]:
 
 
 MIXED_ENCODING = "mixed_encoding"
-"""Flag of a row whose line was not UTF-8 in a UTF-8 file (decoded as Windows-1252: check it)."""
+"""Flag of a row whose line had another encoding than its file and was decoded on its own: check it."""
 
 
 def mark_for_review(row: list[str], code: str) -> list[str]:

@@ -230,9 +230,11 @@ def sniff_delimiter(lines: list[str]) -> str:
 class TextLines:
     """The lines of a text file (line endings kept), decoded one by one.
 
-    ``encoding`` is the file's encoding; in a UTF-8 file a line that is not valid UTF-8
-    (a Windows-1252 byte pasted in) is read with :data:`FALLBACK_ENCODING` for its bad
-    bytes only, and its number is kept in ``fallback_lines``.
+    ``encoding`` is the file's encoding. A line that evidently has another one is decoded
+    on its own and its number kept in ``fallback_lines`` (its row is then flagged for review):
+    in a UTF-8 file, a line that is not valid UTF-8 (a Windows-1252 cell pasted in) has its
+    bad bytes read as :data:`FALLBACK_ENCODING`; in a single-byte code page file, a line
+    that is valid UTF-8 with non-ASCII characters is read as UTF-8.
     """
 
     path: Path
@@ -245,6 +247,7 @@ class TextLines:
                 yield from enumerate(fh, start=1)
             return
         utf8 = self.encoding in {"utf-8", "utf-8-sig"}
+        single_byte = codecs.lookup(self.encoding).name.startswith(_SINGLE_BYTE)
         # latin-1 maps bytes to characters one to one: newline="" splits on \n, \r\n and \r
         # like the csv module expects, and encoding back gives each line's bytes.
         with open(self.path, encoding="latin-1", newline="") as fh:
@@ -252,14 +255,26 @@ class TextLines:
                 raw = line.encode("latin-1")
                 if n == 1 and raw.startswith(codecs.BOM_UTF8):
                     raw = raw[len(codecs.BOM_UTF8) :]
-                if not utf8:
-                    yield n, raw.decode(self.encoding, errors="replace")
+                if utf8:
+                    try:
+                        yield n, raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        self.fallback_lines.add(n)
+                        yield n, raw.decode("utf-8", errors="grader-cp1252")
                     continue
-                try:
-                    yield n, raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    self.fallback_lines.add(n)
-                    yield n, raw.decode("utf-8", errors="grader-cp1252")
+                if single_byte and not raw.isascii():
+                    try:
+                        text = raw.decode("utf-8")  # code page text almost never forms valid UTF-8
+                    except UnicodeDecodeError:
+                        pass
+                    else:
+                        self.fallback_lines.add(n)
+                        yield n, text
+                        continue
+                yield n, raw.decode(self.encoding, errors="replace")
+
+
+_SINGLE_BYTE = ("cp125", "iso8859", "latin", "koi8", "mac-")
 
 
 class _RecordTooLong(Exception):

@@ -165,7 +165,7 @@ def test_batch_upload_is_parsed_from_disk_and_mixed_encoding_is_flagged(env, tmp
     at.file_uploader(key="batch_upload").set_value(("roster.csv", data, "text/csv")).run()
     assert not at.exception, at.exception
     assert [p.read_bytes() for p in uploads.iterdir()] == [data]  # one copy on disk, named by its digest
-    assert any("read as Windows-1252 (lines 3)" in w.value for w in at.warning)
+    assert any("decoded on their own (lines 3)" in w.value for w in at.warning)
     at.button(key="batch_score").click().run()
     assert not at.exception, at.exception
     from grader.store import Store

@@ -173,3 +173,13 @@ def test_a_fifo_named_like_a_workbook_is_refused(capsys, tmp_path: Path) -> None
     os.mkfifo(fifo)
     code, _, err = _cli(capsys, "batch", POLITICS, str(fifo), "-o", str(tmp_path / "o.csv"))
     assert code == 2 and "not a regular file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_one_utf8_name_in_a_cp1252_file_stays_right(tmp_path: Path) -> None:
+    """The other direction: the file is decided Windows-1252, one line was typed as UTF-8."""
+    src = tmp_path / "roster.csv"
+    src.write_bytes("student,answer\nRen\u00e9e,ok\n".encode("cp1252") + "Jos\u00e9,ok\n".encode())
+    table = read_table(src)
+    rows = list(table.rows)
+    assert table.encoding == "cp1252"
+    assert [c[0] for _, c in rows] == ["Ren\u00e9e", "Jos\u00e9"] and table.fallback_lines == {3}
