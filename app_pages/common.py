@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from grader.errors import ConfigError
-from grader.files import save_stream
+from grader.files import prune_old_files, save_stream
 from grader.rubric import Rubric, load_rubric_set
 from grader.scoring import Scorer
 from grader.throttle import AttemptThrottle, check_passcode_strength
@@ -31,6 +31,8 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamli
 UPLOADS_ENV = "GRADER_UPLOADS_DIR"
 UPLOADS_DIR = Path(os.environ.get(UPLOADS_ENV) or Path(tempfile.gettempdir()) / "grader-uploads")
 """Teacher uploads are copied here (by digest) and parsed from disk, not from a bytes copy in memory."""
+UPLOADS_KEPT_SECONDS = 24 * 3600
+"""Uploads untouched for a day are deleted when the next one arrives."""
 
 HIGHLIGHT_CSS = """<style>
 .grader-answer {line-height: 1.7; padding: .75rem 1rem; border: 1px solid rgba(128,128,128,.3);
@@ -74,6 +76,7 @@ def upload_on_disk(upload: Any, purpose: str) -> tuple[Path, str]:
                                    max_bytes=MAX_UPLOAD_BYTES, name=upload.name)
         known.clear()
         known[upload.file_id] = (str(path), digest)
+        prune_old_files(UPLOADS_DIR, max_age_seconds=UPLOADS_KEPT_SECONDS)
     path, digest = known[upload.file_id]
     return Path(path), digest
 

@@ -15,6 +15,7 @@ import hashlib
 import os
 import secrets
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -176,6 +177,9 @@ def save_stream(
     """
     target_folder = Path(folder)
     target_folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = os.lstat(target_folder)
+    if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        raise OutputError("not a folder of this user (refusing to store uploads there)", path=str(target_folder))
     fd, tmp = _new_temp(target_folder, "upload", ".part")
     digest = hashlib.sha256()
     size = 0
@@ -193,3 +197,24 @@ def save_stream(
         tmp.unlink(missing_ok=True)
         raise
     return final, digest.hexdigest()
+
+
+def prune_old_files(folder: str | os.PathLike[str], *, max_age_seconds: float, now: float | None = None) -> int:
+    """Delete the regular files of ``folder`` not modified for ``max_age_seconds``; return how many.
+
+    Keeps a folder of uploads from growing without end (links and sub-folders are left alone).
+    """
+    moment = time.time() if now is None else now
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.is_file(follow_symlinks=False) and moment - entry.stat(follow_symlinks=False).st_mtime > max_age_seconds:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed

@@ -150,3 +150,24 @@ def test_a_terminated_batch_leaves_no_partial_file(tmp_path: Path, jobs: str) ->
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGTERM
     assert list(out.parent.iterdir()) == []
+
+
+def test_save_stream_limits_size_and_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    import io
+
+    from grader.errors import InputError
+    from grader.files import prune_old_files, save_stream
+
+    folder = tmp_path / "uploads"
+    path, digest = save_stream(io.BytesIO(b"a" * 10), folder, suffix=".csv", max_bytes=10, name="ok.csv")
+    assert path.name == f"{digest}.csv" and stat.S_IMODE(folder.stat().st_mode) == 0o700
+    with pytest.raises(InputError, match=r"^big.csv: the file is larger than"):
+        save_stream(io.BytesIO(b"a" * 11), folder, max_bytes=10, name="big.csv")
+    assert sorted(p.name for p in folder.iterdir()) == [path.name]  # nothing half-written left
+    link = tmp_path / "link"
+    link.symlink_to(folder)
+    with pytest.raises(OutputError, match="not a folder of this user"):
+        save_stream(io.BytesIO(b"x"), link, max_bytes=10)
+    old = os.stat(path).st_mtime
+    assert prune_old_files(folder, max_age_seconds=3600, now=old + 100) == 0
+    assert prune_old_files(folder, max_age_seconds=3600, now=old + 7200) == 1 and not path.exists()
