@@ -2,15 +2,18 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+LOCK := requirements.lock
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean lock audit
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+# Exactly the pinned versions of requirements.lock, then grader itself without resolving again.
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/activate
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[dev,dask]'
+	$(BIN)/python -m pip install -r $(LOCK)
+	$(BIN)/python -m pip install --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
@@ -20,6 +23,18 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Re-pin after changing the dependencies in pyproject.toml (needs the package index).
+lock: | $(BIN)/activate
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra dask --universal --python-version 3.11 \
+		--no-header --no-annotate -o $(LOCK).new
+	{ sed -n '1,3p' $(LOCK); cat $(LOCK).new; } > $(LOCK).tmp && rm $(LOCK).new && mv $(LOCK).tmp $(LOCK)
+
+# Known vulnerabilities in the pinned versions; --strict fails if any package could not be checked.
+audit: install
+	$(BIN)/python -m pip install -q pip-audit
+	$(BIN)/pip-audit --strict --no-deps --disable-pip -r $(LOCK)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

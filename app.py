@@ -15,10 +15,11 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:  # app_pages must import however streamlit was started
     sys.path.insert(0, str(_HERE))
 
-from app_pages.common import page_style  # noqa: E402  (needs the path set above)
+from app_pages.common import check_passcode_config, page_style  # noqa: E402  (needs the path set above)
 
 st.set_page_config(page_title="grader", page_icon=":material/edit_note:", layout="wide")
 page_style()
+check_passcode_config()
 
 pages = [
     st.Page("app_pages/practice.py", title="Practice", icon=":material/edit:", default=True),

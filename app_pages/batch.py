@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import altair as alt
@@ -14,19 +13,28 @@ from app_pages.common import (
     MAX_UPLOAD_BYTES,
     SAMPLES_CSV,
     note,
+    plain,
     rubric_sets,
     rubrics_of,
     scorers_for,
     teacher_gate,
+    upload_on_disk,
+    warn_set_problems,
 )
-from grader.batch import guess_columns, score_rows
+from grader.batch import MIXED_ENCODING, Row, guess_columns, score_rows
 from grader.errors import GraderError, InputError
 from grader.gradebook import canvas_rows, grade_records, moodle_rows, result_rows, to_csv
 from grader.review import DEFAULT_BOUNDARIES, DEFAULT_MARGIN, final_score, record_from_score, review_queue
-from grader.store import Store, default_url
-from grader.tabular import read_rows
+from grader.store import ResultRecord, Store, default_url
+from grader.tabular import read_table
 
 NONE = "(none)"
+
+
+def flag_mixed_encoding(record: ResultRecord) -> ResultRecord:
+    """A stored row whose line was decoded with the fallback encoding: flagged and sent to review."""
+    flags = ";".join(dict.fromkeys([*filter(None, record.flags.split(";")), MIXED_ENCODING]))
+    return replace(record, flags=flags, needs_review=True)
 
 if not teacher_gate():
     st.stop()
@@ -41,18 +49,19 @@ def get_store(url: str) -> Store:
     return Store(url)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def read_table(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and rows of an uploaded CSV/XLSX (encoding detected by the library)."""
-    suffix = Path(name).suffix.lower() if Path(name).suffix.lower() in {".csv", ".xlsx", ".xlsm", ".txt", ".tsv"} else ".csv"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"upload{suffix}"
-        path.write_bytes(data)
-        try:
-            header, rows = read_rows(path)
-            return header, list(rows)
-        except GraderError as exc:  # name the user's file, not our temporary copy
-            raise InputError(str(exc).replace(str(path), name)) from None
+@st.cache_resource(show_spinner=False, max_entries=4)
+def read_upload(path: str, name: str) -> tuple[list[str], list[Row], frozenset[int]]:
+    """Header, rows and fallback-decoded lines of a file on disk, read by the library's reader.
+
+    Cached as a resource (shared, never copied or pickled: the rows are not mutated), keyed
+    by the path, which is named by the file's digest.
+    """
+    try:
+        table = read_table(path)
+        rows = list(table.rows)
+    except GraderError as exc:  # name the user's file, not our copy on disk
+        raise InputError(str(exc).replace(str(path), name)) from None
+    return table.header, rows, frozenset(table.fallback_lines)
 
 
 store = get_store(default_url())
@@ -67,26 +76,27 @@ upload = st.file_uploader(
 )
 use_sample = st.toggle("Use the bundled De-Stalinization sample answers instead", key="batch_use_sample")
 
-data: bytes | None = None
 source = ""
-if upload is not None:
-    data, source = upload.getvalue(), upload.name
-elif use_sample:
-    data, source = SAMPLES_CSV.read_bytes(), SAMPLES_CSV.name
-
-table: tuple[list[str], list[tuple[int, list[str]]]] | None = None
-if data is not None:
-    if len(data) > MAX_UPLOAD_BYTES:
-        st.error(f"{source}: the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
-    else:
-        try:
-            table = read_table(data, source)
-        except GraderError as exc:
-            st.error(str(exc))
+digest = ""
+table: tuple[list[str], list[Row], frozenset[int]] | None = None
+try:
+    if upload is not None:
+        source = upload.name
+        path, digest = upload_on_disk(upload, "batch")
+        table = read_upload(str(path), source)
+    elif use_sample:
+        source = SAMPLES_CSV.name
+        table = read_upload(str(SAMPLES_CSV), source)
+except GraderError as exc:
+    st.error(plain(exc))
 
 if table is not None:
-    header, rows = table
-    st.caption(f"{source}: {len(rows)} rows, columns: {', '.join(header)}")
+    header, rows, mixed_lines = table
+    if mixed_lines:
+        shown = ", ".join(str(n) for n in sorted(mixed_lines)[:10]) + (" ..." if len(mixed_lines) > 10 else "")
+        st.warning(f"{len(mixed_lines)} line(s) are in another encoding than the rest of the file and were "
+                   f"decoded on their own (lines {shown}); their rows are flagged for review: check names and accents.")
+    st.caption(plain(f"{source}: {len(rows)} rows, columns: {', '.join(header)}"))
     guesses = guess_columns(header)
 
     def pick(label: str, role: str, key: str, optional: bool) -> str | None:
@@ -112,6 +122,7 @@ if table is not None:
     r1, r2, r3 = st.columns([1, 1, 2])
     chosen_set = r1.selectbox("Question set", sets, key="batch_set")
     scorers = scorers_for(chosen_set)
+    warn_set_problems(chosen_set)
     modes = ["Each row by its question id", "One rubric for every row"]
     mode = r2.radio("Rubric", modes, index=0 if question_col else 1, key="batch_mode")
     rubric_id = None
@@ -143,7 +154,7 @@ if table is not None:
                 on_progress=advance,
             )
         except GraderError as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
         else:
             records = [
                 record_from_score(
@@ -155,11 +166,15 @@ if table is not None:
                 )
                 for i, s in enumerate(scored)
             ]
-            digest = hashlib.sha256(data or b"").hexdigest()[:8]
-            run_id = store.save_run(f"{source} ({digest})", source, records)
-            st.session_state["batch_run_id"] = run_id
-            st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
-            bar.progress(1.0, text=f"Scored {len(records)} rows")
+            records = [flag_mixed_encoding(r) if r.line in mixed_lines else r for r in records]
+            try:
+                run_id = store.save_run(f"{source} ({digest[:8] or 'sample'})", source, records)
+            except GraderError as exc:  # the database stayed locked: say so, keep the page working
+                st.error(plain(exc))
+            else:
+                st.session_state["batch_run_id"] = run_id
+                st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
+                bar.progress(1.0, text=f"Scored {len(records)} rows")
 
 # --- 3. results, review and overrides ---------------------------------------------------
 runs = store.list_runs()
@@ -241,9 +256,9 @@ if runs:
         with st.container(border=True):
             note(rec.answer or "(empty answer)", "answer")
             if rec.flags or rec.reasons:
-                st.caption(f"Flags: {rec.flags or '-'}; reasons: {rec.reasons or '-'}")
+                st.caption(plain(f"Flags: {rec.flags or '-'}; reasons: {rec.reasons or '-'}"))
             if rec.row in overrides:
-                st.caption(f"Current override: {overrides[rec.row].score:g} ({overrides[rec.row].reason})")
+                st.caption(plain(f"Current override: {overrides[rec.row].score:g} ({overrides[rec.row].reason})"))
         top = float(rec.max_score or 10)
         with st.form("batch_override_form"):
             o1, o2 = st.columns([1, 3])
@@ -254,7 +269,7 @@ if runs:
             try:
                 store.add_override(run_id, row, new_score, reason)
             except GraderError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 auto = f"{rec.score:g}" if rec.score is not None else "-"
                 st.session_state["batch_flash"] = f"Saved: row {row} now scores {new_score:g} (automatic score {auto})."

@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import hmac
 import html
+import logging
+import math
 import os
+import re
+import secrets
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
-from grader.rubric import Rubric
+from grader.errors import ConfigError
+from grader.files import prune_old_files, save_stream
+from grader.rubric import Rubric, load_rubric_set
 from grader.scoring import Scorer
+from grader.throttle import AttemptThrottle, check_passcode_strength
+
+_log = logging.getLogger("grader.app")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSCODE_ENV = "GRADER_TEACHER_PASSCODE"
 RUBRICS_ENV = "GRADER_RUBRICS_DIR"
 SAMPLES_CSV = PROJECT_ROOT / "samples" / "destalinization" / "graded.csv"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
+UPLOADS_ENV = "GRADER_UPLOADS_DIR"
+UPLOADS_DIR = Path(os.environ.get(UPLOADS_ENV) or Path(tempfile.gettempdir()) / "grader-uploads")
+"""Teacher uploads are copied here (by digest) and parsed from disk, not from a bytes copy in memory."""
+UPLOADS_KEPT_SECONDS = 24 * 3600
+"""Uploads untouched for a day are deleted when the next one arrives."""
 
 HIGHLIGHT_CSS = """<style>
 .grader-answer {line-height: 1.7; padding: .75rem 1rem; border: 1px solid rgba(128,128,128,.3);
@@ -24,11 +40,45 @@ HIGHLIGHT_CSS = """<style>
 .grader-answer mark.grader-match {background: #c8f0c8; padding: 0 .15em; border-radius: .2em;}
 .grader-answer mark.grader-negated {background: #ffd9a8; padding: 0 .15em; border-radius: .2em;
   text-decoration: underline wavy #c60;}
-.grader-note {margin: .3rem 0; padding: .2rem .6rem; border-left: 4px solid rgba(128,128,128,.4);}
+.grader-note {margin: .3rem 0; padding: .2rem .6rem; border-left: 4px solid rgba(128,128,128,.4); white-space: pre-wrap; overflow-wrap: anywhere;}
 .grader-note.grader-covered {border-left-color: #2E6F40;}
 .grader-note.grader-missing {border-left-color: #2b6cb0;}
 .grader-note.grader-warning, .grader-note.grader-misconception {border-left-color: #c05621;}
 </style>"""
+
+
+def drop_session_uploads() -> None:
+    """Free every file this browser session has uploaded (pages without an uploader call it).
+
+    Streamlit keeps the bytes of any upload of an active session in server memory until the
+    session ends, whether or not a page offers an uploader; Practice and locked teacher
+    pages drop them on each run so an anonymous session cannot park files there.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    manager = getattr(ctx, "uploaded_file_mgr", None)
+    if ctx is not None and manager is not None:
+        manager.remove_session_files(ctx.session_id)
+
+
+def upload_on_disk(upload: Any, purpose: str) -> tuple[Path, str]:
+    """A teacher's upload copied to :data:`UPLOADS_DIR` 1 MB at a time, once per file: (path, sha256).
+
+    Pages parse the copy from disk instead of holding more copies of the bytes in memory;
+    files are named by their digest, so the same upload is stored once.
+    """
+    known = st.session_state.setdefault(f"{purpose}_upload_file", {})
+    if upload.file_id not in known or not Path(known[upload.file_id][0]).exists():
+        suffix = Path(upload.name).suffix.lower()
+        upload.seek(0)
+        path, digest = save_stream(upload, UPLOADS_DIR, suffix=suffix if suffix in {".csv", ".xlsx"} else ".csv",
+                                   max_bytes=MAX_UPLOAD_BYTES, name=upload.name)
+        known.clear()
+        known[upload.file_id] = (str(path), digest)
+        prune_old_files(UPLOADS_DIR, max_age_seconds=UPLOADS_KEPT_SECONDS)
+    path, digest = known[upload.file_id]
+    return Path(path), digest
 
 
 def rubric_root() -> Path:
@@ -49,16 +99,30 @@ def _stamp(folder: Path) -> tuple[tuple[str, int], ...]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> dict[str, Scorer]:
-    from grader.rubric import load_rubrics
-
-    return {rid: Scorer(r) for rid, r in sorted(load_rubrics(folder).items())}
+def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> tuple[dict[str, Scorer], tuple[str, ...]]:
+    rubrics, problems = load_rubric_set(folder)
+    return {rid: Scorer(r) for rid, r in sorted(rubrics.items())}, tuple(str(p).replace(folder + "/", "") for p in problems)
 
 
 def scorers_for(set_name: str) -> dict[str, Scorer]:
-    """One fitted scorer per rubric of a set, cached until a rubric file changes."""
+    """One fitted scorer per valid rubric of a set, cached until a rubric file changes.
+
+    A broken file is left out (see :func:`set_problems`), so the other questions still work.
+    """
     folder = rubric_root() / set_name
-    return _load_scorers(str(folder), _stamp(folder))
+    return _load_scorers(str(folder), _stamp(folder))[0]
+
+
+def set_problems(set_name: str) -> tuple[str, ...]:
+    """One line per rubric file of a set that was left out (for teachers' eyes)."""
+    folder = rubric_root() / set_name
+    return _load_scorers(str(folder), _stamp(folder))[1]
+
+
+def warn_set_problems(set_name: str) -> None:
+    """Tell teachers which rubric files of a set were skipped and why."""
+    for problem in set_problems(set_name):
+        note(f"Skipped: {problem}", "warning")
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -90,11 +154,49 @@ def passcode_ok(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
+@st.cache_resource(show_spinner=False)
+def passcode_throttle() -> AttemptThrottle:
+    """One throttle for the whole server: failed attempts count per session and per client address."""
+    return AttemptThrottle()
+
+
+def _attempt_keys() -> list[str]:
+    """The keys a passcode attempt is counted under: its browser session and, when known, its address."""
+    keys = [f"session:{st.session_state.setdefault('passcode_attempt_key', secrets.token_hex(8))}"]
+    address = client_address()
+    if address:  # None on localhost and in tests
+        keys.append(f"address:{address}")
+    return keys
+
+
+def client_address() -> str | None:
+    """The client's IP address as Streamlit sees it (None on localhost)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # older Streamlit or no request context
+        return None
+    return address if isinstance(address, str) and address else None
+
+
+def check_passcode_config() -> None:
+    """Refuse to serve any page when a teacher passcode is set but too short (called by the router)."""
+    expected = configured_passcode()
+    if expected is None:
+        return
+    try:
+        check_passcode_strength(expected)
+    except ConfigError as exc:
+        st.error(f"This app is not started: {exc} Set a longer `{PASSCODE_ENV}`.")
+        st.stop()
+
+
 def teacher_gate() -> bool:
     """True when the teacher pages may show; otherwise draws the passcode form.
 
     The passcode travels in the form's websocket message, never in the URL; only a
-    boolean is kept in the session.
+    boolean is kept in the session. After 3 failures each failure doubles the wait before
+    the next attempt is checked (per session and per client address), and each failure
+    is logged with the address.
     """
     expected = configured_passcode()
     if expected is None:
@@ -106,27 +208,65 @@ def teacher_gate() -> bool:
         return True
     if st.session_state.get("teacher_unlocked"):
         return True
+    drop_session_uploads()  # nothing may be parked in memory before the passcode
     st.subheader("Teachers only")
     with st.form("teacher_gate_form"):
         given = st.text_input("Teacher passcode", type="password", key="teacher_passcode")
         submitted = st.form_submit_button("Unlock", key="teacher_unlock")
     if submitted:
+        throttle, keys = passcode_throttle(), _attempt_keys()
+        wait = throttle.wait(keys)
+        if wait > 0:
+            st.error(f"Too many wrong passcodes. Try again in {math.ceil(wait)} seconds.")
+            return False
         if passcode_ok(given, expected):
+            throttle.succeed(keys)
             st.session_state["teacher_unlocked"] = True
             st.session_state.pop("teacher_passcode", None)
             st.rerun()
+        delay = throttle.fail(keys)
+        _log.warning(
+            "teacher passcode: failed attempt from %s (%s); %d failures, next attempt in %.0f s",
+            client_address() or "localhost", keys[0], throttle.failures(keys[0]), delay,
+        )
         st.error("That passcode is not right.")
     return False
 
 
+_MARKUP = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark
+_BREAKS = re.compile(r"\s+")
+_LINK_JOINTS = re.compile(r"([:@.])(?=\S)")
+"""Where the renderer would turn a bare URL, ``www.`` name or e-mail address into a link,
+even backslash-escaped: an invisible word joiner (U+2060) goes after these characters."""
+
+
+def plain(text: object) -> str:
+    """``text`` made inert for any Streamlit call that renders Markdown (caption, error, subheader...).
+
+    THE escaping helper for user- or file-derived strings (answers, CSV headers, file names,
+    rubric text, feedback, error messages quoting them): every ASCII punctuation mark is
+    backslash-escaped, whitespace runs (line breaks included) become one space, and an
+    invisible word joiner follows ``:``, ``@`` and ``.`` inside a word (the renderer links bare
+    URLs and e-mail addresses even when escaped), so no Markdown (links, images, emphasis,
+    lists, headings, code), autolink, HTML tag, entity or math can form. Strings shown
+    through :func:`note` or :func:`answer_box` go through :func:`html.escape` into
+    ``st.html`` instead, which never reads Markdown.
+
+    >>> print(plain("ok\\n\\n![x](http://e.example/a.png) <b>").replace("\\u2060", "|"))
+    ok \\!\\[x\\]\\(http\\:|\\/\\/e\\.|example\\/a\\.|png\\) \\<b\\>
+    """
+    text = _LINK_JOINTS.sub("\\1\u2060", _BREAKS.sub(" ", str(text)).strip())
+    return _MARKUP.sub(r"\\\1", text)
+
+
 def note(text: str, kind: str = "info") -> None:
-    """One line of text that may contain user words: escaped, never read as Markdown or HTML."""
-    st.markdown(f'<div class="grader-note grader-{kind}">{html.escape(text)}</div>', unsafe_allow_html=True)
+    """Text that may contain user words, as a styled block: HTML-escaped in ``st.html`` (no Markdown at all)."""
+    st.html(f'<div class="grader-note grader-{html.escape(kind)}">{html.escape(text)}</div>')
 
 
 def answer_box(highlighted_html: str) -> None:
-    """Show an already-escaped highlighted answer (from grader.highlight)."""
-    st.markdown(f'<div class="grader-answer">{highlighted_html}</div>', unsafe_allow_html=True)
+    """Show an already-escaped highlighted answer (from grader.highlight) in ``st.html`` (no Markdown)."""
+    st.html(f'<div class="grader-answer">{highlighted_html}</div>')
 
 
 def page_style() -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import answer_box, note, rubric_sets, scorers_for
+from app_pages.common import answer_box, drop_session_uploads, note, plain, rubric_sets, scorers_for
 from grader.highlight import highlight_html, marks_from_concepts
 from grader.text import MAX_ANSWER_CHARS
 
+drop_session_uploads()  # students upload nothing; free whatever this session sent anyway
 st.session_state.setdefault("drafts", {})
 st.session_state.setdefault("practice_last", {})
 st.session_state.setdefault("model_answer_shown", set())
@@ -26,7 +27,10 @@ if not sets:
     st.stop()
 left, right = st.columns([1, 3])
 chosen_set = left.selectbox("Question set", sets, key="practice_set")
-scorers = scorers_for(chosen_set)
+scorers = scorers_for(chosen_set)  # a broken rubric file is left out; teachers see why in their pages
+if not scorers:
+    st.error("This question set has no questions available right now.")
+    st.stop()
 rid = right.selectbox(
     "Question",
     list(scorers),
@@ -35,7 +39,7 @@ rid = right.selectbox(
 )
 scorer = scorers[rid]
 rubric = scorer.rubric
-st.subheader(rubric.question, anchor=False)
+st.subheader(plain(rubric.question), anchor=False)
 
 with st.form("practice_form"):
     answer = st.text_area(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -15,11 +14,14 @@ from app_pages.common import (
     SAMPLES_CSV,
     answer_box,
     note,
+    plain,
     rubric_root,
     rubric_sets,
     scorer_for_yaml,
     scorers_for,
     teacher_gate,
+    upload_on_disk,
+    warn_set_problems,
 )
 from grader.editing import (
     CONCEPT_COLUMNS,
@@ -45,19 +47,15 @@ if not teacher_gate():
 st.title("Rubric studio")
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def load_samples(data: bytes, name: str) -> tuple[list[dict[str, str]], list[int]]:
-    """Graded sample rows (cell dicts) and their file lines, read by the library."""
+@st.cache_resource(show_spinner=False, max_entries=4)
+def load_samples(path: str, name: str) -> tuple[list[dict[str, str]], list[int]]:
+    """Graded sample rows (cell dicts) and their file lines, read by the library from disk (shared, not copied)."""
     from grader.evaluate import load_graded
 
-    suffix = ".xlsx" if name.lower().endswith((".xlsx", ".xlsm")) else ".csv"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"samples{suffix}"
-        path.write_bytes(data)
-        try:
-            return load_graded(path)
-        except GraderError as exc:
-            raise InputError(str(exc).replace(str(path), name)) from None
+    try:
+        return load_graded(path)
+    except GraderError as exc:
+        raise InputError(str(exc).replace(path, name)) from None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -80,6 +78,10 @@ if mode == modes[0]:
         c1, c2 = st.columns([1, 3])
         target_set = c1.selectbox("Question set", sets, key="studio_set")
         scorers = scorers_for(target_set)
+        warn_set_problems(target_set)
+        if not scorers:
+            st.error("No rubric of this set could be loaded.")
+            st.stop()
         rid = c2.selectbox("Rubric", list(scorers), format_func=lambda r: f"{r}: {scorers[r].rubric.question}", key="studio_rubric")
         base = scorers[rid].rubric
 else:
@@ -103,7 +105,7 @@ else:
                     max_score=new_max, use_wordnet=wordnet,
                 )
             except (ValueError, GraderError) as exc:
-                st.error(f"Cannot build the rubric: {exc}")
+                st.error(f"Cannot build the rubric: {plain(exc)}")
         base = st.session_state.get("studio_built")
     else:
         uploaded = st.file_uploader(
@@ -114,9 +116,9 @@ else:
             try:
                 base = rubric_from_yaml(uploaded.getvalue().decode("utf-8-sig"), source=Path(uploaded.name).name)
             except UnicodeDecodeError:
-                st.error(f"{uploaded.name}: not UTF-8 text")
+                st.error(f"{plain(uploaded.name)}: not UTF-8 text")
             except GraderError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
     if base is not None:
         options = sets + ["(new set)"]
         s1, s2 = st.columns([1, 1])
@@ -199,7 +201,7 @@ try:
         show_model_answer_after=int(edit_after) or None,
     )
 except GraderError as exc:
-    st.error(f"Not valid yet - {exc}")
+    st.error(f"Not valid yet - {plain(exc)}")
 
 # --- 3. try an answer -----------------------------------------------------------------------
 st.subheader("Try an answer", anchor=False)
@@ -242,13 +244,12 @@ samples_upload = st.file_uploader(
     key="studio_samples",
     max_upload_size=MAX_UPLOAD_BYTES // (1024 * 1024),
 )
-sample_bytes, sample_name = (
-    (samples_upload.getvalue(), samples_upload.name) if samples_upload is not None else (SAMPLES_CSV.read_bytes(), SAMPLES_CSV.name)
-)
+sample_name = samples_upload.name if samples_upload is not None else SAMPLES_CSV.name
 try:
-    sample_rows, sample_lines = load_samples(sample_bytes, sample_name)
+    sample_path = upload_on_disk(samples_upload, "studio")[0] if samples_upload is not None else SAMPLES_CSV
+    sample_rows, sample_lines = load_samples(str(sample_path), sample_name)
 except GraderError as exc:
-    st.error(str(exc))
+    st.error(plain(exc))
     sample_rows, sample_lines = [], []
 has_split = any("split" in r for r in sample_rows)
 if has_split:  # tuning happens on the tune split only; heldout answers stay unseen for the final check
@@ -265,12 +266,12 @@ if edited is not None and sample_rows:
     else:
         picked = list(zip(sample_rows, sample_lines))
     st.caption(
-        f"{sample_name}: {len(picked)} graded answers" + (" from the tune split (heldout answers are never used here)." if has_split else ".")
+        f"{plain(sample_name)}: {len(picked)} graded answers" + (" from the tune split (heldout answers are never used here)." if has_split else ".")
     )
     try:
         comparison = compare(base_yaml, rubric_to_yaml(edited), [r for r, _ in picked], [n for _, n in picked])
     except GraderError as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
     else:
         metrics = pd.DataFrame({"before edit": comparison["before"], "after edit": comparison["after"]}).T
         metrics.loc["change"] = metrics.loc["after edit"] - metrics.loc["before edit"]
@@ -305,7 +306,7 @@ if edited is not None:
             try:
                 path = save_rubric(edited, target, root=root)
             except GraderError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
                 backup = " (previous version kept as .bak)" if exists else ""
-                st.success(f"Saved {path.relative_to(root)}{backup}.")
+                st.success(f"Saved {plain(path.relative_to(root))}{backup}.")

@@ -7,6 +7,11 @@ spreadsheet formulas, very long strings, and raw bytes. Checks:
 * library: ``Scorer.score_many`` on every answer (score within [0, max_score], flags well
   formed), ``check_answer``, ``tokenize``; ``detect_encoding``/``looks_binary`` on random
   bytes; ``rubric_from_yaml`` on mutated rubric YAML raises only ``RubricError``;
+* readers: hostile CSV files (stray and unterminated quotes, ``, ; | tab`` delimiters, CR/LF
+  mixes, Windows-1252 lines in UTF-8, UTF-16/32) through :func:`grader.tabular.read_table`:
+  only ``InputError`` may be raised, and every non-blank line must start exactly one row or
+  lie inside a well-formed quoted cell (no line lost or merged); the same file through
+  ``grader batch`` must give one output row per row read;
 * CLI (in-process ``grader.cli.main``): ``score --text`` and ``score --file`` (random bytes),
   ``batch`` on CSV files of random answers in random encodings (every answer is an input),
   and ``score`` with mutated rubric files. Exit code must be 0 or 2; on 2, stderr is one
@@ -37,7 +42,8 @@ from grader.errors import GraderError, RubricError  # noqa: E402
 from grader.integrity import check_answer  # noqa: E402
 from grader.rubric import load_rubrics, rubric_from_yaml, rubric_to_yaml  # noqa: E402
 from grader.scoring import Scorer  # noqa: E402
-from grader.tabular import detect_encoding, looks_binary  # noqa: E402
+from grader.errors import InputError  # noqa: E402
+from grader.tabular import BadRow, TextLines, detect_encoding, looks_binary, parse_records, read_table, sniff_delimiter  # noqa: E402
 from grader.text import tokenize  # noqa: E402
 
 SEED_DIR = ROOT / "rubrics" / "destalinization"
@@ -87,6 +93,51 @@ def mutate_yaml(rng: random.Random, text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+CSV_BITS = ['"', '"', ",", ",", ";", "|", "\t", "\n", "\n", "\r\n", "\r", '""', "a", "word ", "\u00e9", " ", "x,y"]
+
+
+def hostile_csv(rng: random.Random) -> bytes:
+    """A small CSV-like file built to break readers: quotes, delimiters and encodings mixed."""
+    delimiter = rng.choice(",;|\t")
+    lines = [delimiter.join(["question_id", "answer"])]
+    for _ in range(rng.randrange(1, 30)):
+        lines.append("".join(rng.choice(CSV_BITS) for _ in range(rng.randrange(12))).replace(",", delimiter))
+    text = "\n".join(lines) + rng.choice(["", "\n", "\r\n"])
+    kind = rng.randrange(5)
+    if kind == 0:  # UTF-8 with one Windows-1252 line
+        parts = text.split("\n")
+        i = rng.randrange(len(parts))
+        return "\n".join(parts[:i]).encode() + ("\n" if i else "").encode() + "\n".join(parts[i:]).encode("cp1252", "replace")
+    if kind == 1:
+        return text.encode(rng.choice(["utf-16", "utf-32", "utf-8-sig", "cp1252"]), "replace")
+    return text.encode("utf-8")
+
+
+def check_no_line_lost(path: Path) -> int:
+    """Read ``path`` as the CLI and app do; assert every line is accounted for; return rows read."""
+    try:
+        table = read_table(path)
+    except InputError:
+        return -1
+    rows = list(table.rows)
+    lines = [line for _, line in TextLines(path, table.encoding)]
+    dialect = csv.excel()
+    dialect.delimiter = sniff_delimiter(lines[:50])  # type: ignore[misc]
+    again = list(parse_records(enumerate(lines, start=1), dialect))
+    if [n for n, _ in again][1:] != [n for n, _ in rows]:
+        raise AssertionError("read_table and parse_records disagree")
+    at = 0
+    for first, cells in again:
+        while at < len(lines) and lines[at] in ("\n", "\r\n", "\r"):
+            at += 1
+        if first != at + 1:
+            raise AssertionError(f"line {at + 1} lost (next row starts at {first})")
+        at += 1 if isinstance(cells, BadRow) else 1 + sum(c.count("\n") + c.count("\r") - c.count("\r\n") for c in cells)
+    if any(line not in ("\n", "\r\n", "\r") for line in lines[at:]):
+        raise AssertionError(f"lines after {at} lost")
+    return len(rows)
+
+
 class Fuzz:
     """Counts inputs and collects failures (exceptions that should not happen)."""
 
@@ -127,6 +178,7 @@ def main_fuzz(argv: list[str] | None = None) -> int:
     parser.add_argument("--answers", type=int, default=10_000, help="random answers for the library and for CLI batch")
     parser.add_argument("--cli-texts", type=int, default=150, help="separate `grader score --text` calls (slow: one rubric load each)")
     parser.add_argument("--files", type=int, default=300, help="random files (answer files, CSVs, rubrics) through the CLI")
+    parser.add_argument("--csv-files", type=int, default=500, help="hostile CSV files through the reader and `grader batch`")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
@@ -193,6 +245,25 @@ def main_fuzz(argv: list[str] | None = None) -> int:
             src = tmpdir / f"batch{n}.csv"
             src.write_bytes(buf.getvalue().encode(encodings[n % len(encodings)], errors="replace"))
             fuzz.cli("batch", ["batch", str(SEED_DIR), str(src), "-o", str(tmpdir / f"out{n}.csv")], count=len(part))
+        for i in range(args.csv_files):
+            src = tmpdir / f"hostile{i}.csv"
+            src.write_bytes(hostile_csv(rng))
+            out_path = tmpdir / "hostile-out.csv"
+
+            def reader(src: Path = src, out_path: Path = out_path) -> None:
+                n = check_no_line_lost(src)
+                out_path.unlink(missing_ok=True)
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+                    code = main(["batch", politics, str(src), "-o", str(out_path), "--answer-col", "answer", "--quiet"])
+                if code not in (0, 2) or "Traceback" in err.getvalue():
+                    raise AssertionError(f"batch exit {code}: {err.getvalue()[-300:]}")
+                if code == 0:
+                    with out_path.open(encoding="utf-8", newline="") as fh:
+                        written = sum(1 for _ in csv.reader(fh)) - 1
+                    if written != n:
+                        raise AssertionError(f"{n} rows read, {written} written")
+
+            fuzz.check("hostile csv", reader)
         for i in range(args.files // 3):
             src = tmpdir / f"random{i}.csv"
             src.write_bytes(rng.randbytes(rng.randrange(4000)))

@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import csv
 import os
-import tempfile
+import signal
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.errors import InputError
+from grader.files import atomic_write, check_target
 from grader.integrity import rubric_vocabulary
 from grader.rubric import Rubric, load_rubrics
 from grader.scoring import ScoreResult, Scorer
-from grader.tabular import find_column, is_excel, read_rows, safe_cell
+from grader.tabular import BadRow, Cells, find_column, is_excel, read_table, safe_cell
 from grader.text import MAX_ANSWER_CHARS
 
 OUTPUT_COLUMNS = ("score", "max_score", "percent", "flags", "needs_review")
@@ -38,10 +39,8 @@ MEMO_ENTRIES = 65_536
 """Distinct (question, answer) results remembered per process."""
 MEMO_MAX_CHARS = 2_000
 """Longer answers are not memoised (they are rarely repeated and would cost memory)."""
-BAD_ROW = "\x00csv-error"
-
-Row = tuple[int, list[str]]
-"""(line number in the input, cells)."""
+Row = tuple[int, Cells]
+"""(line number in the input, cells or a :class:`~grader.tabular.BadRow`)."""
 
 
 @dataclass
@@ -102,6 +101,22 @@ def format_result(result: ScoreResult) -> list[str]:
     ]
 
 
+MIXED_ENCODING = "mixed_encoding"
+"""Flag of a row whose line had another encoding than its file and was decoded on its own: check it."""
+
+
+def mark_for_review(row: list[str], code: str) -> list[str]:
+    """Add flag ``code`` to an output row (its last five cells are ours) and set needs_review.
+
+    >>> mark_for_review(["x", "5", "10", "50", "", "false"], "mixed_encoding")[-2:]
+    ['mixed_encoding', 'true']
+    """
+    flags = [f for f in row[-2].split(";") if f]
+    row[-2] = ";".join(dict.fromkeys([*flags, code]))
+    row[-1] = "true"
+    return row
+
+
 def error_cells(code: str, max_score: float | None = None) -> list[str]:
     """The five output cells of a row that could not be scored."""
     return ["", "" if max_score is None else f"{max_score:g}", "", code, "true"]
@@ -135,9 +150,11 @@ class Layout:
     answer_idx: int
     question_idx: int | None = None
     single_rubric: str | None = None
+    review_lines: Container[int] = field(default=(), compare=False, repr=False)
+    """Lines the reader decoded with its fallback encoding (filled as the file is read)."""
 
 
-def row_problem(row: list[str], layout: Layout) -> str | None:
+def row_problem(row: Cells, layout: Layout) -> str | None:
     """The ``error_*`` code of a row that cannot be scored as it stands, else None.
 
     A row with more non-empty cells than the header (an unquoted delimiter in an answer?)
@@ -147,8 +164,8 @@ def row_problem(row: list[str], layout: Layout) -> str | None:
     >>> row_problem(["q1", "ok"], Layout(width=2, answer_idx=1)), row_problem(["q1", "a", "b"], Layout(2, 1))
     (None, 'error_ragged_row')
     """
-    if row and row[0] == BAD_ROW:
-        return "error_bad_row"
+    if isinstance(row, BadRow):
+        return row.code
     if len(row) > layout.width and any(c.strip() for c in row[layout.width:]):
         return "error_ragged_row"
     if len(row) <= layout.answer_idx:
@@ -223,7 +240,7 @@ class ChunkScorer:
         pending: dict[tuple[str, str], int] = {}
         for k, (line, row) in enumerate(chunk):
             code = row_problem(row, lay)
-            cells = [""] * width if code == "error_bad_row" else (row + [""] * width)[:width]
+            cells = [""] * width if isinstance(row, BadRow) else (row + [""] * width)[:width]
             rid = lay.single_rubric if lay.single_rubric is not None else cells[lay.question_idx].strip()  # type: ignore[index]
             if code is None:
                 if rid not in rubrics:
@@ -301,6 +318,7 @@ _WORKER: AnswerScorer | None = None
 
 def _init_worker(rubrics: dict[str, Rubric]) -> None:
     global _WORKER
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the CLI's handler is for the parent; Pool.terminate() ends workers
     _WORKER = AnswerScorer(rubrics)
 
 
@@ -310,9 +328,17 @@ def _work(todo: list[tuple[str, str]]) -> list[list[str]]:
 
 
 def score_chunks(
-    chunks: Iterable[list[Row]], rubrics: dict[str, Rubric], layout: Layout, *, jobs: int = 1
+    chunks: Iterable[list[Row]],
+    rubrics: dict[str, Rubric],
+    layout: Layout,
+    *,
+    jobs: int = 1,
+    review_lines: Container[int] = (),
 ) -> Iterator[tuple[int, list[list[str]], list[tuple[int, str]]]]:
     """Yield (rows in chunk, output rows, errors) for each chunk, in input order.
+
+    Rows starting on one of ``review_lines`` (lines the reader decoded with its fallback
+    encoding; it fills the container as it reads) get the :data:`MIXED_ENCODING` flag.
 
     With ``jobs`` > 1 the answers left after the memo are scored by that many worker
     processes; at most ``2 * jobs`` chunks are in flight, so memory does not grow with the
@@ -321,26 +347,33 @@ def score_chunks(
     if jobs < 1:
         raise InputError(f"--jobs must be >= 1. Got {jobs}.")
     scorer = ChunkScorer(rubrics, layout)
+
+    def marked(chunk: list[Row], out: list[list[str]]) -> list[list[str]]:
+        for (line, _), row in zip(chunk, out):
+            if line in review_lines:
+                mark_for_review(row, MIXED_ENCODING)
+        return out
+
     if jobs == 1:
         for chunk in chunks:
             out, errors = scorer(chunk)
-            yield len(chunk), out, errors
+            yield len(chunk), marked(chunk, out), errors
         return
     import multiprocessing
 
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ctx.Pool(jobs, initializer=_init_worker, initargs=(rubrics,)) as pool:
-        pending: deque[tuple[int, ChunkPlan, Any]] = deque()
+        pending: deque[tuple[list[Row], ChunkPlan, Any]] = deque()
 
         def settle() -> tuple[int, list[list[str]], list[tuple[int, str]]]:
-            n, plan, result = pending.popleft()
+            chunk, plan, result = pending.popleft()
             out, errors = scorer.finish(plan, result.get() if result is not None else [])
-            return n, out, errors
+            return len(chunk), marked(chunk, out), errors
 
         for chunk in chunks:
             plan = scorer.plan(chunk)
-            pending.append((len(chunk), plan, pool.apply_async(_work, (plan.todo,)) if plan.todo else None))
+            pending.append((chunk, plan, pool.apply_async(_work, (plan.todo,)) if plan.todo else None))
             if len(pending) >= 2 * jobs:
                 yield settle()
         while pending:
@@ -361,29 +394,25 @@ def prepare(
     """
     rubrics = load_rubrics(rubric_path)
     single = next(iter(rubrics)) if not Path(rubric_path).is_dir() else None
-    header, rows = read_rows(input_path)
+    table = read_table(input_path)
+    header, rows = table.header, table.rows
     answer_idx = find_column(header, answer_col, path=str(input_path), option="--answer-col")
     question_idx = None
     if single is None:
         question_idx = find_column(header, question_col, path=str(input_path), option="--question-col")
-    return rubrics, header, rows, Layout(len(header), answer_idx, question_idx, single)
+    return rubrics, header, rows, Layout(len(header), answer_idx, question_idx, single, table.fallback_lines)
 
 
 def write_atomic(output_path: str | os.PathLike[str], header: list[str], chunks: Iterable[list[list[str]]]) -> None:
-    """Write chunks of CSV rows (cells already formula-safe) to a temporary file, then rename it over the target."""
-    target = Path(output_path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20) as fh:
-            writer = csv.writer(fh)
-            writer.writerow([safe_cell(h) for h in output_header(header)])
-            for rows in chunks:
-                writer.writerows(rows)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write chunks of CSV rows (cells already formula-safe) through :func:`grader.files.atomic_write`.
+
+    The target is replaced only when every chunk is written; it must be a regular file or absent.
+    """
+    with atomic_write(output_path, newline="", fsync=False) as fh:
+        writer = csv.writer(fh)
+        writer.writerow([safe_cell(h) for h in output_header(header)])
+        for rows in chunks:
+            writer.writerows(rows)
 
 
 def run_batch(
@@ -409,7 +438,7 @@ def run_batch(
     """
     rubrics, header, rows, layout = prepare(rubric_path, input_path, answer_col=answer_col, question_col=question_col)
     summary = BatchSummary()
-    scored: Iterator[Any] = score_chunks(chunked(rows, chunk_size), rubrics, layout, jobs=jobs)
+    scored: Iterator[Any] = score_chunks(chunked(rows, chunk_size), rubrics, layout, jobs=jobs, review_lines=layout.review_lines)
     if progress is not None:
         scored = progress(scored)
 
@@ -447,10 +476,11 @@ def estimate_rows(input_path: str | os.PathLike[str]) -> int | None:
 
 
 def check_output_path(path: str) -> None:
-    """Refuse an output path whose folder does not exist (before any scoring work)."""
+    """Refuse an output path before any scoring work: a missing folder, or not a regular file."""
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise InputError(f"{path}: output folder {parent} does not exist")
+    check_target(path)
 
 
 @dataclass
@@ -466,7 +496,7 @@ class RowScore:
 
 def score_rows(
     header: list[str],
-    rows: Iterable[tuple[int, list[str]]],
+    rows: Iterable[Row],
     rubrics: dict[str, Rubric],
     *,
     answer_col: str,
@@ -494,8 +524,8 @@ def score_rows(
     for chunk in chunked(rows, chunk_size):
         groups: dict[str, list[RowScore]] = {}
         for line, row in chunk:
-            if row and row[0] == "\x00csv-error":
-                out.append(RowScore(line, [""] * width, rubric_id or "", error="error_bad_row"))
+            if isinstance(row, BadRow):
+                out.append(RowScore(line, [""] * width, rubric_id or "", error=row.code))
                 continue
             cells = (row + [""] * width)[:width]
             rid = rubric_id if rubric_id is not None else cells[question_idx].strip()  # type: ignore[index]

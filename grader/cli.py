@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +37,8 @@ def _read_answer(args: argparse.Namespace) -> str:
     elif args.file is not None:
         path = Path(args.file)
         try:
+            if path.exists() and not path.is_file() and not path.is_dir():  # a FIFO would block, a device never end
+                raise InputError(f"{path}: not a regular file")
             with path.open("rb") as fh:
                 data = fh.read(MAX_INPUT_BYTES + 1)
         except OSError as exc:
@@ -125,7 +129,7 @@ def _propose(question: str, model_answer: str, *, rubric_id: str, use_wordnet: b
 
 def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
     from grader.rubric import save_rubric
-    from grader.tabular import find_column, read_rows
+    from grader.tabular import BadRow, find_column, read_rows
 
     header, rows = read_rows(csv_path)
     cols = [find_column(header, c, path=csv_path, option="the CSV header") for c in ("question_id", "question", "reference_answer")]
@@ -135,6 +139,9 @@ def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
     root.mkdir(parents=True, exist_ok=True)
     written, problems = 0, []
     for line, row in rows:
+        if isinstance(row, BadRow):
+            problems.append(f"line {line}: {row.message}")
+            continue
         row = row + [""] * (len(header) - len(row))
         qid, question, reference = (row[i].strip() for i in cols)
         if not (qid and question and reference):
@@ -378,10 +385,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """Remove the temporary files of writes in progress, then end as SIGTERM would have."""
+    from grader.files import remove_temporary_files
+
+    remove_temporary_files()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``grader`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (an in-process caller): leave signals alone
+        previous = None
     try:
         return int(args.func(args) or 0)
     except GraderError as exc:
@@ -392,6 +412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,11 +21,13 @@ from typing import Any
 
 from grader.batch import (
     DEFAULT_CHUNK,
+    MIXED_ENCODING,
     BatchSummary,
     ChunkScorer,
     Layout,
     Row,
     chunked,
+    mark_for_review,
     prepare,
     write_atomic,
 )
@@ -153,7 +155,11 @@ def run_batch_dask(
                         raise GraderError(f"the Dask workers cannot run grader ({exc}); install grader on every worker") from None
                 errors = [(int(line), code) for line, code in zip(result["line"], result["error"]) if code]
                 summary.add(len(result), errors)
-                yield result["cells"].tolist()
+                cells = result["cells"].tolist()
+                for line, row in zip(result["line"], cells):
+                    if line in layout.review_lines:
+                        mark_for_review(row, MIXED_ENCODING)
+                yield cells
 
         write_atomic(output_path, header, scored())
     finally:

@@ -24,3 +24,23 @@ class RubricError(GraderError):
 
 class InputError(GraderError):
     """A student answer, CSV file or command argument cannot be used."""
+
+
+class OutputError(GraderError):
+    """An output file cannot be written where asked (special file, symlink, unwritable folder).
+
+    ``path`` is the file asked for and ``detail`` the problem; the message joins them.
+    """
+
+    def __init__(self, detail: str, *, path: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path}: {detail}")
+
+
+class ConfigError(GraderError):
+    """The deployment's configuration cannot be used as it is (e.g. a passcode too short)."""
+
+
+class StoreBusyError(GraderError):
+    """The database stayed locked by another writer for too long; nothing was written."""

@@ -347,13 +347,13 @@ def load_graded(path: str | os.PathLike[str]) -> tuple[list[dict[str, str]], lis
     Unparseable CSV rows are dropped here and reported by line when evaluated: they come
     back as rows without columns.
     """
-    from grader.tabular import read_rows
+    from grader.tabular import BadRow, read_rows
 
     header, it = read_rows(path)
     rows: list[dict[str, str]] = []
     lines: list[int] = []
     for line, cells in it:
-        if cells and cells[0] == "\x00csv-error":
+        if isinstance(cells, BadRow):
             rows.append({})
         else:
             cells = cells + [""] * (len(header) - len(cells))

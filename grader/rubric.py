@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
+import stat
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from grader.errors import RubricError
+from grader import strict_yaml
+from grader.errors import OutputError, RubricError
+from grader.files import atomic_write
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 MAX_RUBRIC_BYTES = 1_000_000
@@ -35,7 +36,7 @@ DEFAULT_FLAG_PENALTIES: dict[str, float] = {"padding": 0.1, "contradiction": 0.1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class Concept(_Strict):
@@ -58,7 +59,7 @@ class Concept(_Strict):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
         return value
 
@@ -94,7 +95,7 @@ class Misconception(_Strict):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ValueError(f"must be letters, digits, '.', '_' or '-'. Got {value!r}")
         return value
 
@@ -191,7 +192,7 @@ class Rubric(_Strict):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if not _ID.fullmatch(value):
             raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
         return value
 
@@ -270,9 +271,17 @@ def load_rubric(path: str | os.PathLike[str]) -> Rubric:
     """
     p = Path(path)
     try:
-        if p.stat().st_size > MAX_RUBRIC_BYTES:
-            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES} bytes", path=str(p))
-        raw = p.read_bytes()
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO blocks: refuse before opening
+            raise RubricError("not a regular file", path=str(p))
+        if info.st_size > MAX_RUBRIC_BYTES:
+            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES:,} bytes", path=str(p))
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_RUBRIC_BYTES + 1)
+        if len(raw) > MAX_RUBRIC_BYTES:  # grew since stat (or /proc-like size 0)
+            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES:,} bytes", path=str(p))
     except FileNotFoundError:
         raise RubricError("file not found", path=str(p)) from None
     except IsADirectoryError:
@@ -288,8 +297,12 @@ def load_rubric(path: str | os.PathLike[str]) -> Rubric:
 
 def rubric_from_yaml(text: str, *, source: str = "<rubric>") -> Rubric:
     """Parse YAML text and validate it as a rubric."""
+    if len(text) > MAX_RUBRIC_BYTES:
+        raise RubricError(f"text is larger than {MAX_RUBRIC_BYTES:,} characters", path=source)
     try:
-        data = yaml.safe_load(text) or {}
+        data = strict_yaml.load(text) or {}
+    except RecursionError:
+        raise RubricError(f"invalid YAML: nested deeper than {strict_yaml.MAX_DEPTH} levels", path=source) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
@@ -319,6 +332,30 @@ def load_rubrics(path: str | os.PathLike[str]) -> dict[str, Rubric]:
     return rubrics
 
 
+def load_rubric_set(path: str | os.PathLike[str]) -> tuple[dict[str, Rubric], list[RubricError]]:
+    """Every valid rubric of a folder keyed by id, and the problem of each file left out.
+
+    Unlike :func:`load_rubrics`, one broken file (invalid YAML, bad field, an id already
+    taken by an earlier file in name order) does not take the whole set down: it is
+    skipped and its one-line :class:`RubricError` returned, so a page can serve the
+    other questions and tell teachers what to fix.
+    """
+    p = Path(path)
+    rubrics: dict[str, Rubric] = {}
+    problems: list[RubricError] = []
+    for f in sorted([*p.glob("*.yaml"), *p.glob("*.yml")]):
+        try:
+            rubric = load_rubric(f)
+        except RubricError as exc:
+            problems.append(exc)
+            continue
+        if rubric.id in rubrics:
+            problems.append(RubricError(f"duplicate rubric id {rubric.id!r} (also in another file); skipped", path=str(f), location="id"))
+            continue
+        rubrics[rubric.id] = rubric
+    return rubrics, problems
+
+
 def rubric_to_yaml(rubric: Rubric) -> str:
     """Serialise a rubric to YAML in schema order, omitting unset optional parts."""
     data = rubric.model_dump(mode="json", exclude_none=True)
@@ -329,34 +366,14 @@ def save_rubric(rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.
     """Write ``rubric`` to ``path`` atomically, keeping the previous file as ``<name>.bak``.
 
     If ``root`` is given, ``path`` must resolve inside it (upload or rubric names cannot
-    write elsewhere). The text is validated again before it replaces the old file.
+    write elsewhere). The target and its ``.bak`` must be regular files or absent (see
+    :func:`grader.files.atomic_write`). The text is validated again before it replaces the old file.
     """
-    target = Path(path)
-    if root is not None:
-        root_path = Path(root).resolve()
-        resolved = target.resolve()
-        if root_path != resolved.parent and root_path not in resolved.parents:
-            raise RubricError(f"refusing to write outside {root_path}", path=str(target))
     text = rubric_to_yaml(rubric)
-    rubric_from_yaml(text, source=str(target))
-    if target.is_dir():
-        raise RubricError("is a directory, expected a .yaml file name", path=str(target))
+    rubric_from_yaml(text, source=str(path))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise RubricError(f"cannot write file ({exc.strerror or exc})", path=str(target)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with atomic_write(path, root=root, backup=True, suffix=".tmp") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if target.exists():
-            shutil.copy2(target, target.with_name(target.name + ".bak"))
-        os.replace(tmp, target)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # disk full, permissions: one located line, old file intact
-            raise RubricError(f"cannot write file ({exc.strerror or exc})", path=str(target)) from None
-        raise
-    return target
+    except OutputError as exc:
+        raise RubricError(exc.detail, path=exc.path) from None
+    return Path(path)

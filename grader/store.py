@@ -10,10 +10,12 @@ updated in place: the latest one for a row wins and the history stays.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -27,15 +29,24 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    event,
     func,
     select,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 
-from grader.errors import InputError
+from grader.errors import InputError, StoreBusyError
+from grader.files import check_target
+
+T = TypeVar("T")
 
 DEFAULT_DB_PATH = Path("data") / "grader.sqlite"
 MAX_REASON_CHARS = 1000
+SAVE_CHUNK_ROWS = 2000
+"""Rows written per transaction when a run is saved: the write lock is released between chunks."""
+BUSY_SECONDS = 30.0
+"""How long a write keeps retrying while another writer holds the database lock."""
 
 metadata = MetaData()
 
@@ -126,6 +137,20 @@ def default_url() -> str:
     return os.environ.get("GRADER_DB_URL") or f"sqlite:///{DEFAULT_DB_PATH}"
 
 
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite in WAL mode: readers never wait for a writer, and a writer never waits for readers."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig if exc.orig is not None else exc).lower()
+    return "locked" in text or "busy" in text
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -143,25 +168,79 @@ class Store:
     'Good point missed by the scorer'
     """
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+    def __init__(
+        self, url: str | None = None, *, engine: Engine | None = None, busy_seconds: float = BUSY_SECONDS,
+        chunk_rows: int = SAVE_CHUNK_ROWS,
+    ) -> None:
         self.url = url or default_url()
+        self.busy_seconds = busy_seconds
+        self.chunk_rows = chunk_rows
         if engine is None:
             parsed = make_url(self.url)
             if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                check_target(parsed.database)  # a regular file or absent: never a device, FIFO or link
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(self.url, future=True)
+                engine = create_engine(self.url, future=True, connect_args={"timeout": min(5.0, busy_seconds)})
+                event.listen(engine, "connect", _sqlite_wal)
+            else:
+                engine = create_engine(self.url, future=True)
         self.engine = engine
-        metadata.create_all(self.engine)
+        self._retry(lambda: metadata.create_all(self.engine))
+
+    def _retry(self, write: Callable[[], T]) -> T:
+        """Run ``write``, retrying while the database is locked by another writer, up to ``busy_seconds``.
+
+        Raises :class:`StoreBusyError` (one line, nothing written) if the lock never comes free.
+        """
+        deadline = time.monotonic() + self.busy_seconds
+        pause = 0.05
+        while True:
+            try:
+                return write()
+            except OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                if time.monotonic() + pause > deadline:
+                    raise StoreBusyError(
+                        f"the database is busy (another save has held it for {self.busy_seconds:g} s); "
+                        "nothing was saved, try again in a moment"
+                    ) from None
+                time.sleep(pause)
+                pause = min(1.0, pause * 2)
 
     def save_run(self, name: str, source: str, records: Sequence[ResultRecord]) -> int:
-        """Store a run and all its rows in one transaction; return the run id."""
+        """Store a run and its rows; return the run id.
+
+        Rows are written :attr:`chunk_rows` per transaction so a big run does not hold the
+        write lock for seconds (an override made meanwhile waits one chunk at most). If a
+        chunk fails for good, the run and the rows already written are removed.
+        """
+        def create() -> int:
+            with self.engine.begin() as conn:
+                return int(conn.execute(
+                    runs.insert().values(name=name[:200], source=source[:300], created_at=_now(), n_rows=len(records))
+                ).inserted_primary_key[0])
+
+        run_id = self._retry(create)
+        try:
+            for start in range(0, len(records), self.chunk_rows):
+                rows = [{"run_id": run_id, **asdict(r)} for r in records[start : start + self.chunk_rows]]
+
+                def write(rows: list[dict[str, object]] = rows) -> None:
+                    with self.engine.begin() as conn:
+                        conn.execute(results.insert(), rows)
+
+                self._retry(write)
+        except BaseException:
+            self._retry(lambda: self._delete_run(run_id))
+            raise
+        return run_id
+
+    def _delete_run(self, run_id: int) -> None:
         with self.engine.begin() as conn:
-            run_id = conn.execute(
-                runs.insert().values(name=name[:200], source=source[:300], created_at=_now(), n_rows=len(records))
-            ).inserted_primary_key[0]
-            if records:
-                conn.execute(results.insert(), [{"run_id": run_id, **asdict(r)} for r in records])
-        return int(run_id)
+            conn.execute(results.delete().where(results.c.run_id == run_id))
+            conn.execute(overrides.delete().where(overrides.c.run_id == run_id))
+            conn.execute(runs.delete().where(runs.c.id == run_id))
 
     def list_runs(self) -> list[RunInfo]:
         """Every run, newest first."""
@@ -189,6 +268,9 @@ class Store:
             raise InputError("an override needs a reason")
         if len(reason) > MAX_REASON_CHARS:
             raise InputError(f"the reason is longer than {MAX_REASON_CHARS} characters")
+        return self._retry(lambda: self._insert_override(run_id, row, score, reason))
+
+    def _insert_override(self, run_id: int, row: int, score: float, reason: str) -> Override:
         with self.engine.begin() as conn:
             target = conn.execute(
                 select(results.c.max_score).where(results.c.run_id == run_id, results.c.row == row)

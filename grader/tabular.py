@@ -6,8 +6,11 @@ import codecs
 import csv
 import io
 import os
+import itertools
 import re
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import InputError
@@ -49,17 +52,32 @@ def _mostly_latin_cp1252(sample: bytes) -> bool:
     return sum(1 for ch in letters if not ch.isascii()) <= 0.3 * len(letters)
 
 
+def _mostly_utf8(sample: bytes) -> bool:
+    """True if ``sample`` holds more well-formed UTF-8 multi-byte characters than invalid bytes.
+
+    Evidence that a file is UTF-8 with a few stray bytes (one cell typed in another program),
+    not a legacy code page: Windows-1252 text almost never forms valid UTF-8 sequences.
+    """
+    text = sample.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd")
+    valid = sum(1 for ch in text if ch > "\x7f") - invalid
+    return valid >= 2 and valid > invalid
+
+
 def detect_encoding(sample: bytes) -> str:
     """Guess the text encoding of a file from its first bytes.
 
-    BOMs win; then strict UTF-8; then charset-normalizer's best guess; then Windows-1252,
-    which decodes every byte (so reading never fails on an odd byte).
+    BOMs win; then strict UTF-8, or UTF-8 if well-formed multi-byte characters outnumber
+    invalid bytes (the reader then decodes the odd line with :data:`FALLBACK_ENCODING`);
+    then charset-normalizer's best guess; then Windows-1252, which decodes every byte.
 
     >>> detect_encoding("caf\u00e9".encode("utf-8")), detect_encoding("caf\u00e9".encode("cp1252"))
     ('utf-8', 'cp1252')
     """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE 00 00 starts both
+        return "utf-32"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     without_bom = _utf16_without_bom(sample)  # NUL bytes are valid UTF-8, so look first
@@ -73,6 +91,8 @@ def detect_encoding(sample: bytes) -> str:
         # sample is the whole file, so "caf\xe9" is Windows-1252, not cut UTF-8.
         if exc.reason == "unexpected end of data" and len(sample) >= 4096:
             return "utf-8"
+    if _mostly_utf8(sample):  # a UTF-8 file with a few stray legacy bytes: read line by line
+        return "utf-8"
     if _mostly_latin_cp1252(sample):  # Excel's Western export; guessers misread short samples
         return "cp1252"
     try:
@@ -99,7 +119,7 @@ def looks_binary(sample: bytes) -> bool:
     >>> looks_binary(b"answer,ok"), looks_binary("ok".encode("utf-16")), looks_binary(bytes(range(256)))
     (False, False, True)
     """
-    if not sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if not sample or sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
         return False
     if _utf16_without_bom(sample[:4096]):
         return False
@@ -111,8 +131,16 @@ def looks_binary(sample: bytes) -> bool:
 
 def open_text(path: str | os.PathLike[str]) -> io.TextIOWrapper:
     """Open a text file in its detected encoding, replacing undecodable bytes (never raising)."""
+    p, sample = _sample(path)
+    return open(p, encoding=detect_encoding(sample), errors="replace", newline="")
+
+
+def _sample(path: str | os.PathLike[str]) -> tuple[Path, bytes]:
+    """(path, its first bytes) of a regular text file, or a one-line InputError."""
     p = Path(path)
     try:
+        if not p.is_dir() and p.exists() and not p.is_file():  # FIFO, device: reading could hang or never end
+            raise InputError(f"{p}: not a regular file")
         with p.open("rb") as fh:
             sample = fh.read(SAMPLE_BYTES)
     except FileNotFoundError:
@@ -123,13 +151,13 @@ def open_text(path: str | os.PathLike[str]) -> io.TextIOWrapper:
         raise InputError(f"{p}: cannot read file ({exc.strerror})") from None
     if looks_binary(sample):
         raise InputError(f"{p}: looks like a binary file, not CSV text")
-    return open(p, encoding=detect_encoding(sample), errors="replace", newline="")
+    return p, sample
 
 
 def is_excel(path: str | os.PathLike[str]) -> bool:
     """True for .xlsx/.xlsm files (by extension and zip signature)."""
     p = Path(path)
-    if p.suffix.lower() not in {".xlsx", ".xlsm"}:
+    if p.suffix.lower() not in {".xlsx", ".xlsm"} or not p.is_file():  # a FIFO named .xlsx would block
         return False
     try:
         with p.open("rb") as fh:
@@ -138,50 +166,285 @@ def is_excel(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-def read_rows(path: str | os.PathLike[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """Return (header, iterator of (line number, row)) for a CSV or XLSX file, streamed.
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A row the reader could not parse: where it starts, its ``error_*`` code and why.
+
+    Yielded in place of the row's cells, so the row stays in every output (nothing dropped).
+    """
+
+    line: int
+    code: str
+    message: str
+
+
+Cells = list[str] | BadRow
+"""What the reader yields for one row: its cells, or a :class:`BadRow`."""
+
+DELIMITERS = ",;\t|"
+SNIFF_LINES = 50
+"""Lines looked at to choose the delimiter (each candidate is parsed by the C csv reader: linear)."""
+MAX_RECORD_LINES = 200
+"""A quoted cell may hold line breaks, but a row running over more lines than this is a broken quote."""
+MAX_RECORD_CHARS = 1_000_000
+"""Same bound in characters (20,000-character answers fit many times over)."""
+FALLBACK_ENCODING = "cp1252"
+"""Bytes that are not UTF-8 in a UTF-8 file are read as Windows-1252 (Excel's Western export)."""
+
+
+def _decode_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return exc.object[exc.start : exc.end].decode(FALLBACK_ENCODING, errors="replace"), exc.end
+
+
+codecs.register_error("grader-cp1252", _decode_fallback)
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter among ``, ; tab |`` that splits the first lines most consistently.
+
+    Each candidate is parsed with the C csv reader (no regular expression, so the time is
+    linear in the sample, unlike :class:`csv.Sniffer`); the header must split into 2+
+    columns and the most rows must have as many cells as the header. Comma wins ties.
+
+    >>> sniff_delimiter(['id;answer', '1;"yes, really"']), sniff_delimiter(['a,b', '1,2'])
+    (';', ',')
+    """
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(lines[:SNIFF_LINES], delimiter=delimiter) if r]
+        except csv.Error:
+            continue
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        score = (sum(len(r) == width for r in rows) / len(rows), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+@dataclass
+class TextLines:
+    """The lines of a text file (line endings kept), decoded one by one.
+
+    ``encoding`` is the file's encoding. A line that evidently has another one is decoded
+    on its own and its number kept in ``fallback_lines`` (its row is then flagged for review):
+    in a UTF-8 file, a line that is not valid UTF-8 (a Windows-1252 cell pasted in) has its
+    bad bytes read as :data:`FALLBACK_ENCODING`; in a single-byte code page file, a line
+    that is valid UTF-8 with non-ASCII characters is read as UTF-8.
+    """
+
+    path: Path
+    encoding: str
+    fallback_lines: set[int] = field(default_factory=set)
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        if self.encoding.startswith(("utf-16", "utf-32")):  # not byte-oriented: decode as a stream
+            with open(self.path, encoding=self.encoding, errors="replace", newline="") as fh:
+                yield from enumerate(fh, start=1)
+            return
+        utf8 = self.encoding in {"utf-8", "utf-8-sig"}
+        single_byte = codecs.lookup(self.encoding).name.startswith(_SINGLE_BYTE)
+        # latin-1 maps bytes to characters one to one: newline="" splits on \n, \r\n and \r
+        # like the csv module expects, and encoding back gives each line's bytes.
+        with open(self.path, encoding="latin-1", newline="") as fh:
+            for n, line in enumerate(fh, start=1):
+                raw = line.encode("latin-1")
+                if n == 1 and raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8) :]
+                if utf8:
+                    try:
+                        yield n, raw.decode("utf-8")
+                    except UnicodeDecodeError:
+                        self.fallback_lines.add(n)
+                        yield n, raw.decode("utf-8", errors="grader-cp1252")
+                    continue
+                if single_byte and not raw.isascii():
+                    try:
+                        text = raw.decode("utf-8")  # code page text almost never forms valid UTF-8
+                    except UnicodeDecodeError:
+                        pass
+                    else:
+                        self.fallback_lines.add(n)
+                        yield n, text
+                        continue
+                yield n, raw.decode(self.encoding, errors="replace")
+
+
+_SINGLE_BYTE = ("cp125", "iso8859", "latin", "koi8", "mac-")
+
+
+class _RecordTooLong(Exception):
+    """Raised through the csv reader when a row runs over too many lines (a broken quote)."""
+
+
+class _LineFeed:
+    """Feeds lines to :func:`csv.reader`, remembering those of the current row; lines can be put back."""
+
+    def __init__(self, lines: Iterator[tuple[int, str]]) -> None:
+        self._lines = lines
+        self._back: deque[tuple[int, str]] = deque()
+        self.used: list[tuple[int, str]] = []
+        self._chars = 0
+
+    def __iter__(self) -> "_LineFeed":
+        return self
+
+    def __next__(self) -> str:
+        item = self._back.popleft() if self._back else next(self._lines)
+        self.used.append(item)
+        self._chars += len(item[1])
+        if len(self.used) > MAX_RECORD_LINES or self._chars > MAX_RECORD_CHARS:
+            raise _RecordTooLong
+        return item[1]
+
+    def start_record(self) -> None:
+        """Forget the lines of the previous row."""
+        self.used = []
+        self._chars = 0
+
+    def put_back(self, items: list[tuple[int, str]]) -> None:
+        """Read ``items`` again, before any new line."""
+        self._back.extendleft(reversed(items))
+
+
+def _strict_problem(text: str, dialect: type[csv.Dialect] | csv.Dialect) -> str | None:
+    """Why ``text`` (one row, maybe over several lines) is not well-formed CSV, or None."""
+    try:
+        rows = list(csv.reader([text], dialect, strict=True))
+    except csv.Error as exc:
+        return str(exc)
+    return None if len(rows) == 1 else "more than one row"
+
+
+def parse_records(
+    lines: Iterable[tuple[int, str]], dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+) -> Iterator[tuple[int, Cells]]:
+    r"""(first line, cells or :class:`BadRow`) for each row of CSV ``lines``; blank lines skipped.
+
+    Never loses a line: a quote left open (or closed in the wrong place) would make the
+    csv module merge the following lines into one cell. Such a row is reported as a
+    ``BadRow`` at its first line, and the lines after it are read again as rows of their
+    own. A row over several lines is kept only if it is well-formed CSV with the header's
+    number of cells (the first row read is the header). Every non-blank line is the first
+    line of exactly one yielded row or inside a well-formed quoted cell.
+
+    >>> rows = list(parse_records(enumerate(['q,a\n', '1,"open\n', '2,fine\n'], start=1)))
+    >>> [(n, c if isinstance(c, list) else c.code) for n, c in rows]
+    [(1, ['q', 'a']), (2, 'error_bad_row'), (3, ['2', 'fine'])]
+    """
+    feed = _LineFeed(iter(lines))
+    reader = csv.reader(feed, dialect)
+    width: int | None = None
+    while True:
+        feed.start_record()
+        problem: str | None = None
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except _RecordTooLong:
+            problem = f"a quoted cell runs over more than {MAX_RECORD_LINES} lines or {MAX_RECORD_CHARS:,} characters"
+        except csv.Error as exc:
+            problem = f"cannot parse CSV ({exc})"
+        used = feed.used
+        if not used:
+            return
+        if problem is None:
+            problem = _row_shape_problem(cells, used, len(cells) if width is None else width, dialect)
+        if problem is None:
+            if cells:
+                if width is None:
+                    width = len(cells)
+                yield used[0][0], cells
+            continue
+        feed.put_back(used[1:])
+        reader = csv.reader(feed, dialect)
+        yield used[0][0], BadRow(used[0][0], "error_bad_row", problem)
+
+
+def _row_shape_problem(
+    cells: list[str], used: list[tuple[int, str]], width: int, dialect: type[csv.Dialect] | csv.Dialect
+) -> str | None:
+    """Why a parsed row must be re-read line by line (a quote opened and not closed), or None."""
+    quote = dialect.quotechar or '"'
+    if len(used) == 1:
+        text = used[0][1]
+        if quote in text and (_strict_problem(text, dialect) or "").startswith("unexpected end of data"):
+            return _UNTERMINATED
+        return None
+    if _strict_problem("".join(t for _, t in used), dialect) is not None:
+        return _UNTERMINATED
+    if len(cells) < width or any(c.strip() for c in cells[width:]):
+        return (
+            f"a quoted cell over lines {used[0][0]}-{used[-1][0]} gives {len(cells)} cells, not {width}; "
+            "the lines after it are read as rows of their own"
+        )
+    return None
+
+
+_UNTERMINATED = "unterminated quote: the quoted cell that starts here never closes; the lines after it are read as rows of their own"
+
+
+@dataclass
+class Table:
+    """A table being read: its header, its rows (streamed once) and what reading found.
+
+    ``rows`` yields (first line, cells or :class:`BadRow`); ``encoding`` says how the file
+    was decoded and ``fallback_lines`` which lines needed the fallback (filled as rows are read).
+    """
+
+    path: Path
+    header: list[str]
+    rows: Iterator[tuple[int, Cells]]
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    fallback_lines: set[int] = field(default_factory=set)
+
+
+def read_table(path: str | os.PathLike[str]) -> Table:
+    """Open a CSV or XLSX file as a :class:`Table` (header read, rows streamed).
+
+    Raises :class:`InputError` (one line naming the file) for a missing, special, binary
+    or empty file or a file without a header.
+    """
+    if is_excel(path):
+        header, rows = _read_xlsx(path)
+        return Table(Path(path), header, rows, encoding="xlsx", delimiter="")
+    p, sample = _sample(path)
+    encoding = detect_encoding(sample)
+    text = TextLines(p, encoding)
+    sniffing = iter(TextLines(p, encoding))
+    head = [line for _, line in itertools.islice(sniffing, SNIFF_LINES)]
+    sniffing.close()  # type: ignore[attr-defined]  (a generator: closes its file now)
+    dialect = csv.excel()
+    dialect.delimiter = sniff_delimiter(head)  # type: ignore[misc]
+    rows = parse_records(iter(text), dialect)
+    try:
+        first = next(rows)
+    except StopIteration:
+        raise InputError(f"{p}: file is empty (expected a header row)") from None
+    line, header_cells = first
+    if isinstance(header_cells, BadRow):
+        rows.close()
+        raise InputError(f"{p}: line {line}: cannot read the header row ({header_cells.message})")
+    header = [h.strip().lstrip("\ufeff") for h in header_cells]
+    if not any(header):
+        rows.close()
+        raise InputError(f"{p}: line {line}: header row is empty")
+    return Table(p, header, rows, encoding=encoding, delimiter=dialect.delimiter, fallback_lines=text.fallback_lines)
+
+
+def read_rows(path: str | os.PathLike[str]) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
+    """Return (header, iterator of (line number, cells or :class:`BadRow`)) for a CSV or XLSX file, streamed.
 
     Raises :class:`InputError` for an empty file or a file without a header.
     """
-    if is_excel(path):
-        return _read_xlsx(path)
-    fh = open_text(path)
-    sample = fh.read(SAMPLE_BYTES)
-    fh.seek(0)
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        if dialect.delimiter not in ",;\t":
-            dialect = csv.excel
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(fh, dialect)
-    try:
-        header = next(reader)
-    except StopIteration:
-        fh.close()
-        raise InputError(f"{path}: file is empty (expected a header row)") from None
-    except csv.Error as exc:
-        fh.close()
-        raise InputError(f"{path}: line 1: cannot parse CSV ({exc})") from None
-    header = [h.strip().lstrip("\ufeff") for h in header]
-    if not any(header):
-        fh.close()
-        raise InputError(f"{path}: line 1: header row is empty")
-
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        with fh:
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    yield reader.line_num, ["\x00csv-error", str(exc)]
-                    continue
-                if row:
-                    yield reader.line_num, row
-
-    return header, rows()
+    table = read_table(path)
+    return table.header, table.rows
 
 
 def _read_xlsx(path: str | os.PathLike[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:

@@ -24,6 +24,7 @@ from grader.cli import main
 from grader.errors import InputError
 from grader.progress import format_duration, progress_line, should_show, track
 from grader.rubric import load_rubrics
+from grader.tabular import BadRow
 
 ANSWERS = [
     "Khrushchev denounced Stalin in the Secret Speech of 1956.",
@@ -104,16 +105,30 @@ def test_broken_rows_are_kept_flagged_and_counted(tmp_path: Path, rubric_dir: Pa
     assert "5 could not be scored" in summary.line() and "line 3 (error_empty_answer)" in summary.line()
 
 
-def test_undecodable_answer_is_an_error_row(tmp_path: Path, rubric_dir: Path) -> None:
-    # valid UTF-8 for longer than the encoding sample, then a byte that is not UTF-8
+def test_stray_legacy_bytes_are_decoded_by_line_and_flagged(tmp_path: Path, rubric_dir: Path) -> None:
+    # valid UTF-8 for longer than the encoding sample, then a line in Windows-1252, then one that is neither
     good = b"".join(b"thaw,%d,Khrushchev denounced Stalin in the Secret Speech.\n" % i for i in range(5000))
-    data = b"question_id,answer_id,answer\n" + good + b"thaw,bad,caf\xe9 \xff Stalin denounced\n"
+    data = (b"question_id,answer_id,answer\n" + good + b"thaw,cp,caf\xe9 \xff Stalin denounced\n"
+            + b"thaw,bad,Stalin \x81 denounced\n")
     src = tmp_path / "in.csv"
     src.write_bytes(data)
     summary = run_batch(rubric_dir / "thaw.yaml", src, tmp_path / "out.csv")
-    last = read_csv(tmp_path / "out.csv")[-1]
-    assert last[1] == "bad" and last[-2] == "error_undecodable" and last[3] == ""
-    assert (summary.rows, summary.error_count) == (5001, 1)
+    cp, bad = read_csv(tmp_path / "out.csv")[-2:]
+    assert cp[2] == "caf\u00e9 \u00ff Stalin denounced" and cp[3] != "" and cp[-2] == "mixed_encoding" and cp[-1] == "true"
+    assert bad[1] == "bad" and bad[-2] == "error_undecodable;mixed_encoding" and bad[3] == ""
+    assert (summary.rows, summary.error_count) == (5002, 1)
+
+
+def test_one_cp1252_name_in_a_utf8_roster_stays_right(tmp_path: Path, rubric_dir: Path) -> None:
+    data = ("question_id,student,answer\nthaw,Jos\u00e9 N\u00fa\u00f1ez,Khrushchev denounced Stalin.\n"
+            "thaw,Zo\u00eb Br\u00fcck,Censorship relaxed.\n").encode() + "thaw,Ren\u00e9e,The Thaw.\n".encode("cp1252")
+    src = tmp_path / "roster.csv"
+    src.write_bytes(data)
+    run_batch(rubric_dir / "thaw.yaml", src, tmp_path / "out.csv")
+    rows = read_csv(tmp_path / "out.csv")
+    assert [r[1] for r in rows[1:]] == ["Jos\u00e9 N\u00fa\u00f1ez", "Zo\u00eb Br\u00fcck", "Ren\u00e9e"]
+    assert [r[-2] for r in rows[1:]] == ["", "", "mixed_encoding"] or rows[1][-2] != "mixed_encoding"
+    assert rows[3][-2].endswith("mixed_encoding") and rows[3][-1] == "true"
 
 
 @pytest.mark.parametrize(
@@ -124,7 +139,7 @@ def test_undecodable_answer_is_an_error_row(tmp_path: Path, rubric_dir: Path) ->
         (["thaw", "1", "split", "answer"], "error_ragged_row"),
         (["thaw", "1"], "error_ragged_row"),  # the answer column is missing
         (["thaw", "1", "caf\ufffd"], "error_undecodable"),
-        (["\x00csv-error", "field larger than field limit"], "error_bad_row"),
+        (BadRow(3, "error_bad_row", "field larger than field limit"), "error_bad_row"),
     ],
 )
 def test_row_problem(row: list[str], expected: str | None) -> None:

@@ -8,7 +8,7 @@ from grader.batch import guess_columns, score_rows
 from grader.errors import InputError
 from grader.rubric import load_rubrics
 from grader.scoring import Scorer
-from grader.tabular import read_rows
+from grader.tabular import BadRow, read_rows
 
 from conftest import REPO
 
@@ -49,7 +49,7 @@ def test_scores_match_the_scorer_and_progress_counts_every_row(rubrics) -> None:
 def test_broken_rows_are_kept_with_an_error(rubrics) -> None:
     header = ["question_id", "answer"]
     rows = [(2, ["destal-politics", "Khrushchev freed political prisoners."]), (3, ["nope", "text"]),
-            (4, ["destal-politics", "   "]), (5, ["\x00csv-error", "bad quote"]), (6, ["destal-politics"])]
+            (4, ["destal-politics", "   "]), (5, BadRow(5, "error_bad_row", "bad quote")), (6, ["destal-politics"])]
     out = score_rows(header, rows, rubrics, answer_col="answer", question_col="question_id")
     assert [o.error for o in out] == [None, "error_unknown_question", "error_empty_answer", "error_bad_row", "error_empty_answer"]
     assert out[0].result is not None and all(o.result is None for o in out[1:])

@@ -9,7 +9,7 @@ import pytest
 
 CORE = [
     "grader.text", "grader.rubric", "grader.concepts", "grader.similarity", "grader.scoring",
-    "grader.feedback", "grader.build", "grader.tabular",
+    "grader.feedback", "grader.build", "grader.tabular", "grader.files", "grader.strict_yaml", "grader.throttle",
 ]
 
 

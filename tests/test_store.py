@@ -96,3 +96,76 @@ def test_schema_uses_portable_types_for_postgresql() -> None:
 
     ddl = "\n".join(str(CreateTable(t).compile(dialect=postgresql.dialect())) for t in metadata.sorted_tables)
     assert "CREATE TABLE results" in ddl and "TIMESTAMP WITH TIME ZONE" in ddl and "BOOLEAN" in ddl
+
+
+# --- issue 12, item 10: overrides are never lost to a locked database --------------------------
+
+import sqlite3  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from sqlalchemy.exc import IntegrityError  # noqa: E402
+
+from grader.errors import OutputError, StoreBusyError  # noqa: E402
+
+
+def _hold_write_lock(path: Path, seconds: float) -> threading.Thread:
+    """Another writer (as a 100k-row save would) holds SQLite's write lock for ``seconds``."""
+    ready = threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, timeout=0, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        ready.set()
+        time.sleep(seconds)
+        conn.execute("COMMIT")
+        conn.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    ready.wait()
+    return thread
+
+
+def test_override_waits_for_a_long_save_instead_of_failing(tmp_path: Path) -> None:
+    db = tmp_path / "grader.sqlite"
+    store = Store(f"sqlite:///{db}")
+    run = store.save_run("week 1", "a.csv", records())
+    holder = _hold_write_lock(db, 6.5)  # longer than SQLite's default 5 s busy timeout
+    try:
+        saved = store.add_override(run, 1, 7.0, "missed a point")
+    finally:
+        holder.join()
+    assert saved.score == 7.0 and store.overrides(run)[1].reason == "missed a point"
+
+
+def test_override_that_still_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "grader.sqlite"
+    store = Store(f"sqlite:///{db}", busy_seconds=0.5)
+    run = store.save_run("week 1", "a.csv", records())
+    holder = _hold_write_lock(db, 2.0)
+    try:
+        with pytest.raises(StoreBusyError, match=r"^the database is busy .* nothing was saved, try again"):
+            store.add_override(run, 1, 7.0, "missed a point")
+    finally:
+        holder.join()
+    assert store.add_override(run, 1, 7.0, "missed a point").score == 7.0  # and works once the lock is free
+
+
+def test_big_runs_are_written_in_chunks_and_a_failed_save_leaves_nothing(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'g.sqlite'}", chunk_rows=3)
+    rows = records(10)
+    run = store.save_run("big", "a.csv", rows)
+    assert store.load_results(run) == rows
+    broken = [*records(5), replace(records(6)[5], student=None)]  # the second chunk fails
+    with pytest.raises(IntegrityError):
+        store.save_run("broken", "b.csv", broken)
+    assert [r.name for r in store.list_runs()] == ["big"]
+
+
+def test_database_path_must_be_a_regular_file(tmp_path: Path) -> None:
+    link = tmp_path / "grader.sqlite"
+    link.symlink_to(tmp_path / "elsewhere.sqlite")
+    with pytest.raises(OutputError, match="symbolic link"):
+        Store(f"sqlite:///{link}")

@@ -221,3 +221,41 @@ def test_studio_shows_rubric_agreement(server: str, page) -> None:
     save.first.wait_for()  # the rerun after the edit may still be drawing the lower sections
     assert save.count() == 1
     shoot(page, "studio.png", 2850)
+
+
+PAYLOAD = "\n\n![img](http://evil.example/p.png) [click](http://evil.example/) <script>window.pwned=1</script> <img src=x onerror=\"window.pwned=1\">"
+
+
+def _assert_payload_inert(page) -> None:
+    """The payload shows as text; no image, link or script came out of it (issue 12, item 5)."""
+    assert page.locator('img[src*="evil.example"]').count() == 0
+    links = page.locator('a[href*="evil.example"]')
+    assert links.count() == 0, [links.nth(i).evaluate("e => e.parentElement.parentElement.outerHTML.slice(0, 600)") for i in range(links.count())]
+    assert page.locator('img[src="x"]').count() == 0
+    assert page.evaluate("window.pwned === undefined")
+    assert "evil" in page.locator("body").inner_text()  # it was displayed, as text
+
+
+def test_markup_in_answers_and_uploads_stays_text(server: str, page, tmp_path: Path) -> None:
+    page.goto(server)
+    page.get_by_role("heading", name="Practice").wait_for()
+    page.get_by_label("Your answer").fill("Khrushchev denounced Stalin in the Secret Speech." + PAYLOAD)
+    page.get_by_role("button", name="Score my answer").click()
+    page.locator('[data-testid="stMetricValue"]').first.wait_for()
+    wait_idle(page)
+    _assert_payload_inert(page)
+
+    upload = tmp_path / "answers.csv"
+    with upload.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([
+            ["student", "question_id", "answer", "note" + PAYLOAD],
+            ["s1", "destal-politics", "Khrushchev denounced Stalin." + PAYLOAD, "x"],
+        ])
+    page.goto(f"{server}/batch")
+    page.get_by_role("heading", name="Batch scoring").wait_for()
+    page.locator('input[type="file"]').first.set_input_files(str(upload))
+    wait_idle(page)
+    page.get_by_role("button", name="Score answers").click()
+    page.get_by_text("Scored 1 rows").wait_for()
+    wait_idle(page)
+    _assert_payload_inert(page)
