@@ -21,8 +21,23 @@ from app_pages.common import (
 )
 from grader.batch import guess_columns, score_rows
 from grader.errors import GraderError, InputError
-from grader.gradebook import canvas_rows, grade_records, moodle_rows, result_rows, to_csv
-from grader.review import DEFAULT_BOUNDARIES, DEFAULT_MARGIN, final_score, record_from_score, review_queue
+from grader.gradebook import (
+    DUPLICATE_POLICIES,
+    build_gradebook,
+    canvas_rows,
+    gradebook_rows,
+    moodle_rows,
+    result_rows,
+    to_csv,
+)
+from grader.review import (
+    DEFAULT_BOUNDARIES,
+    DEFAULT_MARGIN,
+    record_from_score,
+    result_table,
+    review_queue,
+    row_label,
+)
 from grader.store import Store, default_url
 from grader.tabular import read_rows
 
@@ -104,7 +119,7 @@ if table is not None:
     with c2:
         student_col = pick("Student name column", "student", "batch_col_student", optional=True)
     with c3:
-        student_id_col = pick("Student ID column", "", "batch_col_student_id", optional=True)
+        student_id_col = pick("Student ID column", "student_id", "batch_col_student_id", optional=True)
     with c4:
         question_col = pick("Question id column", "question", "batch_col_question", optional=True)
 
@@ -121,57 +136,99 @@ if table is not None:
         r3.warning("Choose the question id column, or one rubric for every row.")
 
     ready = mode == modes[1] or question_col is not None
+    # Same file, same rubrics and same column choices: the same run (no duplicate runs).
+    rubric_texts = "\n".join(r.model_dump_json() for _, r in sorted(rubrics_of(scorers).items()))
+    settings = f"{chosen_set}|{answer_col}|{student_col}|{student_id_col}|{question_col if not rubric_id else ''}|{rubric_id}"
+    digest = hashlib.sha256((data or b"") + settings.encode() + rubric_texts.encode()).hexdigest()[:10]
+    run_name = f"{source} ({digest})"
     if st.button("Score answers", type="primary", disabled=not ready, key="batch_score"):
-        bar = st.progress(0.0, text="Scoring...")
-        progress = {"done": 0}
-
-        def advance(n: int) -> None:
-            progress["done"] += n
-            done = progress["done"]
-            bar.progress(min(1.0, done / max(1, len(rows))), text=f"Scored {done} of {len(rows)} rows")
-
-        idx = {h: i for i, h in enumerate(header)}
-        try:
-            scored = score_rows(
-                header,
-                rows,
-                rubrics_of(scorers),
-                answer_col=answer_col,
-                question_col=None if rubric_id else question_col,
-                rubric_id=rubric_id,
-                chunk_size=200,
-                on_progress=advance,
+        existing = store.find_run(run_name)
+        if existing is not None:
+            st.session_state["batch_run_id"] = existing.id
+            st.session_state["batch_run_pick"] = existing.id
+            st.session_state["batch_flash"] = (
+                f"{source} was already scored with these rubrics and columns: showing run #{existing.id} "
+                "(delete it below to score it again)."
             )
-        except GraderError as exc:
-            st.error(str(exc))
         else:
-            records = [
-                record_from_score(
-                    i,
-                    s,
-                    student=s.cells[idx[student_col]] if student_col else "",
-                    student_id=s.cells[idx[student_id_col]] if student_id_col else "",
-                    answer=s.cells[idx[answer_col]],
+            bar = st.progress(0.0, text="Scoring...")
+            progress = {"done": 0}
+
+            def advance(n: int) -> None:
+                progress["done"] += n
+                done = progress["done"]
+                bar.progress(min(1.0, done / max(1, len(rows))), text=f"Scored {done} of {len(rows)} rows")
+
+            idx = {h: i for i, h in enumerate(header)}
+            try:
+                scored = score_rows(
+                    header,
+                    rows,
+                    rubrics_of(scorers),
+                    answer_col=answer_col,
+                    question_col=None if rubric_id else question_col,
+                    rubric_id=rubric_id,
+                    chunk_size=200,
+                    on_progress=advance,
                 )
-                for i, s in enumerate(scored)
-            ]
-            digest = hashlib.sha256(data or b"").hexdigest()[:8]
-            run_id = store.save_run(f"{source} ({digest})", source, records)
-            st.session_state["batch_run_id"] = run_id
-            st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
-            bar.progress(1.0, text=f"Scored {len(records)} rows")
+            except GraderError as exc:
+                st.error(str(exc))
+            else:
+                records = [
+                    record_from_score(
+                        i,
+                        s,
+                        student=s.cells[idx[student_col]] if student_col else "",
+                        student_id=s.cells[idx[student_id_col]] if student_id_col else "",
+                        answer=s.cells[idx[answer_col]],
+                    )
+                    for i, s in enumerate(scored)
+                ]
+                run_id = store.save_run(run_name, source, records)
+                st.session_state["batch_run_id"] = run_id
+                st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
+                bar.progress(1.0, text=f"Scored {len(records)} rows")
 
 # --- 3. results, review and overrides ---------------------------------------------------
+TEXT_COLUMNS = {
+    "why review": st.column_config.TextColumn("why review", width="small"),
+    "flags": st.column_config.TextColumn("flags", width="medium"),
+    "reasons": st.column_config.TextColumn("reasons", width="large"),
+    "override reason": st.column_config.TextColumn("override reason", width="medium"),
+    "answer": st.column_config.TextColumn("answer (double-click a cell to read it all)", width="large"),
+}
+
+
+def show_table(rows: list[dict], key: str) -> None:
+    """A results table: empty cells stay empty (not "None"), long text is kept whole."""
+    df = pd.DataFrame(rows)
+    st.dataframe(df.style.format(na_rep="", precision=2), hide_index=True, width="stretch",
+                 column_config=TEXT_COLUMNS, key=key)
+
+
 runs = store.list_runs()
+flash = st.session_state.pop("batch_flash", None)
+if flash:
+    st.success(flash)
 if runs:
     ids = [r.id for r in runs]
     current = st.session_state["batch_run_id"]
     labels = {r.id: f"#{r.id} {r.name} - {r.n_rows} rows - {r.created_at:%Y-%m-%d %H:%M}" for r in runs}
     st.subheader("3. Results", anchor=False)
-    run_id = st.selectbox(
+    k1, k2 = st.columns([4, 1])
+    run_id = k1.selectbox(
         "Run", ids, index=ids.index(current) if current in ids else 0, format_func=labels.get, key="batch_run_pick"
     )
     st.session_state["batch_run_id"] = run_id
+    with k2.popover("Delete run", icon=":material/delete:"):
+        st.caption(f"Deletes run #{run_id}, its scores and its overrides. This cannot be undone.")
+        sure = st.checkbox(f"Yes, delete run #{run_id}", key=f"batch_delete_sure_{run_id}")
+        if st.button("Delete", disabled=not sure, key="batch_delete_run"):
+            store.delete_run(run_id)
+            st.session_state["batch_run_id"] = None
+            st.session_state.pop("batch_run_pick", None)
+            st.session_state["batch_flash"] = f"Deleted run #{run_id}."
+            st.rerun()
     records = store.load_results(run_id)
     overrides = store.overrides(run_id)
 
@@ -186,9 +243,6 @@ if runs:
         st.warning("Boundaries must be numbers separated by commas; using the defaults.")
         boundaries = DEFAULT_BOUNDARIES
 
-    flash = st.session_state.pop("batch_flash", None)
-    if flash:
-        st.success(flash)
     queue = review_queue(records, boundaries=boundaries, margin=margin)
     scored_n = sum(r.score is not None for r in records)
     m1, m2, m3, m4 = st.columns(4)
@@ -197,73 +251,51 @@ if runs:
     m3.metric("Needs review", len(queue))
     m4.metric("Overridden", len(overrides))
 
-    def frame(items: list, groups: dict[int, str] | None = None) -> pd.DataFrame:
-        out = []
-        for rec in items:
-            ov = overrides.get(rec.row)
-            out.append(
-                {
-                    "row": rec.row,
-                    "line": rec.line,
-                    "student": rec.student or rec.student_id,
-                    "question": rec.question_id,
-                    "auto score": rec.score,
-                    "override": None if ov is None else ov.score,
-                    "final score": final_score(rec, None if ov is None else ov.score),
-                    "max": rec.max_score,
-                    **({"why review": groups.get(rec.row, "")} if groups is not None else {}),
-                    "flags": rec.flags,
-                    "reasons": rec.reasons,
-                    "override reason": "" if ov is None else ov.reason,
-                    "answer": rec.answer[:300],
-                }
-            )
-        return pd.DataFrame(out)
-
     tab_review, tab_all, tab_charts, tab_export = st.tabs(["Needs review first", "All rows", "Score histograms", "Download"])
     with tab_review:
         groups = {rec.row: g for rec, g in queue}
         if queue:
-            st.dataframe(frame([rec for rec, _ in queue], groups), hide_index=True, width="stretch", key="batch_queue_table")
+            show_table(result_table([rec for rec, _ in queue], overrides, groups), "batch_queue_table")
         else:
             st.success("Nothing needs review in this run.")
         st.markdown("**Override a score** (the automatic score stays on record)")
         order = [rec.row for rec, _ in queue] + [r.row for r in records if r.row not in groups]
         by_row = {r.row: r for r in records}
-        row = st.selectbox(
-            "Row",
-            order,
-            format_func=lambda n: f"row {n} (line {by_row[n].line}) {by_row[n].student or by_row[n].student_id} "
-            f"{by_row[n].question_id}: auto {by_row[n].score if by_row[n].score is not None else '-'}",
-            key="batch_override_row",
-        )
+        # Every override widget is keyed by run and row: a value typed for one row can never
+        # be saved for another row or another run.
+        row = st.selectbox("Row", order, format_func=lambda n: row_label(by_row[n]), key=f"batch_override_row_{run_id}")
         rec = by_row[row]
         with st.container(border=True):
             note(rec.answer or "(empty answer)", "answer")
             if rec.flags or rec.reasons:
-                st.caption(f"Flags: {rec.flags or '-'}; reasons: {rec.reasons or '-'}")
+                note(f"Flags: {rec.flags or '-'}; reasons: {rec.reasons or '-'}", "warning")
             if rec.row in overrides:
-                st.caption(f"Current override: {overrides[rec.row].score:g} ({overrides[rec.row].reason})")
+                note(f"Current override: {overrides[rec.row].score:g} ({overrides[rec.row].reason})", "info")
         top = float(rec.max_score or 10)
-        with st.form("batch_override_form"):
+        with st.form(f"batch_override_form_{run_id}_{row}"):
             o1, o2 = st.columns([1, 3])
-            new_score = o1.number_input("New score", 0.0, top, float(rec.score or 0.0), 0.5, key="batch_override_score")
-            reason = o2.text_input("Reason (required)", key="batch_override_reason", max_chars=1000)
-            save = st.form_submit_button("Save override", key="batch_override_save")
+            new_score = o1.number_input(
+                "New score", 0.0, top, float(rec.score or 0.0), 0.5, key=f"batch_override_score_{run_id}_{row}"
+            )
+            reason = o2.text_input("Reason (required)", key=f"batch_override_reason_{run_id}_{row}", max_chars=1000)
+            save = st.form_submit_button(f"Save override for line {rec.line}", key="batch_override_save")
         if save:
             try:
-                store.add_override(run_id, row, new_score, reason)
+                store.add_override(run_id, rec.row, new_score, reason)
             except GraderError as exc:
                 st.error(str(exc))
             else:
                 auto = f"{rec.score:g}" if rec.score is not None else "-"
-                st.session_state["batch_flash"] = f"Saved: row {row} now scores {new_score:g} (automatic score {auto})."
+                who = rec.student or rec.student_id or "(no name)"
+                st.session_state["batch_flash"] = (
+                    f"Saved: line {rec.line} ({who}, {rec.question_id}) now scores {new_score:g} (automatic score {auto})."
+                )
                 st.rerun()
     with tab_all:
-        st.dataframe(frame(records), hide_index=True, width="stretch", key="batch_all_table")
+        show_table(result_table(records, overrides), "batch_all_table")
     with tab_charts:
-        scores = frame(records)
-        scores = scores[scores["final score"].notna()]
+        scores = pd.DataFrame(result_table(records, overrides))
+        scores = scores[scores["final score"].notna()] if not scores.empty else scores
         if scores.empty:
             st.info("No scored rows.")
         else:
@@ -279,22 +311,35 @@ if runs:
             )
             st.altair_chart(chart, key="batch_histograms")
     with tab_export:
-        item = st.text_input(
-            "Gradebook item name (blank: one column per question id)", key="batch_item_name", max_chars=100
+        g1, g2 = st.columns([2, 2])
+        total_name = g1.text_input(
+            "Gradebook item name (the total's column; blank: Total)", key="batch_item_name", max_chars=100
         ).strip() or None
-        grades = grade_records(records, overrides, item=item)
-        maxima = {item or r.question_id or "grader": r.max_score for r in records if r.max_score is not None}
-        d1, d2, d3 = st.columns(3)
+        policy = g2.selectbox(
+            "A student with two answers to one question", DUPLICATE_POLICIES, key="batch_duplicates",
+            format_func={"blank": "leave the cell empty", "highest": "use the higher score",
+                         "latest": "use the later row"}.get,
+        )
+        book = build_gradebook(records, overrides, total_name=total_name, on_duplicate=policy)
+        st.caption(f"One row per student: {len(book.students)} students, {len(book.questions)} questions "
+                   f"({', '.join(book.questions)}) and a total.")
+        for warning in book.warnings():
+            note(warning, "warning")
+        d1, d2, d3, d4 = st.columns(4)
         d1.download_button(
-            "Results CSV", to_csv(result_rows(records, overrides)),
+            "Results CSV (every row)", to_csv(result_rows(records, overrides)),
             file_name=f"grader-run-{run_id}.csv", mime="text/csv", key="batch_dl_csv",
         )
         d2.download_button(
-            "Canvas gradebook CSV", to_csv(canvas_rows(grades, points_possible=maxima)),
-            file_name=f"canvas-run-{run_id}.csv", mime="text/csv", key="batch_dl_canvas",
+            "Gradebook CSV", to_csv(gradebook_rows(book)),
+            file_name=f"gradebook-run-{run_id}.csv", mime="text/csv", key="batch_dl_gradebook",
         )
         d3.download_button(
-            "Moodle grades CSV", to_csv(moodle_rows(grades)),
+            "Canvas gradebook CSV", to_csv(canvas_rows(book)),
+            file_name=f"canvas-run-{run_id}.csv", mime="text/csv", key="batch_dl_canvas",
+        )
+        d4.download_button(
+            "Moodle grades CSV", to_csv(moodle_rows(book)),
             file_name=f"moodle-run-{run_id}.csv", mime="text/csv", key="batch_dl_moodle",
         )
         st.caption("Every cell is spreadsheet-safe: text starting with = + - @ is prefixed with an apostrophe. "

@@ -169,6 +169,22 @@ class Store:
             rows = conn.execute(select(runs).order_by(runs.c.id.desc())).all()
         return [RunInfo(r.id, r.name, r.source, r.created_at, r.n_rows) for r in rows]
 
+    def find_run(self, name: str) -> RunInfo | None:
+        """The newest run called ``name`` (names carry a fingerprint of file and settings), or None."""
+        with self.engine.connect() as conn:
+            r = conn.execute(select(runs).where(runs.c.name == name[:200]).order_by(runs.c.id.desc())).first()
+        return None if r is None else RunInfo(r.id, r.name, r.source, r.created_at, r.n_rows)
+
+    def delete_run(self, run_id: int) -> None:
+        """Delete a run with its rows and overrides (InputError if it does not exist)."""
+        with self.engine.begin() as conn:
+            if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+                raise InputError(f"no stored run with id {run_id}")
+            # explicit deletes: SQLite enforces ON DELETE CASCADE only with a pragma
+            conn.execute(overrides.delete().where(overrides.c.run_id == run_id))
+            conn.execute(results.delete().where(results.c.run_id == run_id))
+            conn.execute(runs.delete().where(runs.c.id == run_id))
+
     def load_results(self, run_id: int) -> list[ResultRecord]:
         """The rows of a run in their original order (InputError if the run does not exist)."""
         names = [f.name for f in fields(ResultRecord)]

@@ -239,7 +239,7 @@ def test_batch_scores_the_bundled_samples_and_puts_review_first(env) -> None:
     ranks = [order.index(g) for g in queue["why review"]]
     assert ranks == sorted(ranks)
     assert len(table(at, having="override reason", lacking="why review")) == n
-    assert {b.key for b in at.download_button} == {"batch_dl_csv", "batch_dl_canvas", "batch_dl_moodle"}
+    assert {b.key for b in at.download_button} == {"batch_dl_csv", "batch_dl_gradebook", "batch_dl_canvas", "batch_dl_moodle"}
     store = Store(f"sqlite:///{env['db']}")
     [run] = store.list_runs()
     assert run.n_rows == n
@@ -247,24 +247,26 @@ def test_batch_scores_the_bundled_samples_and_puts_review_first(env) -> None:
 
 def test_batch_override_keeps_auto_score_and_survives_restart(env) -> None:
     at = score_sample(start("batch"))
-    row = at.selectbox(key="batch_override_row").value
-    auto = table(at, having="override reason", lacking="why review").set_index("row").loc[row, "auto score"]
-    at.number_input(key="batch_override_score").set_value(9.5)
-    at.text_input(key="batch_override_reason").set_value("Answer is right, scorer missed the paraphrase")
+    store = Store(f"sqlite:///{env['db']}")
+    by_row = {r.row: r for r in store.load_results(store.list_runs()[0].id)}
+    line = by_row[keyed(at.selectbox, "batch_override_row").value].line
+    auto = table(at, having="override reason", lacking="why review").set_index("line").loc[line, "auto score"]
+    keyed(at.number_input, "batch_override_score").set_value(9.5)
+    keyed(at.text_input, "batch_override_reason").set_value("Answer is right, scorer missed the paraphrase")
     at.button(key="batch_override_save").click().run()
     assert not at.exception
-    assert any("now scores 9.5" in s.value for s in at.success)
-    rows = table(at, having="override reason", lacking="why review").set_index("row")
-    assert rows.loc[row, "override"] == 9.5 and rows.loc[row, "final score"] == 9.5 and rows.loc[row, "auto score"] == auto
+    assert any("now scores 9.5" in s.value and f"line {line} " in s.value for s in at.success)
+    rows = table(at, having="override reason", lacking="why review").set_index("line")
+    assert rows.loc[line, "override"] == 9.5 and rows.loc[line, "final score"] == 9.5 and rows.loc[line, "auto score"] == auto
     again = start("batch")  # a new session: the run and its override come from the database
-    assert again.selectbox(key="batch_run_pick").value == Store(f"sqlite:///{env['db']}").list_runs()[0].id
-    rows = table(again, having="override reason", lacking="why review").set_index("row")
-    assert rows.loc[row, "final score"] == 9.5 and rows.loc[row, "override reason"].startswith("Answer is right")
+    assert again.selectbox(key="batch_run_pick").value == store.list_runs()[0].id
+    rows = table(again, having="override reason", lacking="why review").set_index("line")
+    assert rows.loc[line, "final score"] == 9.5 and rows.loc[line, "override reason"].startswith("Answer is right")
 
 
 def test_batch_override_without_reason_is_refused(env) -> None:
     at = score_sample(start("batch"))
-    at.number_input(key="batch_override_score").set_value(1.0)
+    keyed(at.number_input, "batch_override_score").set_value(1.0)
     at.button(key="batch_override_save").click().run()
     assert [e.value for e in at.error] == ["an override needs a reason"]
     assert at.metric[3].value == "0"
@@ -408,3 +410,113 @@ def test_every_widget_has_a_key(env) -> None:
     pages[2].text_area(key="studio_try").set_value(GOOD_ANSWER).run()
     for at in pages:
         assert unkeyed(at) == []
+
+
+# --- Batch: overrides always land on the row shown ------------------------------------------
+
+
+def keyed(elements, prefix: str):
+    """The one widget whose key starts with ``prefix`` (override widgets are keyed by run and row)."""
+    found = [w for w in elements if (w.key or "").startswith(prefix)]
+    assert len(found) == 1, f"{len(found)} widgets with a key starting {prefix!r}"
+    return found[0]
+
+
+CLASS_CSV = (
+    "student_id,student,question_id,answer\n"
+    "s1,Ann Lee,destal-politics,Khrushchev denounced Stalin in the Secret Speech of 1956 and freed political prisoners.\n"
+    "s1,Ann Lee,destal-eastern-europe,The Soviet army crushed the Hungarian uprising in 1956.\n"
+    "s2,Bo Ma,destal-politics,Stalin died.\n"
+)
+
+
+def upload_and_score(at: AppTest, name: str = "class.csv", text: str = CLASS_CSV) -> AppTest:
+    at.file_uploader(key="batch_upload").set_value((name, text.encode(), "text/csv")).run()
+    at.button(key="batch_score").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_override_form_follows_the_run_and_row_shown(env) -> None:
+    at = score_sample(start("batch"))
+    first_run = at.selectbox(key="batch_run_pick").value
+    keyed(at.number_input, "batch_override_score").set_value(9.5)  # typed, not saved
+    at = upload_and_score(at)  # a new run is picked: the form must not keep run 1's row or number
+    store = Store(f"sqlite:///{env['db']}")
+    new_run = at.selectbox(key="batch_run_pick").value
+    assert new_run != first_run
+    records = {r.row: r for r in store.load_results(new_run)}
+    row = keyed(at.selectbox, "batch_override_row").value
+    assert row in records
+    shown = keyed(at.number_input, "batch_override_score").value
+    assert shown == (records[row].score or 0.0)
+    keyed(at.text_input, "batch_override_reason").set_value("checked by hand")
+    at.button(key="batch_override_save").click().run()
+    saved = store.overrides(new_run)
+    assert list(saved) == [row] and saved[row].score == shown and store.overrides(first_run) == {}
+    assert any(f"line {records[row].line}" in s.value and records[row].student in s.value for s in at.success)
+
+
+def test_override_form_resets_when_the_run_picker_changes(env) -> None:
+    at = upload_and_score(score_sample(start("batch")))
+    store = Store(f"sqlite:///{env['db']}")
+    newest, older = [r.id for r in store.list_runs()]
+    keyed(at.number_input, "batch_override_score").set_value(1.5)
+    at.selectbox(key="batch_run_pick").set_value(older).run()
+    records = {r.row: r for r in store.load_results(older)}
+    row = keyed(at.selectbox, "batch_override_row").value
+    assert keyed(at.number_input, "batch_override_score").value == (records[row].score or 0.0)
+    assert str(records[row].line) in keyed(at.selectbox, "batch_override_row").format_func(row)
+
+
+def shown_cells(element) -> pd.DataFrame:
+    """The table as the browser shows it (the Styler's display strings), not the raw values."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(element.proto.arrow_data.styler.display_values).read_pandas()
+
+
+def all_rows(at: AppTest):
+    return next(d for d in at.dataframe if "override reason" in d.value.columns and "why review" not in d.value.columns)
+
+
+def test_batch_guesses_the_student_id_and_counts_rows_by_file_line(env) -> None:
+    long_answer = "Khrushchev denounced Stalin in the Secret Speech of 1956. " * 12
+    text = CLASS_CSV + f"s3,Cy Ro,destal-politics,{long_answer}\ns4,Di,destal-politics,\n"
+    at = start("batch")
+    at.file_uploader(key="batch_upload").set_value(("class.csv", text.encode(), "text/csv")).run()
+    assert at.selectbox(key="batch_col_student_id").value == "student_id"
+    assert at.selectbox(key="batch_col_student").value == "student"
+    at.button(key="batch_score").click().run()
+    element = all_rows(at)
+    rows = element.value
+    assert "row" not in rows.columns and list(rows["line"]) == [2, 3, 4, 5, 6]
+    assert list(rows["student id"]) == ["s1", "s1", "s2", "s3", "s4"]
+    assert rows["answer"].iloc[3].strip() == long_answer.strip()  # never cut off
+    shown = shown_cells(element)
+    assert "None" not in set(shown.astype(str).values.ravel()) and "nan" not in set(shown.astype(str).values.ravel())
+    assert shown["auto score"].iloc[4] == "" and shown["override"].iloc[0] == ""
+    labels = keyed(at.selectbox, "batch_override_row")
+    assert labels.options and all(o.startswith("line ") for o in labels.options)
+
+
+def test_the_same_file_scored_twice_is_one_run_and_runs_can_be_deleted(env) -> None:
+    at = upload_and_score(start("batch"))
+    at.button(key="batch_score").click().run()
+    store = Store(f"sqlite:///{env['db']}")
+    assert store.count_runs() == 1
+    assert any("already scored" in s.value for s in at.success)
+    run = store.list_runs()[0].id
+    at.checkbox(key=f"batch_delete_sure_{run}").check().run()
+    at.button(key="batch_delete_run").click().run()
+    assert not at.exception and store.count_runs() == 0
+    assert any(f"Deleted run #{run}" in s.value for s in at.success)
+
+
+def test_batch_export_reports_two_answers_to_one_question(env) -> None:
+    text = CLASS_CSV + "s2,Bo Ma,destal-politics,Khrushchev freed prisoners from the gulag.\ns2,Bo Ma,nope,x\n"
+    at = upload_and_score(start("batch"), text=text)
+    notes = [m.value for m in at.markdown if "grader-note grader-warning" in m.value]
+    assert any("answered a question more than once" in n and "2 answers to destal-politics (lines 4, 5)" in n for n in notes)
+    assert any("unknown question are not exported: line 6 (nope)" in n for n in notes)
+    assert any("One row per student: 2 students, 2 questions" in c.value for c in at.caption)

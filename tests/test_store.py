@@ -96,3 +96,24 @@ def test_schema_uses_portable_types_for_postgresql() -> None:
 
     ddl = "\n".join(str(CreateTable(t).compile(dialect=postgresql.dialect())) for t in metadata.sorted_tables)
     assert "CREATE TABLE results" in ddl and "TIMESTAMP WITH TIME ZONE" in ddl and "BOOLEAN" in ddl
+
+
+def test_find_run_by_name_returns_the_newest(store: Store) -> None:
+    assert store.find_run("week 1") is None
+    store.save_run("week 1", "a.csv", records(1))
+    newest = store.save_run("week 1", "a.csv", records(2))
+    assert store.find_run("week 1").id == newest
+
+
+def test_delete_run_removes_rows_and_overrides_only_of_that_run(store: Store) -> None:
+    keep = store.save_run("keep", "a.csv", records())
+    gone = store.save_run("gone", "b.csv", records())
+    store.add_override(gone, 1, 5.0, "checked")
+    store.add_override(keep, 1, 6.0, "checked")
+    store.delete_run(gone)
+    assert [r.id for r in store.list_runs()] == [keep]
+    with pytest.raises(InputError, match=f"no stored run with id {gone}"):
+        store.load_results(gone)
+    assert store.overrides(gone) == {} and store.overrides(keep)[1].score == 6.0
+    with pytest.raises(InputError, match="no stored run"):
+        store.delete_run(gone)
