@@ -291,15 +291,19 @@ def rubric_from_yaml(text: str, *, source: str = "<rubric>") -> Rubric:
 def load_rubrics(path: str | os.PathLike[str]) -> dict[str, Rubric]:
     """Load one rubric file, or every ``*.yaml``/``*.yml`` file of a directory, keyed by id.
 
-    Raises :class:`RubricError` if two files share an id or the directory holds none.
+    A directory without rubric files of its own is read as a folder of question sets: the
+    rubrics of all its sub-folders are loaded (ids must be unique across sets). Raises
+    :class:`RubricError` if two files share an id or the directory holds none.
     """
     p = Path(path)
     if not p.is_dir():
         rubric = load_rubric(p)
         return {rubric.id: rubric}
     files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+    if not files:  # a folder of question sets (rubrics/<set>/*.yaml), as the app keeps them
+        files = sorted([*p.glob("*/*.yaml"), *p.glob("*/*.yml")])
     if not files:
-        raise RubricError("directory holds no .yaml rubric files", path=str(p))
+        raise RubricError("directory holds no .yaml rubric files (nor sub-folders of them)", path=str(p))
     rubrics: dict[str, Rubric] = {}
     for f in files:
         rubric = load_rubric(f)
