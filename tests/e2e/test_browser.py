@@ -3,8 +3,9 @@
 Types an answer on Practice, submits, checks the score and the highlight, checks that
 neither the served DOM nor the websocket traffic carries the model answer or hidden rubric
 phrases, scores the bundled samples on Batch scoring and downloads the CSV, opens the
-Rubric studio, and saves a screenshot of each page to docs/screenshots/ (used by the README).
-Nothing is downloaded: the browser is /usr/bin/chromium.
+Rubric studio, and saves a screenshot of each page to a temporary folder, or to
+docs/screenshots/ (used by the README) when GRADER_REFRESH_SCREENSHOTS=1: `make test` never
+rewrites tracked files. Nothing is downloaded: the browser is /usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ from grader.rubric import load_rubrics
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = REPO / "docs" / "screenshots"
+REFRESH_ENV = "GRADER_REFRESH_SCREENSHOTS"
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -116,15 +119,24 @@ def wait_idle(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
 
 
-def shoot(page, name: str, height: int) -> None:
+def shots_dir() -> Path:
+    """docs/screenshots/ only when asked (GRADER_REFRESH_SCREENSHOTS=1); otherwise a temporary folder."""
+    if os.environ.get(REFRESH_ENV) == "1":
+        return SHOTS
+    return Path(tempfile.gettempdir()) / "grader-e2e-screenshots"
+
+
+def shoot(page, name: str, height: int) -> Path:
     """Screenshot the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    folder = shots_dir()
+    folder.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": height})
     page.wait_for_timeout(800)
     page.evaluate("document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
     page.wait_for_timeout(300)
-    page.screenshot(path=str(SHOTS / name))
+    page.screenshot(path=str(folder / name))
     page.set_viewport_size({"width": 1400, "height": 1000})
+    return folder / name
 
 
 def test_practice_scores_highlights_and_leaks_nothing(server: str, page) -> None:
@@ -199,8 +211,8 @@ def test_batch_scores_uploaded_samples_and_downloads_safe_csv(server: str, page,
     with page.expect_download() as info:
         page.get_by_role("button", name="Results CSV").click()
     rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
-    assert rows[0][:5] == ["row", "line", "student", "question", "auto score"]
-    assert len(rows) == 5 and rows[1][2] == "'=cmd|' /C calc'!A0"
+    assert rows[0][:4] == ["line", "student", "question", "auto score"]
+    assert len(rows) == 5 and rows[1][1] == "'=cmd|' /C calc'!A0"
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
 
 
@@ -221,3 +233,10 @@ def test_studio_shows_rubric_agreement(server: str, page) -> None:
     save.first.wait_for()  # the rerun after the edit may still be drawing the lower sections
     assert save.count() == 1
     shoot(page, "studio.png", 2850)
+
+
+def test_screenshots_go_to_a_temporary_folder_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(REFRESH_ENV, raising=False)
+    assert shots_dir() != SHOTS and SHOTS not in shots_dir().parents
+    monkeypatch.setenv(REFRESH_ENV, "1")
+    assert shots_dir() == SHOTS
