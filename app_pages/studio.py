@@ -32,11 +32,13 @@ from grader.editing import (
 from grader.errors import GraderError, InputError
 from grader.highlight import highlight_html, marks_from_concepts
 from grader.rubric import Rubric, rubric_from_yaml, rubric_to_yaml, save_rubric
+from grader.yaml_edit import update_yaml
 
 SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 EDIT_KEYS = (
     "studio_id", "studio_title", "studio_question", "studio_model_answer", "studio_max_score",
-    "studio_show_after", "studio_concepts", "studio_misconceptions", "studio_replace", "studio_sample_question",
+    "studio_show_after", "studio_concepts", "studio_misconceptions", "studio_replace", "studio_target_set",
+    "studio_new_set",
 )
 
 if not teacher_gate():
@@ -117,18 +119,6 @@ else:
                 st.error(f"{uploaded.name}: not UTF-8 text")
             except GraderError as exc:
                 st.error(str(exc))
-    if base is not None:
-        options = sets + ["(new set)"]
-        s1, s2 = st.columns([1, 1])
-        pick = s1.selectbox("Save into question set", options, key="studio_target_set")
-        if pick == "(new set)":
-            name = s2.text_input("New set name", key="studio_new_set").strip()
-            if name and not SET_NAME.match(name):
-                s2.error("Use letters, digits, '.', '_' or '-' only.")
-            target_set = name if SET_NAME.match(name) else None
-        else:
-            target_set = pick
-
 if base is None:
     st.info("Choose or build a rubric to start.")
     st.stop()
@@ -140,6 +130,21 @@ if st.session_state.get("studio_tag") != tag:
     for key in EDIT_KEYS:
         st.session_state.pop(key, None)
     st.session_state["studio_tag"] = tag
+
+if mode != modes[0]:
+    # A new question goes into its own new set unless a set already holds a rubric with its id.
+    options = sets + ["(new set)"]
+    home = next((name for name in sets if base.id in scorers_for(name)), "(new set)")
+    s1, s2 = st.columns([1, 1])
+    pick = s1.selectbox("Save into question set", options, index=options.index(home), key="studio_target_set")
+    if pick == "(new set)":
+        name = s2.text_input("New set name", base.id, key="studio_new_set").strip()
+        if name and not SET_NAME.match(name):
+            s2.error("Use letters, digits, '.', '_' or '-' only.")
+        target_set = name if SET_NAME.match(name) else None
+    else:
+        target_set = pick
+
 
 # --- 2. edit ------------------------------------------------------------------------------
 st.subheader("Edit", anchor=False)
@@ -254,19 +259,27 @@ has_split = any("split" in r for r in sample_rows)
 if has_split:  # tuning happens on the tune split only; heldout answers stay unseen for the final check
     kept = [(r, n) for r, n in zip(sample_rows, sample_lines) if r.get("split", "").strip() == "tune"]
     sample_rows, sample_lines = [r for r, _ in kept], [n for _, n in kept]
-questions = sorted({r.get("question_id", "").strip() for r in sample_rows} - {""})
+has_questions = any("question_id" in r for r in sample_rows)
+picked: list[tuple[dict[str, str], int]] = []
 if edited is not None and sample_rows:
-    default_q = base.id if base.id in questions else (questions[0] if questions else None)
-    if questions:
-        qid = st.selectbox(
-            "Sample question", questions, index=questions.index(default_q), key="studio_sample_question"
-        )
+    # Only answers to THIS question: a rubric is never measured against another question's answers.
+    qid = edited.id if any(r.get("question_id", "").strip() == edited.id for r in sample_rows) else base.id
+    if has_questions:
         picked = [(r, n) for r, n in zip(sample_rows, sample_lines) if r.get("question_id", "").strip() == qid]
     else:
         picked = list(zip(sample_rows, sample_lines))
-    st.caption(
-        f"{sample_name}: {len(picked)} graded answers" + (" from the tune split (heldout answers are never used here)." if has_split else ".")
-    )
+    split_note = " (tune split only; heldout answers are never used here)" if has_split else ""
+    if not picked:
+        st.info(
+            f"{sample_name} has no graded answers to question '{qid}'{split_note}, so there is nothing to compare "
+            "this rubric with. Upload graded answers to this question (question_id, answer, score) above."
+        )
+    elif has_questions:
+        st.caption(f"Compared with the {len(picked)} graded answers to question '{qid}' in {sample_name}{split_note}.")
+    else:
+        st.caption(f"{sample_name} has no question_id column: all its {len(picked)} graded answers are taken as "
+                   f"answers to '{qid}'{split_note}.")
+if edited is not None and picked:
     try:
         comparison = compare(base_yaml, rubric_to_yaml(edited), [r for r, _ in picked], [n for _, n in picked])
     except GraderError as exc:
@@ -303,7 +316,10 @@ if edited is not None:
             )
         if f2.button(f"Save to {target_set}/{target.name}", type="primary", disabled=not replace, key="studio_save"):
             try:
-                path = save_rubric(edited, target, root=root)
+                text = None
+                if exists:  # keep the teacher's comments and layout (ruamel.yaml round trip)
+                    text = update_yaml(target.read_text(encoding="utf-8-sig"), edited)
+                path = save_rubric(edited, target, root=root, text=text)
             except GraderError as exc:
                 st.error(str(exc))
             else:

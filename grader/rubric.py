@@ -319,11 +319,15 @@ def rubric_to_yaml(rubric: Rubric) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def save_rubric(rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> Path:
+def save_rubric(
+    rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None, text: str | None = None
+) -> Path:
     """Write ``rubric`` to ``path`` atomically, keeping the previous file as ``<name>.bak``.
 
     If ``root`` is given, ``path`` must resolve inside it (upload or rubric names cannot
-    write elsewhere). The text is validated again before it replaces the old file.
+    write elsewhere). ``text`` is the YAML to write (default :func:`rubric_to_yaml`; the
+    studio passes :func:`grader.yaml_edit.update_yaml` to keep comments); it is validated
+    again and must read back as ``rubric`` before it replaces the old file.
     """
     target = Path(path)
     if root is not None:
@@ -331,8 +335,10 @@ def save_rubric(rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.
         resolved = target.resolve()
         if root_path != resolved.parent and root_path not in resolved.parents:
             raise RubricError(f"refusing to write outside {root_path}", path=str(target))
-    text = rubric_to_yaml(rubric)
-    rubric_from_yaml(text, source=str(target))
+    if text is None:
+        text = rubric_to_yaml(rubric)
+    if rubric_from_yaml(text, source=str(target)) != rubric:
+        raise RubricError("the YAML text to write does not match the rubric", path=str(target))
     if target.is_dir():
         raise RubricError("is a directory, expected a .yaml file name", path=str(target))
     try:

@@ -520,3 +520,53 @@ def test_batch_export_reports_two_answers_to_one_question(env) -> None:
     assert any("answered a question more than once" in n and "2 answers to destal-politics (lines 4, 5)" in n for n in notes)
     assert any("unknown question are not exported: line 6 (nope)" in n for n in notes)
     assert any("One row per student: 2 students, 2 questions" in c.value for c in at.caption)
+
+
+# --- Rubric studio: new questions, samples of the right question, comments kept ----------------
+
+
+def build_berlin(at: AppTest) -> AppTest:
+    at.radio(key="studio_mode").set_value("Build from a question and model answer").run()
+    at.text_input(key="studio_build_id").set_value("berlin-wall")
+    at.text_area(key="studio_build_question").set_value("Why did the Berlin Wall fall in 1989?")
+    at.text_area(key="studio_build_model").set_value(
+        "Mass protests in East Germany, the exodus through Hungary and Gorbachev's refusal to use force "
+        "led the East German government to open the border on 9 November 1989."
+    )
+    at.checkbox(key="studio_build_wordnet").uncheck()
+    at.button(key="studio_build").click().run()
+    assert not at.exception
+    return at
+
+
+def test_studio_new_question_defaults_to_its_own_set_and_is_not_compared_with_other_answers(env) -> None:
+    at = build_berlin(start("studio"))
+    assert at.selectbox(key="studio_target_set").value == "(new set)"
+    assert at.text_input(key="studio_new_set").value == "berlin-wall"
+    assert not [d for d in at.dataframe if "qwk" in d.value.columns]  # no agreement with De-Stalinization answers
+    assert any("no graded answers to question 'berlin-wall'" in i.value for i in at.info)
+    at.button(key="studio_save").click().run()
+    assert (env["rubrics"] / "berlin-wall" / "berlin-wall.yaml").exists()
+    assert not (env["rubrics"] / "destalinization" / "berlin-wall.yaml").exists()
+
+
+def test_studio_agreement_names_the_question_and_file_it_compares_with(env) -> None:
+    at = start("studio")
+    at.selectbox(key="studio_rubric").set_value("destal-eastern-europe").run()
+    n = table(at, having="qwk").loc["before edit", "n"]
+    assert any(f"Compared with the {int(n)} graded answers to question 'destal-eastern-europe' in graded.csv" in c.value
+               for c in at.caption)
+
+
+def test_studio_save_keeps_the_yaml_comments(env) -> None:
+    path = env["rubrics"] / "destalinization" / "destal-politics.yaml"
+    path.write_text(path.read_text().replace("weight: 2\n", "weight: 2  # the key idea, keep it heavy\n", 1))
+    at = start("studio")
+    at.selectbox(key="studio_rubric").set_value("destal-politics").run()
+    at.text_input(key="studio_title").set_value("Edited, comments kept").run()
+    at.button(key="studio_save").click().run()
+    assert not at.exception
+    text = path.read_text()
+    assert text.startswith("# Built by `grader rubric build`") and "# the key idea, keep it heavy" in text
+    assert "title: Edited, comments kept" in text
+    assert load_rubrics(path)["destal-politics"].title == "Edited, comments kept"
