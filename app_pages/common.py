@@ -11,6 +11,7 @@ import streamlit as st
 
 from grader.rubric import Rubric
 from grader.scoring import Scorer
+from grader.store import Store, default_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PASSCODE_ENV = "GRADER_TEACHER_PASSCODE"
@@ -67,6 +68,16 @@ def scorer_for_yaml(text: str) -> Scorer:
     from grader.rubric import rubric_from_yaml
 
     return Scorer(rubric_from_yaml(text))
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return Store(url)
+
+
+def get_store() -> Store:
+    """One store (engine + connection pool) per database URL (``GRADER_DB_URL``)."""
+    return _store(default_url())
 
 
 def rubrics_of(scorers: dict[str, Scorer]) -> dict[str, Rubric]:

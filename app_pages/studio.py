@@ -15,8 +15,10 @@ from app_pages.common import (
     SAMPLES_CSV,
     answer_box,
     note,
+    get_store,
     rubric_root,
     rubric_sets,
+    rubrics_of,
     scorer_for_yaml,
     scorers_for,
     teacher_gate,
@@ -31,8 +33,9 @@ from grader.editing import (
 )
 from grader.errors import GraderError, InputError
 from grader.highlight import highlight_html, marks_from_concepts
-from grader.rubric import Rubric, rubric_from_yaml, rubric_to_yaml, save_rubric
-from grader.yaml_edit import update_yaml
+from grader.lifecycle import describe_changes, list_drafts, publish, published_path, save_draft
+from grader.rescore import moved, rescore_runs
+from grader.rubric import Rubric, load_rubric, rubric_from_yaml, rubric_to_yaml
 
 SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 EDIT_KEYS = (
@@ -71,7 +74,7 @@ def compare(before_yaml: str, after_yaml: str, rows: list[dict[str, str]], lines
 # --- 1. where the rubric comes from -----------------------------------------------------
 modes = ["Edit a saved rubric", "Build from a question and model answer", "Upload a rubric YAML"]
 mode = st.radio("Start from", modes, horizontal=True, key="studio_mode")
-sets = rubric_sets()
+sets = sorted({*rubric_sets(), *(p.parent.parent.name for p in rubric_root().glob("*/drafts/*.y*ml"))})
 base: Rubric | None = None
 target_set: str | None = None
 
@@ -81,9 +84,23 @@ if mode == modes[0]:
     else:
         c1, c2 = st.columns([1, 3])
         target_set = c1.selectbox("Question set", sets, key="studio_set")
-        scorers = scorers_for(target_set)
-        rid = c2.selectbox("Rubric", list(scorers), format_func=lambda r: f"{r}: {scorers[r].rubric.question}", key="studio_rubric")
-        base = scorers[rid].rubric
+        live = rubrics_of(scorers_for(target_set)) if target_set in rubric_sets() else {}
+        try:
+            drafts = list_drafts(rubric_root() / target_set)
+        except GraderError as exc:
+            st.error(str(exc))
+            drafts = {}
+        mine = {**live, **drafts}  # a draft is edited where there is one
+
+        def describe(r: str) -> str:
+            state = "draft" if r not in live else ("published, draft pending" if r in drafts else "published")
+            return f"{r} [{state}]: {mine[r].question}"
+
+        rid = c2.selectbox("Rubric", sorted(mine, key=lambda r: (r not in live, r)), format_func=describe, key="studio_rubric")
+        base = mine[rid]
+        if rid in drafts:
+            st.caption("Editing the saved draft" + (": students still see the published version." if rid in live
+                                                    else ": not published yet, students do not see it."))
 else:
     if mode == modes[1]:
         with st.form("studio_build_form"):
@@ -134,7 +151,7 @@ if st.session_state.get("studio_tag") != tag:
 if mode != modes[0]:
     # A new question goes into its own new set unless a set already holds a rubric with its id.
     options = sets + ["(new set)"]
-    home = next((name for name in sets if base.id in scorers_for(name)), "(new set)")
+    home = next((name for name in sets if name in rubric_sets() and base.id in scorers_for(name)), "(new set)")
     s1, s2 = st.columns([1, 1])
     pick = s1.selectbox("Save into question set", options, index=options.index(home), key="studio_target_set")
     if pick == "(new set)":
@@ -295,7 +312,7 @@ if edited is not None and picked:
                 for p in comparison["problems"][:50]:
                     note(p, "warning")
 
-# --- 5. save or download -------------------------------------------------------------------
+# --- 5. save as draft, publish, change log, re-score -------------------------------------------
 st.subheader("Save", anchor=False)
 if edited is not None:
     yaml_text = rubric_to_yaml(edited)
@@ -303,25 +320,73 @@ if edited is not None:
     f1.download_button(
         "Download YAML", yaml_text, file_name=f"{edited.id}.yaml", mime="application/x-yaml", key="studio_download"
     )
+    author = f1.text_input("Your name (for the change log)", key="studio_author", max_chars=100).strip() or "(no name)"
     if target_set is None:
         f2.warning("Choose the question set to save into.")
     else:
         root = rubric_root()
-        target = root / target_set / f"{edited.id}.yaml"
+        set_dir = root / target_set
+        target = published_path(set_dir, edited.id)
         exists = target.exists()
         replace = True
         if exists and (mode != modes[0] or edited.id != base.id):
             replace = f2.checkbox(
                 f"Replace the existing rubric {target_set}/{target.name} (a .bak copy is kept)", key="studio_replace"
             )
-        if f2.button(f"Save to {target_set}/{target.name}", type="primary", disabled=not replace, key="studio_save"):
+        f2.caption("A draft is kept apart: students and batch scoring keep using the published version.")
+        draft_clicked = f2.button(f"Save draft of {edited.id}", key="studio_save_draft")
+        publish_clicked = f2.button(
+            f"Publish to {target_set}/{target.name}", type="primary", disabled=not replace, key="studio_save"
+        )
+        if draft_clicked or publish_clicked:
+            before = load_rubric(target) if exists else None
             try:
-                text = None
-                if exists:  # keep the teacher's comments and layout (ruamel.yaml round trip)
-                    text = update_yaml(target.read_text(encoding="utf-8-sig"), edited)
-                path = save_rubric(edited, target, root=root, text=text)
+                if draft_clicked:
+                    path = save_draft(edited, set_dir, root=root)
+                    action = "draft saved"
+                else:
+                    path = publish(edited, set_dir, root=root).path
+                    action = "published"
             except GraderError as exc:
                 st.error(str(exc))
             else:
-                backup = " (previous version kept as .bak)" if exists else ""
-                st.success(f"Saved {path.relative_to(root)}{backup}.")
+                summary = describe_changes(before, edited)
+                get_store().add_rubric_change(target_set, edited.id, action, author, summary)
+                backup = " (previous version kept as .bak)" if exists and action == "published" else ""
+                st.success(f"{action.capitalize()}: {path.relative_to(root)}{backup}. Changes: {'; '.join(summary)}.")
+                if action == "published":
+                    st.session_state["studio_published"] = (target_set, edited.id)
+        log = get_store().rubric_changes(target_set, edited.id)
+        with st.expander(f"Change log of {edited.id} ({len(log)} entries)"):
+            if log:
+                st.dataframe(
+                    pd.DataFrame([{"when": c.created_at, "who": c.author, "action": c.action,
+                                   "what changed": c.summary.replace("\n", "; ")} for c in log]),
+                    hide_index=True, width="stretch", key="studio_change_log",
+                    column_config={"what changed": st.column_config.TextColumn(width="large")},
+                )
+            else:
+                st.caption("No saves from the studio yet.")
+
+# --- 6. re-score the runs a published change affects -----------------------------------------
+published = st.session_state.get("studio_published")
+if published is not None:
+    pub_set, pub_id = published
+    affected = get_store().runs_with_questions([pub_id])
+    st.subheader("Re-score affected runs", anchor=False)
+    if not affected:
+        st.caption(f"No stored batch run has answers to {pub_id}.")
+    else:
+        n_rows = sum(affected.values())
+        st.caption(f"{n_rows} answers to {pub_id} in {len(affected)} stored run(s) were scored with the previous "
+                   "version. Re-scoring keeps every teacher override.")
+        if st.button(f"Re-score {n_rows} answers in {len(affected)} run(s)", key="studio_rescore"):
+            changes = rescore_runs(get_store(), rubrics_of(scorers_for(pub_set)), [pub_id])
+            st.session_state["studio_rescored"] = changes
+    changes = st.session_state.get("studio_rescored")
+    if changes is not None:
+        shifted = moved(changes)
+        st.success(f"Re-scored {len(changes)} answers: {len(shifted)} automatic scores moved.")
+        if shifted:
+            st.dataframe(pd.DataFrame([c.as_row() for c in shifted]).style.format(na_rep="", precision=2),
+                         hide_index=True, width="stretch", key="studio_rescore_table")

@@ -301,7 +301,7 @@ def load_rubrics(path: str | os.PathLike[str]) -> dict[str, Rubric]:
         return {rubric.id: rubric}
     files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
     if not files:  # a folder of question sets (rubrics/<set>/*.yaml), as the app keeps them
-        files = sorted([*p.glob("*/*.yaml"), *p.glob("*/*.yml")])
+        files = sorted(f for f in [*p.glob("*/*.yaml"), *p.glob("*/*.yml")] if f.parent.name != "drafts")
     if not files:
         raise RubricError("directory holds no .yaml rubric files (nor sub-folders of them)", path=str(p))
     rubrics: dict[str, Rubric] = {}

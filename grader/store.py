@@ -80,6 +80,57 @@ overrides = Table(
 )
 
 
+rubric_changes = Table(
+    "rubric_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("set_name", String(100), nullable=False),
+    Column("rubric_id", String(100), nullable=False, index=True),
+    Column("action", String(40), nullable=False),
+    Column("author", String(200), nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+concept_marks = Table(
+    "concept_marks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("row", Integer, nullable=False),
+    Column("question_id", String(100), nullable=False, default=""),
+    Column("concept_id", String(100), nullable=False),
+    Column("present", Boolean, nullable=False),
+    Column("answer", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RubricChange:
+    """One entry of a rubric's change log: who did what, when, and what changed (one line each)."""
+
+    set_name: str
+    rubric_id: str
+    action: str
+    author: str
+    summary: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptMark:
+    """A teacher's judgement that a concept is present or absent in one answer (kept for rubric tuning)."""
+
+    run_id: int
+    row: int
+    question_id: str
+    concept_id: str
+    present: bool
+    answer: str
+    created_at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class ResultRecord:
     """One scored row as stored: ``row`` is its position in the run (0-based)."""
@@ -182,6 +233,7 @@ class Store:
                 raise InputError(f"no stored run with id {run_id}")
             # explicit deletes: SQLite enforces ON DELETE CASCADE only with a pragma
             conn.execute(overrides.delete().where(overrides.c.run_id == run_id))
+            conn.execute(concept_marks.delete().where(concept_marks.c.run_id == run_id))
             conn.execute(results.delete().where(results.c.run_id == run_id))
             conn.execute(runs.delete().where(runs.c.id == run_id))
 
@@ -238,6 +290,69 @@ class Store:
                 .order_by(overrides.c.id)
             ).all()
         return [Override(r.run_id, r.row, r.score, r.reason, r.created_at) for r in rows]
+
+    def replace_results(self, run_id: int, records: Sequence[ResultRecord]) -> None:
+        """Replace stored rows of a run (same ``row`` numbers) after a re-score; overrides are untouched."""
+        names = [f.name for f in fields(ResultRecord) if f.name != "row"]
+        with self.engine.begin() as conn:
+            for r in records:
+                conn.execute(
+                    results.update()
+                    .where(results.c.run_id == run_id, results.c.row == r.row)
+                    .values(**{n: getattr(r, n) for n in names})
+                )
+
+    def runs_with_questions(self, question_ids: Sequence[str]) -> dict[int, int]:
+        """Runs holding rows of any of ``question_ids``: run id -> number of such rows."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(results.c.run_id, func.count())
+                .where(results.c.question_id.in_(list(question_ids)))
+                .group_by(results.c.run_id)
+            ).all()
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def add_rubric_change(self, set_name: str, rubric_id: str, action: str, author: str, summary: Sequence[str]) -> RubricChange:
+        """Append an entry to a rubric's change log."""
+        created = _now()
+        text = "\n".join(summary)
+        with self.engine.begin() as conn:
+            conn.execute(rubric_changes.insert().values(
+                set_name=set_name[:100], rubric_id=rubric_id[:100], action=action[:40], author=author.strip()[:200],
+                summary=text, created_at=created,
+            ))
+        return RubricChange(set_name, rubric_id, action, author.strip(), text, created)
+
+    def rubric_changes(self, set_name: str, rubric_id: str) -> list[RubricChange]:
+        """The change log of one rubric of a set, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(rubric_changes)
+                .where(rubric_changes.c.set_name == set_name, rubric_changes.c.rubric_id == rubric_id)
+                .order_by(rubric_changes.c.id.desc())
+            ).all()
+        return [RubricChange(r.set_name, r.rubric_id, r.action, r.author, r.summary, r.created_at) for r in rows]
+
+    def add_concept_marks(self, run_id: int, row: int, question_id: str, answer: str, marks: dict[str, bool]) -> None:
+        """Store a teacher's present/absent marks of concepts in one answer (for rubric tuning)."""
+        created = _now()
+        if not marks:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(concept_marks.insert(), [
+                {"run_id": run_id, "row": row, "question_id": question_id, "concept_id": cid, "present": bool(present),
+                 "answer": answer, "created_at": created}
+                for cid, present in marks.items()
+            ])
+
+    def concept_marks(self, question_id: str | None = None) -> list[ConceptMark]:
+        """Every stored concept mark (of one question if given), oldest first."""
+        query = select(concept_marks).order_by(concept_marks.c.id)
+        if question_id is not None:
+            query = query.where(concept_marks.c.question_id == question_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [ConceptMark(r.run_id, r.row, r.question_id, r.concept_id, r.present, r.answer, r.created_at) for r in rows]
 
     def count_runs(self) -> int:
         """How many runs are stored."""

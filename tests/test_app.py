@@ -570,3 +570,48 @@ def test_studio_save_keeps_the_yaml_comments(env) -> None:
     assert text.startswith("# Built by `grader rubric build`") and "# the key idea, keep it heavy" in text
     assert "title: Edited, comments kept" in text
     assert load_rubrics(path)["destal-politics"].title == "Edited, comments kept"
+
+
+# --- Rubric lifecycle: drafts, publishing, change log, re-score ----------------------------------
+
+
+def test_a_draft_is_hidden_from_practice_until_published(env) -> None:
+    at = build_berlin(start("studio"))
+    at.text_input(key="studio_author").set_value("Ms Rivera")
+    at.button(key="studio_save_draft").click().run()
+    assert not at.exception and any(s.value.startswith("Draft saved") for s in at.success)
+    practice = start()
+    assert "berlin-wall" not in practice.selectbox(key="practice_set").options
+    at = start("studio")
+    at.selectbox(key="studio_set").set_value("berlin-wall").run()
+    assert "[draft]" in at.selectbox(key="studio_rubric").options[0]
+    at.button(key="studio_save").click().run()
+    assert any(s.value.startswith("Published") for s in at.success)
+    practice = start()
+    practice.selectbox(key="practice_set").set_value("berlin-wall").run()
+    assert practice.selectbox(key="practice_question").value == "berlin-wall"
+    log = table(at, having="what changed")
+    assert list(log["action"]) == ["published", "draft saved"] and list(log["who"]) == ["(no name)", "Ms Rivera"]
+
+
+def test_publishing_a_change_rescores_runs_and_keeps_overrides(env) -> None:
+    at = score_sample(start("batch"))
+    store = Store(f"sqlite:///{env['db']}")
+    run = store.list_runs()[0].id
+    row = next(r.row for r in store.load_results(run) if r.question_id == "destal-politics")
+    store.add_override(run, row, 7.0, "read it twice")
+    before = {r.row: r.score for r in store.load_results(run)}
+    at = start("studio")
+    at.selectbox(key="studio_rubric").set_value("destal-politics").run()
+    at.number_input(key="studio_max_score").set_value(20.0).run()
+    at.text_input(key="studio_author").set_value("Mr Okafor")
+    at.button(key="studio_save").click().run()
+    assert any("max_score: 10 -> 20" in s.value for s in at.success)
+    at.button(key="studio_rescore").click().run()
+    assert not at.exception
+    moved_rows = table(at, having="override kept")
+    assert len(moved_rows) > 10 and set(moved_rows["question"]) == {"destal-politics"}
+    assert (moved_rows["after"] >= moved_rows["before"]).all()
+    after = {r.row: r.score for r in store.load_results(run)}
+    assert after[row] == pytest.approx(2 * before[row]) and store.overrides(run)[row].score == 7.0
+    assert table(at, having="what changed")["who"].iloc[0] == "Mr Okafor"

@@ -229,7 +229,7 @@ def test_studio_shows_rubric_agreement(server: str, page) -> None:
     page.locator("mark.grader-match").first.wait_for()
     wait_idle(page)
     assert page.locator('[data-testid="stDataFrame"]').count() >= 3  # try table, agreement, per concept
-    save = page.get_by_role("button", name=re.compile(r"Save to destalinization."))
+    save = page.get_by_role("button", name=re.compile(r"Publish to destalinization."))
     save.first.wait_for()  # the rerun after the edit may still be drawing the lower sections
     assert save.count() == 1
     shoot(page, "studio.png", 2850)
