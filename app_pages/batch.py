@@ -19,8 +19,10 @@ from app_pages.common import (
     scorers_for,
     teacher_gate,
 )
-from grader.batch import guess_columns, score_rows
+from grader.batch import ScorerPool, guess_columns, score_rows
 from grader.errors import GraderError, InputError
+from grader.marking import score_with_marks
+from grader.scoring import Scorer
 from grader.gradebook import (
     DUPLICATE_POLICIES,
     build_gradebook,
@@ -68,6 +70,24 @@ def read_table(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[
             return header, list(rows)
         except GraderError as exc:  # name the user's file, not our temporary copy
             raise InputError(str(exc).replace(str(path), name)) from None
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _pool(set_name: str, fingerprint: str) -> ScorerPool:
+    return ScorerPool(rubrics_of(scorers_for(set_name)))
+
+
+def review_scorer(question_id: str) -> Scorer | None:
+    """The scorer batch scoring uses for a question (its set's pool), or None if no set has it.
+
+    The one place this page obtains a scorer for reviewing a stored row.
+    """
+    for name in rubric_sets():
+        rubrics = rubrics_of(scorers_for(name))
+        if question_id in rubrics:
+            fingerprint = hashlib.sha256("".join(r.model_dump_json() for r in rubrics.values()).encode()).hexdigest()
+            return _pool(name, fingerprint).get(question_id)
+    return None
 
 
 store = get_store(default_url())
@@ -271,6 +291,34 @@ if runs:
                 note(f"Flags: {rec.flags or '-'}; reasons: {rec.reasons or '-'}", "warning")
             if rec.row in overrides:
                 note(f"Current override: {overrides[rec.row].score:g} ({overrides[rec.row].reason})", "info")
+        scorer = review_scorer(rec.question_id) if rec.answer.strip() else None
+        if scorer is not None:
+            result = scorer.score(rec.answer)
+            st.markdown("**Grade with the rubric** - tick the concepts the answer really covers; the score follows.")
+            marks: dict[str, bool] = {}
+            mark_cols = st.columns(2)
+            for i, c in enumerate(result.concepts):
+                evidence = " | ".join(sp.text for sp in c.evidence) or "no matching words found"
+                marks[c.concept_id] = mark_cols[i % 2].checkbox(
+                    c.label, value=c.matched, key=f"batch_mark_{run_id}_{row}_{c.concept_id}", help=f"Scorer: {evidence}"
+                )
+            marked = score_with_marks(scorer.rubric, result, marks)
+            st.caption(f"Score with these marks: {marked.score:g} / {marked.max_score:g} "
+                       f"(the current rubric scores it {result.score:g})")
+            if marked.changed and st.button(
+                f"Save {marked.score:g} for line {rec.line} as an override", key=f"batch_marks_save_{run_id}_{row}"
+            ):
+                reason = marked.reason({c.concept_id: c.label for c in result.concepts})
+                try:
+                    store.add_override(run_id, rec.row, marked.score, reason)
+                except GraderError as exc:
+                    st.error(str(exc))
+                else:
+                    store.add_concept_marks(run_id, rec.row, rec.question_id, rec.answer, marks)
+                    st.session_state["batch_flash"] = (
+                        f"Saved: line {rec.line} now scores {marked.score:g} ({reason})."
+                    )
+                    st.rerun()
         top = float(rec.max_score or 10)
         with st.form(f"batch_override_form_{run_id}_{row}"):
             o1, o2 = st.columns([1, 3])

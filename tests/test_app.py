@@ -615,3 +615,31 @@ def test_publishing_a_change_rescores_runs_and_keeps_overrides(env) -> None:
     after = {r.row: r.score for r in store.load_results(run)}
     assert after[row] == pytest.approx(2 * before[row]) and store.overrides(run)[row].score == 7.0
     assert table(at, having="what changed")["who"].iloc[0] == "Mr Okafor"
+
+
+# --- Grading with the rubric during review ---------------------------------------------------------
+
+
+def test_marking_a_concept_recomputes_and_saves_an_override_with_the_marks(env) -> None:
+    at = upload_and_score(start("batch"))
+    store = Store(f"sqlite:///{env['db']}")
+    run = store.list_runs()[0].id
+    records = {r.row: r for r in store.load_results(run)}
+    row = keyed(at.selectbox, "batch_override_row").value
+    rec = records[row]
+    boxes = [c for c in at.checkbox if (c.key or "").startswith(f"batch_mark_{run}_{row}_")]
+    assert boxes, "no concept checkboxes for the row under review"
+    absent = next(c for c in boxes if not c.value)
+    absent.check().run()
+    caption = next(c.value for c in at.caption if c.value.startswith("Score with these marks"))
+    new_score = float(caption.split(":")[1].split("/")[0])
+    assert new_score > (rec.score or 0)
+    keyed(at.button, f"batch_marks_save_{run}_{row}").click().run()
+    assert not at.exception
+    saved = store.overrides(run)[row]
+    assert saved.score == new_score and saved.reason.startswith("Concepts marked by the teacher: present: ")
+    marks = store.concept_marks(rec.question_id)
+    prefix = f"batch_mark_{run}_{row}_"
+    assert {m.concept_id for m in marks} == {c.key[len(prefix):] for c in boxes}  # every mark kept for tuning
+    assert [m.present for m in marks if m.concept_id == absent.key[len(prefix):]] == [True]
+    assert any(f"line {rec.line} now scores {new_score:g}" in s.value for s in at.success)

@@ -1,0 +1,85 @@
+"""Grading with the rubric: the teacher marks concepts present or absent, the score follows.
+
+:func:`score_with_marks` recomputes a :class:`~grader.scoring.ScoreResult` with some concepts
+set by the teacher, with the scorer's own formula (coverage, required concepts,
+misconception and flag penalties and caps, similarity, calibration, rounding), so marking
+every concept as the scorer did gives back the scorer's score. Similarity, flags and
+misconceptions stay as the scorer found them, except that a concept marked present is no
+longer reported as negated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from grader.concepts import ConceptMatch
+from grader.feedback import build_feedback
+from grader.rubric import Rubric
+from grader.scoring import ScoreResult, apply_calibration, combine, round_to_step, scale_similarity
+
+
+@dataclass(frozen=True)
+class MarkedScore:
+    """The score with the teacher's marks, what the marks changed, and the matching feedback."""
+
+    score: float
+    max_score: float
+    concepts: list[ConceptMatch]
+    changed: dict[str, bool]
+    feedback: list[str]
+
+    def reason(self, labels: Mapping[str, str] | None = None) -> str:
+        """The override reason naming the concepts the teacher changed.
+
+        >>> MarkedScore(6, 10, [], {"a": True, "b": False}, []).reason({"a": "Secret Speech"})
+        'Concepts marked by the teacher: present: Secret Speech; absent: b'
+        """
+        labels = labels or {}
+        present = [labels.get(c, c) for c, v in self.changed.items() if v]
+        absent = [labels.get(c, c) for c, v in self.changed.items() if not v]
+        parts = ([f"present: {', '.join(present)}"] if present else []) + ([f"absent: {', '.join(absent)}"] if absent else [])
+        return "Concepts marked by the teacher: " + ("; ".join(parts) if parts else "as the scorer found them")
+
+
+def score_with_marks(rubric: Rubric, result: ScoreResult, marks: Mapping[str, bool]) -> MarkedScore:
+    """The score of ``result``'s answer when the concepts in ``marks`` are present (True) or absent (False).
+
+    Unknown concept ids raise ``KeyError``; concepts not in ``marks`` keep the scorer's decision.
+
+    >>> from grader.rubric import rubric_from_dict
+    >>> from grader.scoring import Scorer
+    >>> r = rubric_from_dict({"id": "x", "question": "Who led the USSR after Stalin?",
+    ...     "model_answer": "Nikita Khrushchev led it and denounced Stalin.",
+    ...     "concepts": [{"id": "k", "label": "Khrushchev", "terms": ["Khrushchev"]},
+    ...                  {"id": "d", "label": "Denounced", "terms": ["denounced Stalin"]}]})
+    >>> res = Scorer(r).score("Khrushchev led it.")
+    >>> score_with_marks(r, res, {}).score == res.score, score_with_marks(r, res, {"d": True}).score > res.score
+    (True, True)
+    """
+    known = {c.concept_id for c in result.concepts}
+    for cid in marks:
+        if cid not in known:
+            raise KeyError(f"unknown concept {cid!r}; known: {', '.join(sorted(known))}")
+    scoring = rubric.scoring
+    concepts = [replace(c, matched=bool(marks.get(c.concept_id, c.matched))) for c in result.concepts]
+    changed = {c.concept_id: c.matched for c, old in zip(concepts, result.concepts) if c.matched != old.matched}
+    matched_weight = sum(c.weight for c in concepts if c.matched)
+    coverage = min(1.0, matched_weight / (rubric.total_weight * scoring.coverage_target))
+    required = {c.id for c in rubric.concepts if c.required}
+    missing_required = any(not c.matched for c in concepts if c.concept_id in required)
+    now_present = [c for c in result.concepts if changed.get(c.concept_id) and c.negated]
+    flags = [
+        f for f in result.flags
+        if not (f.code == "negated_concept" and any(c.negated[0].text in f.message for c in now_present))
+    ]
+    penalty = sum(m.penalty for m in result.misconceptions) + sum(f.penalty for f in flags)
+    caps = [f.cap for f in flags if f.cap is not None]
+    raw = combine(coverage, scale_similarity(result.similarity, scoring), scoring=scoring,
+                  missing_required=missing_required, penalty=penalty, caps=caps)
+    fraction = apply_calibration(raw, scoring.calibration)
+    for cap in caps:
+        fraction = min(fraction, cap)
+    score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
+    feedback = build_feedback(rubric, concepts, list(result.misconceptions), flags)
+    return MarkedScore(score, rubric.max_score, concepts, changed, feedback)
