@@ -21,7 +21,9 @@ from app_pages.common import (
 )
 from grader.batch import ScorerPool, guess_columns, score_rows
 from grader.errors import GraderError, InputError
+from grader.classview import concept_misses, disagreements, score_spread
 from grader.marking import score_with_marks
+from grader.reports import build_reports, reports_html, reports_pdf
 from grader.scoring import Scorer
 from grader.gradebook import (
     DUPLICATE_POLICIES,
@@ -88,6 +90,27 @@ def review_scorer(question_id: str) -> Scorer | None:
             fingerprint = hashlib.sha256("".join(r.model_dump_json() for r in rubrics.values()).encode()).hexdigest()
             return _pool(name, fingerprint).get(question_id)
     return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _row_results(run_id: int, fingerprint: str, _records: tuple) -> dict:
+    by_question: dict[str, list] = {}
+    for rec in _records:
+        if rec.answer.strip() and rec.score is not None:
+            by_question.setdefault(rec.question_id, []).append(rec)
+    out = {}
+    for qid, recs in by_question.items():
+        scorer = review_scorer(qid)
+        if scorer is not None:
+            out.update({rec.row: res for rec, res in zip(recs, scorer.score_many([r.answer for r in recs]))})
+    return out
+
+
+def row_results(run_id: int, records: list) -> dict:
+    """The current scorer's full result for every scored row (concepts for reports and the class view)."""
+    sets = "".join(r.model_dump_json() for name in rubric_sets() for r in rubrics_of(scorers_for(name)).values())
+    fingerprint = hashlib.sha256((sets + "".join(f"{r.row}:{r.question_id}:{r.answer}" for r in records)).encode()).hexdigest()
+    return _row_results(run_id, fingerprint, tuple(records))
 
 
 store = get_store(default_url())
@@ -251,6 +274,7 @@ if runs:
             st.rerun()
     records = store.load_results(run_id)
     overrides = store.overrides(run_id)
+    source_name = next((r.source for r in runs if r.id == run_id), "")
 
     with st.expander("Review settings", expanded=False):
         bounds_text = st.text_input(
@@ -271,7 +295,14 @@ if runs:
     m3.metric("Needs review", len(queue))
     m4.metric("Overridden", len(overrides))
 
-    tab_review, tab_all, tab_charts, tab_export = st.tabs(["Needs review first", "All rows", "Score histograms", "Download"])
+    tab_review, tab_all, tab_students, tab_charts, tab_export = st.tabs(
+        ["Needs review first", "All rows", "Students", "Class view", "Download"]
+    )
+    marks = store.marks_of_run(run_id)
+    results = row_results(run_id, records)
+    rubric_of = {q: sc.rubric for q in {r.question_id for r in records} if (sc := review_scorer(q)) is not None}
+    comments = store.comments(run_id)
+    reports = build_reports(records, overrides, results=results, rubrics=rubric_of, marks=marks, comments=comments)
     with tab_review:
         groups = {rec.row: g for rec, g in queue}
         if queue:
@@ -341,12 +372,44 @@ if runs:
                 st.rerun()
     with tab_all:
         show_table(result_table(records, overrides), "batch_all_table")
+    with tab_students:
+        by_key = {rep.key: rep for rep in reports}
+        pick_student = st.selectbox(
+            "Student", list(by_key), format_func=lambda k: f"{by_key[k].student}"
+            + (f" ({by_key[k].student_id})" if by_key[k].student_id and by_key[k].student_id != by_key[k].student else "")
+            + f" - {len(by_key[k].answers)} answers", key=f"batch_student_{run_id}",
+        )
+        if pick_student is not None:
+            rep = by_key[pick_student]
+            st.metric("Total", f"{rep.total:g} / {rep.total_max:g}" if rep.total is not None and rep.total_max else "-")
+            st.dataframe(
+                pd.DataFrame([{"line": a.line, "question": a.question_id, "score": a.score, "max": a.max_score,
+                               "set by teacher": "yes" if a.overridden else "", "covered": "; ".join(a.covered),
+                               "to develop": "; ".join(a.hints), "check": "; ".join(a.warnings)} for a in rep.answers])
+                .style.format(na_rep="", precision=2),
+                hide_index=True, width="stretch", key=f"batch_student_table_{run_id}",
+                column_config={k: st.column_config.TextColumn(k, width="large") for k in ("covered", "to develop", "check")},
+            )
+            with st.form(f"batch_comment_form_{run_id}_{pick_student}"):
+                comment = st.text_area("Comment for the student (printed in their report)", rep.comment,
+                                       key=f"batch_comment_{run_id}_{pick_student}", max_chars=5000)
+                if st.form_submit_button("Save comment", key="batch_comment_save"):
+                    try:
+                        store.set_comment(run_id, pick_student, comment)
+                    except GraderError as exc:
+                        st.error(str(exc))
+                    else:
+                        st.session_state["batch_flash"] = f"Saved the comment for {rep.student}."
+                        st.rerun()
     with tab_charts:
-        scores = pd.DataFrame(result_table(records, overrides))
-        scores = scores[scores["final score"].notna()] if not scores.empty else scores
-        if scores.empty:
+        spread = score_spread(records, overrides)
+        if not spread:
             st.info("No scored rows.")
         else:
+            st.markdown("**Score distribution per question** (final scores, overrides applied)")
+            st.dataframe(pd.DataFrame(spread), hide_index=True, width="stretch", key="batch_spread_table")
+            scores = pd.DataFrame(result_table(records, overrides))
+            scores = scores[scores["final score"].notna()]
             chart = (
                 alt.Chart(scores)
                 .mark_bar()
@@ -358,6 +421,33 @@ if runs:
                 .properties(width=220, height=160)
             )
             st.altair_chart(chart, key="batch_histograms")
+        misses = concept_misses(records, results, marks=marks)
+        if misses:
+            st.markdown("**Concepts the class missed** (share of scored answers without the concept; teacher marks count)")
+            missed = pd.DataFrame(misses)
+            chart = (
+                alt.Chart(missed)
+                .mark_bar()
+                .encode(
+                    x=alt.X("missed:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="missed by"),
+                    y=alt.Y("label:N", sort="-x", title=None),
+                    color=alt.condition("datum.missed > 0.5", alt.value("#c05621"), alt.value("#2b6cb0")),
+                    tooltip=["question", "label", "missed by", "answers"],
+                )
+                .properties(width=420, height=alt.Step(18))
+                .facet(row=alt.Facet("question:N", title=None))
+                .resolve_scale(y="independent")
+            )
+            st.altair_chart(chart, key="batch_missed_chart")
+            st.dataframe(missed, hide_index=True, width="stretch", key="batch_missed_table")
+        gaps = disagreements(records, overrides)
+        st.markdown("**Where the teacher and the scorer disagree most** (overridden answers, largest gap first)")
+        if gaps:
+            st.dataframe(pd.DataFrame(gaps), hide_index=True, width="stretch", key="batch_disagreements",
+                         column_config={"answer": st.column_config.TextColumn(width="large"),
+                                        "reason": st.column_config.TextColumn(width="medium")})
+        else:
+            st.caption("No overrides yet.")
     with tab_export:
         g1, g2 = st.columns([2, 2])
         total_name = g1.text_input(
@@ -389,6 +479,16 @@ if runs:
         d4.download_button(
             "Moodle grades CSV", to_csv(moodle_rows(book)),
             file_name=f"moodle-run-{run_id}.csv", mime="text/csv", key="batch_dl_moodle",
+        )
+        st.markdown("**Feedback for every student** (score, concepts covered, hints, your comment)")
+        r1, r2 = st.columns(2)
+        r1.download_button(
+            "Student reports (HTML)", lambda: reports_html(reports, title=f"Feedback - {source_name}"),
+            file_name=f"feedback-run-{run_id}.html", mime="text/html", key="batch_dl_reports_html",
+        )
+        r2.download_button(
+            "Student reports (PDF)", lambda: reports_pdf(reports, title=f"Feedback - {source_name}"),
+            file_name=f"feedback-run-{run_id}.pdf", mime="application/pdf", key="batch_dl_reports_pdf",
         )
         st.caption("Every cell is spreadsheet-safe: text starting with = + - @ is prefixed with an apostrophe. "
                    "Overrides replace the automatic score; their reasons stay in the results CSV only.")

@@ -114,13 +114,18 @@ class Gradebook:
         return out
 
 
-def _student_key(r: "ResultRecord") -> tuple[str, str]:
-    """Rows of one student: same ID, or (without an ID) same name; nameless rows stay apart."""
+def student_key(r: "ResultRecord") -> str:
+    """Which student a row belongs to: same ID, or (without an ID) same name; nameless rows stay apart.
+
+    >>> from grader.store import ResultRecord
+    >>> student_key(ResultRecord(0, 2, "Ann", "q", "t", 1, 10, 10, student_id="s1")), student_key(ResultRecord(1, 3, "", "q", "t", 1, 10, 10))
+    ('id:s1', 'line:3')
+    """
     if r.student_id.strip():
-        return ("id", r.student_id.strip())
+        return f"id:{r.student_id.strip()}"
     if r.student.strip():
-        return ("name", r.student.strip())
-    return ("line", str(r.line))
+        return f"name:{r.student.strip()}"
+    return f"line:{r.line}"
 
 
 def build_gradebook(
@@ -150,8 +155,8 @@ def build_gradebook(
     questions: list[str] = []
     points: dict[str, float] = {}
     skipped: list[tuple[int, str]] = []
-    cells: dict[tuple[str, str], dict[str, list[tuple["ResultRecord", float | None]]]] = {}
-    who: dict[tuple[str, str], tuple[str, str, str]] = {}
+    cells: dict[str, dict[str, list[tuple["ResultRecord", float | None]]]] = {}
+    who: dict[str, tuple[str, str, str]] = {}
     for r in records:
         qid = r.question_id.strip()
         if not qid or "error_unknown_question" in r.flags.split(";"):
@@ -161,7 +166,7 @@ def build_gradebook(
             questions.append(qid)
         if r.max_score is not None:
             points.setdefault(qid, r.max_score)
-        key = _student_key(r)
+        key = student_key(r)
         name, sid, _ = who.get(key, ("", "", ""))
         who[key] = (name or r.student.strip() or r.student_id.strip() or f"line {r.line}", sid or r.student_id.strip(), "")
         final = r.score if r.row not in overrides else overrides[r.row].score

@@ -106,6 +106,17 @@ concept_marks = Table(
 )
 
 
+student_comments = Table(
+    "student_comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("student_key", String(400), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class RubricChange:
     """One entry of a rubric's change log: who did what, when, and what changed (one line each)."""
@@ -234,6 +245,7 @@ class Store:
             # explicit deletes: SQLite enforces ON DELETE CASCADE only with a pragma
             conn.execute(overrides.delete().where(overrides.c.run_id == run_id))
             conn.execute(concept_marks.delete().where(concept_marks.c.run_id == run_id))
+            conn.execute(student_comments.delete().where(student_comments.c.run_id == run_id))
             conn.execute(results.delete().where(results.c.run_id == run_id))
             conn.execute(runs.delete().where(runs.c.id == run_id))
 
@@ -353,6 +365,35 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [ConceptMark(r.run_id, r.row, r.question_id, r.concept_id, r.present, r.answer, r.created_at) for r in rows]
+
+    def marks_of_run(self, run_id: int) -> dict[int, dict[str, bool]]:
+        """The latest concept marks of each row of a run: row -> concept id -> present."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(concept_marks).where(concept_marks.c.run_id == run_id).order_by(concept_marks.c.id)
+            ).all()
+        out: dict[int, dict[str, bool]] = {}
+        for r in rows:
+            out.setdefault(r.row, {})[r.concept_id] = bool(r.present)
+        return out
+
+    def set_comment(self, run_id: int, student_key: str, comment: str) -> None:
+        """Keep the teacher's comment for one student of a run (the latest one counts; empty clears it)."""
+        comment = comment.strip()
+        if len(comment) > 5 * MAX_REASON_CHARS:
+            raise InputError(f"the comment is longer than {5 * MAX_REASON_CHARS} characters")
+        with self.engine.begin() as conn:
+            conn.execute(student_comments.insert().values(
+                run_id=run_id, student_key=student_key[:400], comment=comment, created_at=_now()))
+
+    def comments(self, run_id: int) -> dict[str, str]:
+        """The latest non-empty comment per student key of a run."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(student_comments).where(student_comments.c.run_id == run_id).order_by(student_comments.c.id)
+            ).all()
+        latest = {r.student_key: r.comment for r in rows}
+        return {k: v for k, v in latest.items() if v}
 
     def count_runs(self) -> int:
         """How many runs are stored."""

@@ -239,7 +239,8 @@ def test_batch_scores_the_bundled_samples_and_puts_review_first(env) -> None:
     ranks = [order.index(g) for g in queue["why review"]]
     assert ranks == sorted(ranks)
     assert len(table(at, having="override reason", lacking="why review")) == n
-    assert {b.key for b in at.download_button} == {"batch_dl_csv", "batch_dl_gradebook", "batch_dl_canvas", "batch_dl_moodle"}
+    assert {b.key for b in at.download_button} == {"batch_dl_csv", "batch_dl_gradebook", "batch_dl_canvas", "batch_dl_moodle",
+                                                  "batch_dl_reports_html", "batch_dl_reports_pdf"}
     store = Store(f"sqlite:///{env['db']}")
     [run] = store.list_runs()
     assert run.n_rows == n
@@ -643,3 +644,39 @@ def test_marking_a_concept_recomputes_and_saves_an_override_with_the_marks(env) 
     assert {m.concept_id for m in marks} == {c.key[len(prefix):] for c in boxes}  # every mark kept for tuning
     assert [m.present for m in marks if m.concept_id == absent.key[len(prefix):]] == [True]
     assert any(f"line {rec.line} now scores {new_score:g}" in s.value for s in at.success)
+
+
+# --- Per-student view, reports and class view ------------------------------------------------------
+
+
+def test_student_view_lists_a_students_answers_and_keeps_a_comment(env) -> None:
+    at = upload_and_score(start("batch"))
+    run = Store(f"sqlite:///{env['db']}").list_runs()[0].id
+    picker = at.selectbox(key=f"batch_student_{run}")
+    assert picker.value == "id:s1" and picker.options[0].startswith("Ann Lee (s1) - 2 answers")
+    answers = table(at, having="to develop")
+    assert list(answers["question"]) == ["destal-politics", "destal-eastern-europe"] and list(answers["line"]) == [2, 3]
+    assert answers["covered"].iloc[0] and "Secret Speech" not in " ".join(answers["to develop"])  # hints, not terms
+    at.text_area(key=f"batch_comment_{run}_id:s1").set_value("<b>Well argued</b>, add dates.")
+    at.button(key="batch_comment_save").click().run()
+    assert not at.exception
+    assert Store(f"sqlite:///{env['db']}").comments(run) == {"id:s1": "<b>Well argued</b>, add dates."}
+    assert at.text_area(key=f"batch_comment_{run}_id:s1").value == "<b>Well argued</b>, add dates."
+
+
+def test_class_view_shows_missed_concepts_spread_and_disagreements(env) -> None:
+    at = score_sample(start("batch"))
+    store = Store(f"sqlite:///{env['db']}")
+    run = store.list_runs()[0].id
+    records = store.load_results(run)
+    scored = [r for r in records if r.score is not None]
+    store.add_override(run, scored[0].row, float(scored[0].max_score), "far off")
+    store.add_override(run, scored[1].row, scored[1].score, "agree")
+    at = start("batch")
+    missed = table(at, having="missed by")
+    assert set(missed["question"]) == {"destal-politics", "destal-eastern-europe", "destal-global-stance"}
+    assert ((missed["missed"] >= 0) & (missed["missed"] <= 1)).all()
+    spread = table(at, having="median")
+    assert spread["answers"].sum() == len(scored)
+    gaps = table(at, having="gap")
+    assert list(gaps["line"])[0] == scored[0].line and abs(gaps["gap"].iloc[0]) >= abs(gaps["gap"].iloc[-1])
