@@ -430,11 +430,11 @@ if runs:
                 .mark_bar()
                 .encode(
                     x=alt.X("missed:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="missed by"),
-                    y=alt.Y("label:N", sort="-x", title=None),
+                    y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
                     color=alt.condition("datum.missed > 0.5", alt.value("#c05621"), alt.value("#2b6cb0")),
                     tooltip=["question", "label", "missed by", "answers"],
                 )
-                .properties(width=420, height=alt.Step(18))
+                .properties(width=360, height=alt.Step(20))
                 .facet(row=alt.Facet("question:N", title=None))
                 .resolve_scale(y="independent")
             )
@@ -466,29 +466,29 @@ if runs:
         d1, d2, d3, d4 = st.columns(4)
         d1.download_button(
             "Results CSV (every row)", to_csv(result_rows(records, overrides)),
-            file_name=f"grader-run-{run_id}.csv", mime="text/csv", key="batch_dl_csv",
+            file_name=f"grader-run-{run_id}.csv", mime="text/csv", key="batch_dl_csv", on_click="ignore",
         )
         d2.download_button(
             "Gradebook CSV", to_csv(gradebook_rows(book)),
-            file_name=f"gradebook-run-{run_id}.csv", mime="text/csv", key="batch_dl_gradebook",
+            file_name=f"gradebook-run-{run_id}.csv", mime="text/csv", key="batch_dl_gradebook", on_click="ignore",
         )
         d3.download_button(
             "Canvas gradebook CSV", to_csv(canvas_rows(book)),
-            file_name=f"canvas-run-{run_id}.csv", mime="text/csv", key="batch_dl_canvas",
+            file_name=f"canvas-run-{run_id}.csv", mime="text/csv", key="batch_dl_canvas", on_click="ignore",
         )
         d4.download_button(
             "Moodle grades CSV", to_csv(moodle_rows(book)),
-            file_name=f"moodle-run-{run_id}.csv", mime="text/csv", key="batch_dl_moodle",
+            file_name=f"moodle-run-{run_id}.csv", mime="text/csv", key="batch_dl_moodle", on_click="ignore",
         )
         st.markdown("**Feedback for every student** (score, concepts covered, hints, your comment)")
         r1, r2 = st.columns(2)
         r1.download_button(
             "Student reports (HTML)", lambda: reports_html(reports, title=f"Feedback - {source_name}"),
-            file_name=f"feedback-run-{run_id}.html", mime="text/html", key="batch_dl_reports_html",
+            file_name=f"feedback-run-{run_id}.html", mime="text/html", key="batch_dl_reports_html", on_click="ignore",
         )
         r2.download_button(
             "Student reports (PDF)", lambda: reports_pdf(reports, title=f"Feedback - {source_name}"),
-            file_name=f"feedback-run-{run_id}.pdf", mime="application/pdf", key="batch_dl_reports_pdf",
+            file_name=f"feedback-run-{run_id}.pdf", mime="application/pdf", key="batch_dl_reports_pdf", on_click="ignore",
         )
         st.caption("Every cell is spreadsheet-safe: text starting with = + - @ is prefixed with an apostrophe. "
                    "Overrides replace the automatic score; their reasons stay in the results CSV only.")

@@ -240,3 +240,68 @@ def test_screenshots_go_to_a_temporary_folder_unless_asked(monkeypatch: pytest.M
     assert shots_dir() != SHOTS and SHOTS not in shots_dir().parents
     monkeypatch.setenv(REFRESH_ENV, "1")
     assert shots_dir() == SHOTS
+
+
+def test_teacher_workflow_override_gradebook_and_reports(server: str, page, tmp_path: Path) -> None:
+    """Score a class, override one score, export one gradebook row per student, download the reports."""
+    answers = tmp_path / "class.csv"
+    with answers.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([
+            ["student_id", "student", "question_id", "answer"],
+            ["s1", "Ann <b>Lee</b>", "destal-politics", ANSWER],
+            ["s1", "Ann <b>Lee</b>", "destal-eastern-europe", "The Soviet army crushed the Hungarian uprising in 1956."],
+            ["s2", "Bo Ma", "destal-politics", FIRST_DRAFT],
+            ["s2", "Bo Ma", "destal-eastern-europe", "Poland got Gomulka in 1956 after protests."],
+        ])
+    page.goto(f"{server}/batch")
+    page.get_by_role("heading", name="Batch scoring").wait_for()
+    page.locator('input[type="file"]').first.set_input_files(str(answers))
+    wait_idle(page)
+    page.get_by_role("button", name="Score answers").click()
+    page.get_by_text("Scored 4 rows").wait_for()
+    wait_idle(page)
+
+    save = page.get_by_role("button", name=re.compile(r"Save override for line \d+"))
+    line = re.search(r"line (\d+)", save.inner_text()).group(1)
+    page.get_by_label("New score").fill("9.5")
+    page.get_by_label("Reason (required)").fill("checked by hand")
+    save.click()
+    page.get_by_text(re.compile(rf"Saved: line {line} .* now scores 9.5")).wait_for()
+    wait_idle(page)
+
+    page.get_by_role("tab", name="Download").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Gradebook CSV", exact=True).click()
+    rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0] == ["student", "student id", "destal-politics", "destal-eastern-europe", "Total"]
+    assert [r[1] for r in rows[1:]] == ["s1", "s2"]  # one row per student
+    assert "9.5" in rows[1 if int(line) <= 3 else 2]  # lines 2-3 are Ann's, 4-5 Bo's
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Student reports (HTML)").click()
+    report = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "Ann &lt;b&gt;Lee&lt;/b&gt;" in report and "<b>Lee</b>" not in report and report.count("class='student'") == 2
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Student reports (PDF)").click()
+    assert Path(info.value.path()).read_bytes().startswith(b"%PDF-")
+
+    page.get_by_role("tab", name="Class view").click()
+    page.get_by_text("Concepts the class missed").wait_for()
+    page.get_by_text("Where the teacher and the scorer disagree most").wait_for()
+    shoot(page, "class-view.png", 2200)
+
+
+def test_studio_draft_publish_and_rescore(server: str, page) -> None:
+    page.goto(f"{server}/studio")
+    page.get_by_role("heading", name="Rubric studio").wait_for()
+    page.get_by_role("heading", name="Agreement with graded samples").wait_for()
+    wait_idle(page)
+    page.get_by_label("Your name (for the change log)").fill("Ms Rivera")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Save draft of")).click()
+    page.get_by_text(re.compile("Draft saved: destalinization/drafts/")).wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile(r"Publish to destalinization.")).click()
+    page.get_by_text(re.compile("Published: destalinization/")).wait_for()
+    page.get_by_role("heading", name="Re-score affected runs").wait_for()
+    wait_idle(page)
