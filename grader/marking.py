@@ -1,9 +1,12 @@
 """Grading with the rubric: the teacher marks concepts present or absent, the score follows.
 
 :func:`score_with_marks` recomputes a :class:`~grader.scoring.ScoreResult` with some concepts
-set by the teacher, with the scorer's own formula (coverage, required concepts,
-misconception and flag penalties and caps, similarity, calibration, rounding), so marking
-every concept as the scorer did gives back the scorer's score. Similarity, flags and
+set by the teacher, with the scorer's own formula (earned weight with partial credit,
+coverage, required concepts, misconception and flag penalties and caps, the similarity part
+bounded by coverage, calibration, rounding, the pass-mark guard), so marking every concept
+as the scorer did gives back the scorer's score. It mirrors ``Scorer._score_one`` in
+:mod:`grader.scoring`; ``tests/test_marking.py`` checks the two agree on the sample answers,
+so a change to the formula there fails here until it is mirrored. Similarity, flags and
 misconceptions stay as the scorer found them, except that a concept marked present is no
 longer reported as negated.
 """
@@ -16,7 +19,14 @@ from dataclasses import dataclass, replace
 from grader.concepts import ConceptMatch
 from grader.feedback import build_feedback
 from grader.rubric import Rubric
-from grader.scoring import ScoreResult, apply_calibration, combine, round_to_step, scale_similarity
+from grader.scoring import (
+    ScoreResult,
+    apply_calibration,
+    below_pass_mark,
+    combine,
+    round_to_step,
+    scale_similarity,
+)
 
 
 @dataclass(frozen=True)
@@ -62,10 +72,16 @@ def score_with_marks(rubric: Rubric, result: ScoreResult, marks: Mapping[str, bo
         if cid not in known:
             raise KeyError(f"unknown concept {cid!r}; known: {', '.join(sorted(known))}")
     scoring = rubric.scoring
-    concepts = [replace(c, matched=bool(marks.get(c.concept_id, c.matched))) for c in result.concepts]
+    # A concept the teacher changed earns all (present) or nothing (absent); the others keep
+    # the scorer's decision, partial credit included.
+    concepts = [
+        replace(c, matched=marks[c.concept_id], credit=None)
+        if c.concept_id in marks and bool(marks[c.concept_id]) != c.matched else c
+        for c in result.concepts
+    ]
     changed = {c.concept_id: c.matched for c, old in zip(concepts, result.concepts) if c.matched != old.matched}
-    matched_weight = sum(c.weight for c in concepts if c.matched)
-    coverage = min(1.0, matched_weight / (rubric.total_weight * scoring.coverage_target))
+    earned_weight = sum(c.weight * c.earned for c in concepts)
+    coverage = min(1.0, earned_weight / (rubric.total_weight * scoring.coverage_target))
     required = {c.id for c in rubric.concepts if c.required}
     missing_required = any(not c.matched for c in concepts if c.concept_id in required)
     now_present = [c for c in result.concepts if changed.get(c.concept_id) and c.negated]
@@ -76,10 +92,13 @@ def score_with_marks(rubric: Rubric, result: ScoreResult, marks: Mapping[str, bo
     penalty = sum(m.penalty for m in result.misconceptions) + sum(f.penalty for f in flags)
     caps = [f.cap for f in flags if f.cap is not None]
     raw = combine(coverage, scale_similarity(result.similarity, scoring), scoring=scoring,
-                  missing_required=missing_required, penalty=penalty, caps=caps)
+                  missing_required=missing_required, penalty=penalty, caps=caps,
+                  completeness=earned_weight / rubric.total_weight)
     fraction = apply_calibration(raw, scoring.calibration)
     for cap in caps:
         fraction = min(fraction, cap)
     score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
+    if earned_weight == 0 and score >= scoring.pass_mark * rubric.max_score > 0:
+        score = below_pass_mark(rubric.max_score, scoring)  # as the scorer: wording alone must not pass
     feedback = build_feedback(rubric, concepts, list(result.misconceptions), flags)
     return MarkedScore(score, rubric.max_score, concepts, changed, feedback)
