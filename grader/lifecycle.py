@@ -43,16 +43,19 @@ def list_drafts(set_dir: str | os.PathLike[str]) -> dict[str, Rubric]:
     return drafts
 
 
-def _text_for(rubric: Rubric, target: Path, source: Path | None = None) -> str | None:
-    """YAML keeping the comments of ``source`` (or of the file being replaced), if any."""
-    for f in (source, target):
-        if f is not None and f.is_file():
+def _text_for(rubric: Rubric, *candidates: Path) -> str | None:
+    """YAML keeping the comments of the first existing file among ``candidates``, if any."""
+    for f in candidates:
+        if f.is_file():
             return update_yaml(f.read_text(encoding="utf-8-sig"), rubric)
     return None
 
 
 def save_draft(rubric: Rubric, set_dir: str | os.PathLike[str], *, root: str | os.PathLike[str]) -> Path:
-    """Save ``rubric`` as a draft of its set (students do not see it); comments of the current file are kept."""
+    """Save ``rubric`` as a draft of its set (students do not see it).
+
+    Comments are kept from the existing draft, else from the published file.
+    """
     target = draft_path(set_dir, rubric.id)
     return save_rubric(rubric, target, root=root, text=_text_for(rubric, target, published_path(set_dir, rubric.id)))
 
@@ -75,7 +78,7 @@ def publish(rubric: Rubric, set_dir: str | os.PathLike[str], *, root: str | os.P
     target = published_path(set_dir, rubric.id)
     draft = draft_path(set_dir, rubric.id)
     before = load_rubric(target) if target.is_file() else None
-    text = _text_for(rubric, target, draft if draft.is_file() else None)
+    text = _text_for(rubric, draft, target)
     path = save_rubric(rubric, target, root=root, text=text)
     draft.unlink(missing_ok=True)
     draft.with_name(draft.name + ".bak").unlink(missing_ok=True)

@@ -83,3 +83,14 @@ def test_rescore_moves_scores_keeps_overrides_and_reports_the_change(root: Path,
     assert after[0] == pytest.approx(2 * before[0]) and changes[0].change == pytest.approx(before[0])
     assert store.overrides(run)[2].score == 9.0 and changes[1].override == 9.0 and changes[1].as_row()["final score"] == 9.0
     assert moved(changes)[0].change >= moved(changes)[-1].change
+
+
+def test_a_second_draft_save_keeps_the_drafts_own_comments(root: Path) -> None:
+    set_dir = root / "destalinization"
+    live = load_rubric(set_dir / "destal-politics.yaml")
+    path = save_draft(live.model_copy(update={"title": "one"}), set_dir, root=root)
+    path.write_text("# draft note\n" + path.read_text())
+    save_draft(live.model_copy(update={"title": "two"}), set_dir, root=root)
+    assert path.read_text().startswith("# draft note") and "title: two" in path.read_text()
+    publish(load_rubric(path), set_dir, root=root)
+    assert (set_dir / "destal-politics.yaml").read_text().startswith("# draft note")
