@@ -34,6 +34,7 @@ from grader.editing import (
 from grader.errors import GraderError, InputError
 from grader.highlight import highlight_html, marks_from_concepts
 from grader.lifecycle import describe_changes, list_drafts, publish, published_path, save_draft
+from grader.marking import agreement_with_marks, latest_marks
 from grader.rescore import moved, rescore_runs
 from grader.rubric import Rubric, load_rubric, rubric_from_yaml, rubric_to_yaml
 
@@ -311,6 +312,26 @@ if edited is not None and picked:
             with st.expander(f"{len(comparison['problems'])} sample rows could not be used"):
                 for p in comparison["problems"][:50]:
                     note(p, "warning")
+
+# --- 4b. agreement with the teachers' concept marks (from batch review) -------------------------
+if edited is not None:
+    teacher_marks = latest_marks(get_store().concept_marks(base.id))
+    if teacher_marks:
+        st.markdown(f"**Teachers' concept marks** - {len(teacher_marks)} marks given while reviewing answers to "
+                    f"'{base.id}': how often the rubric agrees, before and after the edit.")
+        before_marks = {r["concept"]: r for r in agreement_with_marks(base, teacher_marks)}
+        after_marks = {r["concept"]: r for r in agreement_with_marks(edited, teacher_marks)}
+        st.dataframe(
+            pd.DataFrame([
+                {"concept": cid, "label": (after_marks.get(cid) or before_marks[cid])["label"],
+                 "marks": (after_marks.get(cid) or before_marks[cid])["marks"],
+                 "agree before": before_marks.get(cid, {}).get("agree"), "agree after": after_marks.get(cid, {}).get("agree"),
+                 "present, rubric missed (after)": after_marks.get(cid, {}).get("teacher present, rubric missed"),
+                 "absent, rubric matched (after)": after_marks.get(cid, {}).get("teacher absent, rubric matched")}
+                for cid in dict.fromkeys([*before_marks, *after_marks])
+            ]).style.format(na_rep="", precision=0),
+            hide_index=True, width="stretch", key="studio_marks_table",
+        )
 
 # --- 5. save as draft, publish, change log, re-score -------------------------------------------
 st.subheader("Save", anchor=False)

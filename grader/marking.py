@@ -13,8 +13,9 @@ longer reported as negated.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from grader.concepts import ConceptMatch
 from grader.feedback import build_feedback
@@ -27,6 +28,9 @@ from grader.scoring import (
     round_to_step,
     scale_similarity,
 )
+
+if TYPE_CHECKING:  # annotations only: marking needs no database driver
+    from grader.store import ConceptMark
 
 
 @dataclass(frozen=True)
@@ -102,3 +106,45 @@ def score_with_marks(rubric: Rubric, result: ScoreResult, marks: Mapping[str, bo
         score = below_pass_mark(rubric.max_score, scoring)  # as the scorer: wording alone must not pass
     feedback = build_feedback(rubric, concepts, list(result.misconceptions), flags)
     return MarkedScore(score, rubric.max_score, concepts, changed, feedback)
+
+
+def agreement_with_marks(rubric: Rubric, marks: Sequence[tuple[str, str, bool]]) -> list[dict[str, object]]:
+    """How often ``rubric`` agrees with teachers' concept marks, per concept (for rubric tuning).
+
+    ``marks`` are ``(answer, concept id, present)`` triples (the latest mark per answer and
+    concept should be given once). Each answer is scored with ``rubric``; a mark agrees when
+    the rubric matches the concept exactly when the teacher said it is present. Marks of
+    concepts the rubric does not have are left out.
+
+    >>> from grader.rubric import rubric_from_dict
+    >>> r = rubric_from_dict({"id": "x", "question": "Who led the USSR after Stalin?",
+    ...     "model_answer": "Nikita Khrushchev led it.", "concepts": [{"id": "k", "label": "K", "terms": ["Khrushchev"]}]})
+    >>> agreement_with_marks(r, [("Khrushchev led it.", "k", True), ("Nikita led it.", "k", True)])
+    [{'concept': 'k', 'label': 'K', 'marks': 2, 'agree': 1, 'teacher present, rubric missed': 1, 'teacher absent, rubric matched': 0}]
+    """
+    from grader.scoring import Scorer
+
+    known = {c.id: c.label for c in rubric.concepts}
+    kept = [(a, cid, p) for a, cid, p in marks if cid in known]
+    answers = list(dict.fromkeys(a for a, _, _ in kept))
+    if not answers:
+        return []
+    matched = {a: {c.concept_id: c.matched for c in res.concepts} for a, res in zip(answers, Scorer(rubric).score_many(answers))}
+    rows: dict[str, dict[str, object]] = {}
+    for answer, cid, present in kept:
+        row = rows.setdefault(cid, {"concept": cid, "label": known[cid], "marks": 0, "agree": 0,
+                                    "teacher present, rubric missed": 0, "teacher absent, rubric matched": 0})
+        found = matched[answer][cid]
+        row["marks"] += 1
+        row["agree"] += found == present
+        row["teacher present, rubric missed"] += present and not found
+        row["teacher absent, rubric matched"] += found and not present
+    return [rows[c] for c in known if c in rows]
+
+
+def latest_marks(marks: Sequence["ConceptMark"]) -> list[tuple[str, str, bool]]:
+    """``(answer, concept id, present)`` of the latest mark per run, row and concept (marks oldest first)."""
+    latest: dict[tuple[int, int, str], tuple[str, str, bool]] = {}
+    for m in marks:
+        latest[(m.run_id, m.row, m.concept_id)] = (m.answer, m.concept_id, m.present)
+    return list(latest.values())

@@ -680,3 +680,16 @@ def test_class_view_shows_missed_concepts_spread_and_disagreements(env) -> None:
     assert spread["answers"].sum() == len(scored)
     gaps = table(at, having="gap")
     assert list(gaps["line"])[0] == scored[0].line and abs(gaps["gap"].iloc[0]) >= abs(gaps["gap"].iloc[-1])
+
+
+def test_studio_shows_agreement_with_teachers_concept_marks(env) -> None:
+    store = Store(f"sqlite:///{env['db']}")
+    run = store.save_run("r", "r.csv", [])
+    rubric = load_rubrics(env["rubrics"] / "destalinization")["destal-politics"]
+    concept = rubric.concepts[0].id
+    store.add_concept_marks(run, 0, "destal-politics", GOOD_ANSWER, {concept: True})
+    store.add_concept_marks(run, 1, "destal-politics", "Stalin died.", {concept: True})
+    at = start("studio")
+    at.selectbox(key="studio_rubric").set_value("destal-politics").run()
+    marks = table(at, having="agree before").set_index("concept")
+    assert marks.loc[concept, "marks"] == 2 and marks.loc[concept, "present, rubric missed (after)"] >= 1

@@ -61,3 +61,15 @@ def test_unknown_concept_and_reason_text(scored) -> None:
     marked = score_with_marks(rubric, result, {c.concept_id: not c.matched})
     state = "present" if not c.matched else "absent"
     assert marked.reason({c.concept_id: c.label}) == f"Concepts marked by the teacher: {state}: {c.label}"
+
+
+def test_latest_marks_keep_the_last_mark_per_row_and_concept() -> None:
+    from datetime import datetime, timezone
+
+    from grader.marking import latest_marks
+    from grader.store import ConceptMark
+
+    now = datetime.now(timezone.utc)
+    marks = [ConceptMark(1, 0, "q", "a", True, "ans", now), ConceptMark(1, 0, "q", "a", False, "ans", now),
+             ConceptMark(2, 0, "q", "a", True, "other", now)]
+    assert latest_marks(marks) == [("ans", "a", False), ("other", "a", True)]
