@@ -13,6 +13,7 @@ import streamlit as st
 from app_pages.common import (
     MAX_UPLOAD_BYTES,
     SAMPLES_CSV,
+    get_store,
     note,
     rubric_sets,
     rubrics_of,
@@ -42,7 +43,6 @@ from grader.review import (
     review_queue,
     row_label,
 )
-from grader.store import Store, default_url
 from grader.tabular import read_rows
 
 NONE = "(none)"
@@ -52,12 +52,6 @@ if not teacher_gate():
 
 st.session_state.setdefault("batch_run_id", None)
 st.title("Batch scoring")
-
-
-@st.cache_resource(show_spinner=False)
-def get_store(url: str) -> Store:
-    """One store (engine + connection pool) per database URL."""
-    return Store(url)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -113,7 +107,7 @@ def row_results(run_id: int, records: list) -> dict:
     return _row_results(run_id, fingerprint, tuple(records))
 
 
-store = get_store(default_url())
+store = get_store()
 
 # --- 1. the answers -------------------------------------------------------------------------
 st.subheader("1. Answers", anchor=False)

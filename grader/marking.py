@@ -21,6 +21,7 @@ from grader.concepts import ConceptMatch
 from grader.feedback import build_feedback
 from grader.rubric import Rubric
 from grader.scoring import (
+    Scorer,
     ScoreResult,
     apply_calibration,
     below_pass_mark,
@@ -122,8 +123,6 @@ def agreement_with_marks(rubric: Rubric, marks: Sequence[tuple[str, str, bool]])
     >>> agreement_with_marks(r, [("Khrushchev led it.", "k", True), ("Nikita led it.", "k", True)])
     [{'concept': 'k', 'label': 'K', 'marks': 2, 'agree': 1, 'teacher present, rubric missed': 1, 'teacher absent, rubric matched': 0}]
     """
-    from grader.scoring import Scorer
-
     known = {c.id: c.label for c in rubric.concepts}
     kept = [(a, cid, p) for a, cid, p in marks if cid in known]
     answers = list(dict.fromkeys(a for a, _, _ in kept))
