@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tempfile
 from pathlib import Path
 
@@ -262,6 +263,8 @@ if runs:
         sure = st.checkbox(f"Yes, delete run #{run_id}", key=f"batch_delete_sure_{run_id}")
         if st.button("Delete", disabled=not sure, key="batch_delete_run"):
             store.delete_run(run_id)
+            for key in [k for k in st.session_state if re.match(rf"^batch_[a-z_]+_{run_id}(_|$)", str(k))]:
+                del st.session_state[key]  # an old database may give this id to the next run
             st.session_state["batch_run_id"] = None
             st.session_state.pop("batch_run_pick", None)
             st.session_state["batch_flash"] = f"Deleted run #{run_id}."

@@ -47,6 +47,7 @@ runs = Table(
     Column("source", String(300), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("n_rows", Integer, nullable=False),
+    sqlite_autoincrement=True,  # a deleted run's id is never given to a new run
 )
 
 results = Table(

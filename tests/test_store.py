@@ -146,3 +146,9 @@ def test_replace_results_and_runs_with_questions(store: Store) -> None:
     store.replace_results(run, [new])
     assert store.load_results(run)[0].score == 9.0 and store.overrides(run)[0].score == 4.0
     assert store.runs_with_questions(["q1"]) == {run: 3} and store.runs_with_questions(["zz"]) == {}
+
+
+def test_a_deleted_runs_id_is_never_reused(store: Store) -> None:
+    first = store.save_run("a", "a.csv", records(1))
+    store.delete_run(first)
+    assert store.save_run("b", "b.csv", records(1)) > first
