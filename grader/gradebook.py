@@ -110,7 +110,7 @@ class Gradebook:
             more = f" and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else ""
             out.append(f"{len(self.skipped)} row(s) with an unknown question are not exported: {shown}{more}")
         if self.students and not any(s.student_id for s in self.students):
-            out.append("no student IDs: gradebooks match students by ID; choose the Student ID column")
+            out.append("no student IDs: Canvas and Moodle match students by ID, so these exports need IDs before an import")
         return out
 
 
