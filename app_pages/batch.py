@@ -333,10 +333,15 @@ if runs:
             marked = score_with_marks(scorer.rubric, result, marks)
             st.caption(f"Score with these marks: {marked.score:g} / {marked.max_score:g} "
                        f"(the current rubric scores it {result.score:g})")
+            mark_note = ""
+            if marked.changed:
+                mark_note = st.text_input("Your note (added to the override's reason, optional)",
+                                          key=f"batch_marks_note_{run_id}_{row}", max_chars=500).strip()
             if marked.changed and st.button(
                 f"Save {marked.score:g} for line {rec.line} as an override", key=f"batch_marks_save_{run_id}_{row}"
             ):
                 reason = marked.reason({c.concept_id: c.label for c in result.concepts})
+                reason += f". {mark_note}" if mark_note else ""
                 try:
                     store.add_override(run_id, rec.row, marked.score, reason)
                 except GraderError as exc:

@@ -635,10 +635,12 @@ def test_marking_a_concept_recomputes_and_saves_an_override_with_the_marks(env) 
     caption = next(c.value for c in at.caption if c.value.startswith("Score with these marks"))
     new_score = float(caption.split(":")[1].split("/")[0])
     assert new_score > (rec.score or 0)
+    keyed(at.text_input, f"batch_marks_note_{run}_{row}").set_value("names the uprising in other words")
     keyed(at.button, f"batch_marks_save_{run}_{row}").click().run()
     assert not at.exception
     saved = store.overrides(run)[row]
     assert saved.score == new_score and saved.reason.startswith("Concepts marked by the teacher: present: ")
+    assert saved.reason.endswith(". names the uprising in other words")
     marks = store.concept_marks(rec.question_id)
     prefix = f"batch_mark_{run}_{row}_"
     assert {m.concept_id for m in marks} == {c.key[len(prefix):] for c in boxes}  # every mark kept for tuning
