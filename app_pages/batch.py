@@ -26,6 +26,7 @@ from grader.errors import GraderError, InputError
 from grader.classview import concept_misses, disagreements, score_spread
 from grader.marking import score_with_marks
 from grader.reports import build_reports, reports_html, reports_pdf
+from grader.rescore import moved, rescore_runs
 from grader.scoring import Scorer
 from grader.gradebook import (
     DUPLICATE_POLICIES,
@@ -269,9 +270,26 @@ if runs:
             st.session_state.pop("batch_run_pick", None)
             st.session_state["batch_flash"] = f"Deleted run #{run_id}."
             st.rerun()
+    with k2.popover("Re-score", icon=":material/refresh:"):
+        st.caption("Score this run's answers again with the published rubrics (after a rubric change). "
+                   "Overrides are kept.")
+        if st.button("Re-score this run", key="batch_rescore_run"):
+            current_rubrics = {}
+            for name in rubric_sets():
+                current_rubrics.update(rubrics_of(scorers_for(name)))
+            questions = sorted({r.question_id for r in store.load_results(run_id)} & set(current_rubrics))
+            changes = rescore_runs(store, current_rubrics, questions, run_ids=[run_id])
+            st.session_state["batch_rescored"] = (run_id, changes)
     records = store.load_results(run_id)
     overrides = store.overrides(run_id)
     source_name = next((r.source for r in runs if r.id == run_id), "")
+    rescored = st.session_state.get("batch_rescored")
+    if rescored is not None and rescored[0] == run_id:
+        shifted = moved(rescored[1])
+        st.success(f"Re-scored {len(rescored[1])} answers of run #{run_id}: {len(shifted)} automatic scores moved.")
+        if shifted:
+            st.dataframe(pd.DataFrame([c.as_row() for c in shifted]).style.format(na_rep="", precision=2),
+                         hide_index=True, width="stretch", key="batch_rescore_table")
 
     with st.expander("Review settings", expanded=False):
         bounds_text = st.text_input(

@@ -46,14 +46,18 @@ class ScoreChange:
         }
 
 
-def rescore_runs(store: Store, rubrics: Mapping[str, Rubric], changed: Sequence[str]) -> list[ScoreChange]:
+def rescore_runs(
+    store: Store, rubrics: Mapping[str, Rubric], changed: Sequence[str], *, run_ids: Sequence[int] | None = None
+) -> list[ScoreChange]:
     """Score again every stored row of the ``changed`` question ids with ``rubrics`` and store the new scores.
 
-    Returns one :class:`ScoreChange` per re-scored row, runs newest first, then by line.
+    ``run_ids`` limits the re-score to those runs. Returns one :class:`ScoreChange` per
+    re-scored row, runs newest first, then by line.
     """
     wanted = [q for q in changed if q in rubrics]
+    affected = store.runs_with_questions(wanted)
     out: list[ScoreChange] = []
-    for run_id in sorted(store.runs_with_questions(wanted), reverse=True):
+    for run_id in sorted(r for r in affected if run_ids is None or r in run_ids)[::-1]:
         records = [r for r in store.load_results(run_id) if r.question_id in wanted]
         if not records:
             continue

@@ -695,3 +695,18 @@ def test_studio_shows_agreement_with_teachers_concept_marks(env) -> None:
     at.selectbox(key="studio_rubric").set_value("destal-politics").run()
     marks = table(at, having="agree before").set_index("concept")
     assert marks.loc[concept, "marks"] == 2 and marks.loc[concept, "present, rubric missed (after)"] >= 1
+
+
+def test_a_run_can_be_rescored_after_a_rubric_file_changes(env) -> None:
+    at = upload_and_score(start("batch"))
+    store = Store(f"sqlite:///{env['db']}")
+    run = store.list_runs()[0].id
+    before = {r.row: r.score for r in store.load_results(run)}
+    path = env["rubrics"] / "destalinization" / "destal-politics.yaml"
+    path.write_text(path.read_text().replace("max_score: 10\n", "max_score: 20\n", 1))  # edited outside the studio
+    at.button(key="batch_rescore_run").click().run()
+    assert not at.exception
+    assert any(f"Re-scored 3 answers of run #{run}" in s.value for s in at.success)
+    after = {r.row: r.score for r in store.load_results(run)}
+    assert after[0] == 2 * before[0] and after[1] == before[1]  # row 1 answers another question
+    assert set(table(at, having="override kept")["question"]) == {"destal-politics"}
