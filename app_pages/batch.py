@@ -16,6 +16,7 @@ from app_pages.common import (
     SAMPLES_CSV,
     get_store,
     note,
+    plain_numbers,
     rubric_sets,
     rubrics_of,
     scorers_for,
@@ -241,7 +242,7 @@ TEXT_COLUMNS = {
 def show_table(rows: list[dict], key: str) -> None:
     """A results table: empty cells stay empty (not "None"), long text is kept whole."""
     df = pd.DataFrame(rows)
-    st.dataframe(df.style.format(na_rep="", precision=2), hide_index=True, width="stretch",
+    st.dataframe(plain_numbers(df), hide_index=True, width="stretch", placeholder="",
                  column_config=TEXT_COLUMNS, key=key)
 
 
@@ -288,7 +289,7 @@ if runs:
         shifted = moved(rescored[1])
         st.success(f"Re-scored {len(rescored[1])} answers of run #{run_id}: {len(shifted)} automatic scores moved.")
         if shifted:
-            st.dataframe(pd.DataFrame([c.as_row() for c in shifted]).style.format(na_rep="", precision=2),
+            st.dataframe(plain_numbers(pd.DataFrame([c.as_row() for c in shifted])), placeholder="",
                          hide_index=True, width="stretch", key="batch_rescore_table")
 
     with st.expander("Review settings", expanded=False):
@@ -406,8 +407,8 @@ if runs:
                 pd.DataFrame([{"line": a.line, "question": a.question_id, "score": a.score, "max": a.max_score,
                                "set by teacher": "yes" if a.overridden else "", "covered": "; ".join(a.covered),
                                "to develop": "; ".join(a.hints), "check": "; ".join(a.warnings)} for a in rep.answers])
-                .style.format(na_rep="", precision=2),
-                hide_index=True, width="stretch", key=f"batch_student_table_{run_id}",
+                .pipe(plain_numbers),
+                hide_index=True, width="stretch", placeholder="", key=f"batch_student_table_{run_id}",
                 column_config={k: st.column_config.TextColumn(k, width="large") for k in ("covered", "to develop", "check")},
             )
             with st.form(f"batch_comment_form_{run_id}_{pick_student}"):

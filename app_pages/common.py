@@ -7,6 +7,7 @@ import html
 import os
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from grader.rubric import Rubric
@@ -78,6 +79,16 @@ def _store(url: str) -> Store:
 def get_store() -> Store:
     """One store (engine + connection pool) per database URL (``GRADER_DB_URL``)."""
     return _store(default_url())
+
+
+def plain_numbers(df):  # -> pandas Styler
+    """A table's look: numbers without trailing zeros (7.5, 10) and empty cells left empty.
+
+    Pass ``placeholder=""`` to ``st.dataframe`` too: the browser draws missing numbers itself.
+    """
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    other = [c for c in df.columns if c not in numeric]
+    return df.style.format(lambda v: f"{v:g}", subset=numeric, na_rep="").format(na_rep="", subset=other)
 
 
 def rubrics_of(scorers: dict[str, Scorer]) -> dict[str, Rubric]:

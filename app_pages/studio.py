@@ -15,6 +15,7 @@ from app_pages.common import (
     SAMPLES_CSV,
     answer_box,
     note,
+    plain_numbers,
     get_store,
     rubric_root,
     rubric_sets,
@@ -329,8 +330,8 @@ if edited is not None:
                  "present, rubric missed (after)": after_marks.get(cid, {}).get("teacher present, rubric missed"),
                  "absent, rubric matched (after)": after_marks.get(cid, {}).get("teacher absent, rubric matched")}
                 for cid in dict.fromkeys([*before_marks, *after_marks])
-            ]).style.format(na_rep="", precision=0),
-            hide_index=True, width="stretch", key="studio_marks_table",
+            ]).pipe(plain_numbers),
+            hide_index=True, width="stretch", placeholder="", key="studio_marks_table",
         )
 
 # --- 5. save as draft, publish, change log, re-score -------------------------------------------
@@ -409,5 +410,5 @@ if published is not None:
         shifted = moved(changes)
         st.success(f"Re-scored {len(changes)} answers: {len(shifted)} automatic scores moved.")
         if shifted:
-            st.dataframe(pd.DataFrame([c.as_row() for c in shifted]).style.format(na_rep="", precision=2),
+            st.dataframe(plain_numbers(pd.DataFrame([c.as_row() for c in shifted])), placeholder="",
                          hide_index=True, width="stretch", key="studio_rescore_table")

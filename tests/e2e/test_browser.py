@@ -200,6 +200,7 @@ def test_batch_scores_uploaded_samples_and_downloads_safe_csv(server: str, page,
     wait_idle(page)
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert values[:2] == [n_samples, n_samples]  # rows, scored
+    page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()  # the review table is drawn
     shoot(page, "batch.png", 2000)
 
     page.locator('input[type="file"]').first.set_input_files(str(hostile))
