@@ -230,19 +230,21 @@ if table is not None:
                 bar.progress(1.0, text=f"Scored {len(records)} rows")
 
 # --- 3. results, review and overrides ---------------------------------------------------
+WRAP_ROW_HEIGHT = 84
 TEXT_COLUMNS = {
     "why review": st.column_config.TextColumn("why review", width="small"),
     "flags": st.column_config.TextColumn("flags", width="medium"),
     "reasons": st.column_config.TextColumn("reasons", width="large"),
     "override reason": st.column_config.TextColumn("override reason", width="medium"),
-    "answer": st.column_config.TextColumn("answer (double-click a cell to read it all)", width="large"),
+    "answer": st.column_config.TextColumn("answer (wrapped; double-click a cell to read it all)", width="large"),
 }
 
 
 def show_table(rows: list[dict], key: str) -> None:
     """A results table: empty cells stay empty (not "None"), long text is kept whole."""
     df = pd.DataFrame(rows)
-    st.dataframe(plain_numbers(df), hide_index=True, width="stretch", placeholder="",
+    # rows taller than 4rem let Streamlit wrap long text (answers, reasons) instead of cutting it
+    st.dataframe(plain_numbers(df), hide_index=True, width="stretch", placeholder="", row_height=WRAP_ROW_HEIGHT,
                  column_config=TEXT_COLUMNS, key=key)
 
 

@@ -499,6 +499,7 @@ def test_batch_guesses_the_student_id_and_counts_rows_by_file_line(env) -> None:
     assert shown["auto score"].iloc[4] == "" and shown["override"].iloc[0] == ""
     assert shown["auto score"].iloc[0] == f"{rows['auto score'].iloc[0]:g}"  # 7.5, 10: no trailing zeros
     assert element.proto.HasField("placeholder") and element.proto.placeholder == ""  # the browser draws no "None"
+    assert element.proto.row_height > 64  # above 4rem the browser wraps long text instead of cutting it
     labels = keyed(at.selectbox, "batch_override_row")
     assert labels.options and all(o.startswith("line ") for o in labels.options)
 
