@@ -87,3 +87,12 @@ def test_class_view_figures(run) -> None:
     assert spread["destal-politics"]["answers"] == 2
     ov = {0: Override(1, 0, 0.0, "copied", datetime.now(timezone.utc))}
     assert disagreements(records, ov)[0]["gap"] == -records[0].score
+
+
+def test_pdf_without_a_unicode_font_falls_back_to_latin1(run, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    import grader.reports as reports
+
+    monkeypatch.setattr(reports, "UNICODE_FONT", tmp_path / "missing.ttf")
+    rubrics, records, results = run
+    data = reports.reports_pdf(build_reports(records, {}, results=results, rubrics=rubrics))
+    assert data.startswith(b"%PDF-") and len(re.findall(rb"/Type\s*/Page(?!s)", data)) == 3
