@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,8 +14,10 @@ import streamlit as st
 from app_pages.common import (
     MAX_UPLOAD_BYTES,
     SAMPLES_CSV,
+    get_store,
     note,
     plain,
+    plain_numbers,
     rubric_sets,
     rubrics_of,
     scorers_for,
@@ -21,11 +25,31 @@ from app_pages.common import (
     upload_on_disk,
     warn_set_problems,
 )
-from grader.batch import MIXED_ENCODING, Row, guess_columns, score_rows
+from grader.batch import MIXED_ENCODING, Row, ScorerPool, guess_columns, score_rows
 from grader.errors import GraderError, InputError
-from grader.gradebook import canvas_rows, grade_records, moodle_rows, result_rows, to_csv
-from grader.review import DEFAULT_BOUNDARIES, DEFAULT_MARGIN, final_score, record_from_score, review_queue
-from grader.store import ResultRecord, Store, default_url
+from grader.classview import concept_misses, disagreements, score_spread
+from grader.marking import score_with_marks
+from grader.reports import build_reports, reports_html, reports_pdf
+from grader.rescore import moved, rescore_runs
+from grader.scoring import Scorer
+from grader.gradebook import (
+    DUPLICATE_POLICIES,
+    build_gradebook,
+    canvas_rows,
+    gradebook_rows,
+    moodle_rows,
+    result_rows,
+    to_csv,
+)
+from grader.review import (
+    DEFAULT_BOUNDARIES,
+    DEFAULT_MARGIN,
+    record_from_score,
+    result_table,
+    review_queue,
+    row_label,
+)
+from grader.store import ResultRecord
 from grader.tabular import read_table
 
 NONE = "(none)"
@@ -36,17 +60,12 @@ def flag_mixed_encoding(record: ResultRecord) -> ResultRecord:
     flags = ";".join(dict.fromkeys([*filter(None, record.flags.split(";")), MIXED_ENCODING]))
     return replace(record, flags=flags, needs_review=True)
 
+
 if not teacher_gate():
     st.stop()
 
 st.session_state.setdefault("batch_run_id", None)
 st.title("Batch scoring")
-
-
-@st.cache_resource(show_spinner=False)
-def get_store(url: str) -> Store:
-    """One store (engine + connection pool) per database URL."""
-    return Store(url)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -64,7 +83,46 @@ def read_upload(path: str, name: str) -> tuple[list[str], list[Row], frozenset[i
     return table.header, rows, frozenset(table.fallback_lines)
 
 
-store = get_store(default_url())
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _pool(set_name: str, fingerprint: str) -> ScorerPool:
+    return ScorerPool(rubrics_of(scorers_for(set_name)))
+
+
+def review_scorer(question_id: str) -> Scorer | None:
+    """The scorer batch scoring uses for a question (its set's pool), or None if no set has it.
+
+    The one place this page obtains a scorer for reviewing a stored row.
+    """
+    for name in rubric_sets():
+        rubrics = rubrics_of(scorers_for(name))
+        if question_id in rubrics:
+            fingerprint = hashlib.sha256("".join(r.model_dump_json() for r in rubrics.values()).encode()).hexdigest()
+            return _pool(name, fingerprint).get(question_id)
+    return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _row_results(run_id: int, fingerprint: str, _records: tuple) -> dict:
+    by_question: dict[str, list] = {}
+    for rec in _records:
+        if rec.answer.strip() and rec.score is not None:
+            by_question.setdefault(rec.question_id, []).append(rec)
+    out = {}
+    for qid, recs in by_question.items():
+        scorer = review_scorer(qid)
+        if scorer is not None:
+            out.update({rec.row: res for rec, res in zip(recs, scorer.score_many([r.answer for r in recs]))})
+    return out
+
+
+def row_results(run_id: int, records: list) -> dict:
+    """The current scorer's full result for every scored row (concepts for reports and the class view)."""
+    sets = "".join(r.model_dump_json() for name in rubric_sets() for r in rubrics_of(scorers_for(name)).values())
+    fingerprint = hashlib.sha256((sets + "".join(f"{r.row}:{r.question_id}:{r.answer}" for r in records)).encode()).hexdigest()
+    return _row_results(run_id, fingerprint, tuple(records))
+
+
+store = get_store()
 
 # --- 1. the answers -------------------------------------------------------------------------
 st.subheader("1. Answers", anchor=False)
@@ -77,15 +135,16 @@ upload = st.file_uploader(
 use_sample = st.toggle("Use the bundled De-Stalinization sample answers instead", key="batch_use_sample")
 
 source = ""
-digest = ""
+file_digest = ""
 table: tuple[list[str], list[Row], frozenset[int]] | None = None
 try:
     if upload is not None:
         source = upload.name
-        path, digest = upload_on_disk(upload, "batch")
+        path, file_digest = upload_on_disk(upload, "batch")
         table = read_upload(str(path), source)
     elif use_sample:
         source = SAMPLES_CSV.name
+        file_digest = hashlib.sha256(SAMPLES_CSV.read_bytes()).hexdigest()
         table = read_upload(str(SAMPLES_CSV), source)
 except GraderError as exc:
     st.error(plain(exc))
@@ -114,7 +173,7 @@ if table is not None:
     with c2:
         student_col = pick("Student name column", "student", "batch_col_student", optional=True)
     with c3:
-        student_id_col = pick("Student ID column", "", "batch_col_student_id", optional=True)
+        student_id_col = pick("Student ID column", "student_id", "batch_col_student_id", optional=True)
     with c4:
         question_col = pick("Question id column", "question", "batch_col_question", optional=True)
 
@@ -132,63 +191,128 @@ if table is not None:
         r3.warning("Choose the question id column, or one rubric for every row.")
 
     ready = mode == modes[1] or question_col is not None
+    # Same file, same rubrics and same column choices: the same run (no duplicate runs).
+    rubric_texts = "\n".join(r.model_dump_json() for _, r in sorted(rubrics_of(scorers).items()))
+    settings = f"{chosen_set}|{answer_col}|{student_col}|{student_id_col}|{question_col if not rubric_id else ''}|{rubric_id}"
+    digest = hashlib.sha256(file_digest.encode() + settings.encode() + rubric_texts.encode()).hexdigest()[:10]
+    run_name = f"{source} ({digest})"
     if st.button("Score answers", type="primary", disabled=not ready, key="batch_score"):
-        bar = st.progress(0.0, text="Scoring...")
-        progress = {"done": 0}
-
-        def advance(n: int) -> None:
-            progress["done"] += n
-            done = progress["done"]
-            bar.progress(min(1.0, done / max(1, len(rows))), text=f"Scored {done} of {len(rows)} rows")
-
-        idx = {h: i for i, h in enumerate(header)}
-        try:
-            scored = score_rows(
-                header,
-                rows,
-                rubrics_of(scorers),
-                answer_col=answer_col,
-                question_col=None if rubric_id else question_col,
-                rubric_id=rubric_id,
-                chunk_size=200,
-                on_progress=advance,
+        existing = store.find_run(run_name)
+        if existing is not None:
+            st.session_state["batch_run_id"] = existing.id
+            st.session_state["batch_run_pick"] = existing.id
+            st.session_state["batch_flash"] = (
+                f"{source} was already scored with these rubrics and columns: showing run #{existing.id} "
+                "(delete it below to score it again)."
             )
-        except GraderError as exc:
-            st.error(plain(exc))
         else:
-            records = [
-                record_from_score(
-                    i,
-                    s,
-                    student=s.cells[idx[student_col]] if student_col else "",
-                    student_id=s.cells[idx[student_id_col]] if student_id_col else "",
-                    answer=s.cells[idx[answer_col]],
-                )
-                for i, s in enumerate(scored)
-            ]
-            records = [flag_mixed_encoding(r) if r.line in mixed_lines else r for r in records]
+            bar = st.progress(0.0, text="Scoring...")
+            progress = {"done": 0}
+
+            def advance(n: int) -> None:
+                progress["done"] += n
+                done = progress["done"]
+                bar.progress(min(1.0, done / max(1, len(rows))), text=f"Scored {done} of {len(rows)} rows")
+
+            idx = {h: i for i, h in enumerate(header)}
             try:
-                run_id = store.save_run(f"{source} ({digest[:8] or 'sample'})", source, records)
-            except GraderError as exc:  # the database stayed locked: say so, keep the page working
+                scored = score_rows(
+                    header,
+                    rows,
+                    rubrics_of(scorers),
+                    answer_col=answer_col,
+                    question_col=None if rubric_id else question_col,
+                    rubric_id=rubric_id,
+                    chunk_size=200,
+                    on_progress=advance,
+                )
+            except GraderError as exc:
                 st.error(plain(exc))
             else:
-                st.session_state["batch_run_id"] = run_id
-                st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
-                bar.progress(1.0, text=f"Scored {len(records)} rows")
+                records = [
+                    record_from_score(
+                        i,
+                        s,
+                        student=s.cells[idx[student_col]] if student_col else "",
+                        student_id=s.cells[idx[student_id_col]] if student_id_col else "",
+                        answer=s.cells[idx[answer_col]],
+                    )
+                    for i, s in enumerate(scored)
+                ]
+                records = [flag_mixed_encoding(r) if r.line in mixed_lines else r for r in records]
+                try:
+                    run_id = store.save_run(run_name, source, records)
+                except GraderError as exc:  # the database stayed locked: say so, keep the page working
+                    st.error(plain(exc))
+                else:
+                    st.session_state["batch_run_id"] = run_id
+                    st.session_state["batch_run_pick"] = run_id  # show the new run, not the one picked before
+                    bar.progress(1.0, text=f"Scored {len(records)} rows")
 
 # --- 3. results, review and overrides ---------------------------------------------------
+WRAP_ROW_HEIGHT = 84
+TEXT_COLUMNS = {
+    "why review": st.column_config.TextColumn("why review", width="small"),
+    "flags": st.column_config.TextColumn("flags", width="medium"),
+    "reasons": st.column_config.TextColumn("reasons", width="large"),
+    "override reason": st.column_config.TextColumn("override reason", width="medium"),
+    "answer": st.column_config.TextColumn("answer (wrapped; double-click a cell to read it all)", width="large"),
+}
+
+
+def show_table(rows: list[dict], key: str) -> None:
+    """A results table: empty cells stay empty (not "None"), long text is kept whole."""
+    df = pd.DataFrame(rows)
+    # rows taller than 4rem let Streamlit wrap long text (answers, reasons) instead of cutting it
+    st.dataframe(plain_numbers(df), hide_index=True, width="stretch", placeholder="", row_height=WRAP_ROW_HEIGHT,
+                 column_config=TEXT_COLUMNS, key=key)
+
+
 runs = store.list_runs()
+flash = st.session_state.pop("batch_flash", None)
+if flash:
+    st.success(plain(flash))
 if runs:
     ids = [r.id for r in runs]
     current = st.session_state["batch_run_id"]
     labels = {r.id: f"#{r.id} {r.name} - {r.n_rows} rows - {r.created_at:%Y-%m-%d %H:%M}" for r in runs}
     st.subheader("3. Results", anchor=False)
-    run_id = st.selectbox(
+    k1, k2 = st.columns([4, 1])
+    run_id = k1.selectbox(
         "Run", ids, index=ids.index(current) if current in ids else 0, format_func=labels.get, key="batch_run_pick"
     )
     st.session_state["batch_run_id"] = run_id
+    with k2.popover("Delete run", icon=":material/delete:"):
+        st.caption(f"Deletes run #{run_id}, its scores and its overrides. This cannot be undone.")
+        sure = st.checkbox(f"Yes, delete run #{run_id}", key=f"batch_delete_sure_{run_id}")
+        if st.button("Delete", disabled=not sure, key="batch_delete_run"):
+            store.delete_run(run_id)
+            for key in [k for k in st.session_state if re.match(rf"^batch_[a-z_]+_{run_id}(_|$)", str(k))]:
+                del st.session_state[key]  # an old database may give this id to the next run
+            st.session_state["batch_run_id"] = None
+            st.session_state.pop("batch_run_pick", None)
+            st.session_state["batch_flash"] = f"Deleted run #{run_id}."
+            st.rerun()
+    with k2.popover("Re-score", icon=":material/refresh:"):
+        st.caption("Score this run's answers again with the published rubrics (after a rubric change). "
+                   "Overrides are kept.")
+        if st.button("Re-score this run", key="batch_rescore_run"):
+            current_rubrics = {}
+            for name in rubric_sets():
+                current_rubrics.update(rubrics_of(scorers_for(name)))
+            questions = sorted({r.question_id for r in store.load_results(run_id)} & set(current_rubrics))
+            changes = rescore_runs(store, current_rubrics, questions, run_ids=[run_id])
+            st.session_state["batch_rescored"] = (run_id, changes)
     records = store.load_results(run_id)
     overrides = store.overrides(run_id)
+    source_name = next((r.source for r in runs if r.id == run_id), "")
+    rescored = st.session_state.get("batch_rescored")
+    if rescored is not None and rescored[0] == run_id:
+        shifted = moved(rescored[1])
+        st.success(f"Re-scored {len(rescored[1])} answers of run #{run_id}: {len(shifted)} automatic scores moved.")
+        if shifted:
+            st.dataframe(plain_numbers(pd.DataFrame([c.as_row() for c in shifted])), placeholder="",
+                         hide_index=True, width="stretch", key="batch_rescore_table")
 
     with st.expander("Review settings", expanded=False):
         bounds_text = st.text_input(
@@ -201,9 +325,6 @@ if runs:
         st.warning("Boundaries must be numbers separated by commas; using the defaults.")
         boundaries = DEFAULT_BOUNDARIES
 
-    flash = st.session_state.pop("batch_flash", None)
-    if flash:
-        st.success(flash)
     queue = review_queue(records, boundaries=boundaries, margin=margin)
     scored_n = sum(r.score is not None for r in records)
     m1, m2, m3, m4 = st.columns(4)
@@ -212,76 +333,127 @@ if runs:
     m3.metric("Needs review", len(queue))
     m4.metric("Overridden", len(overrides))
 
-    def frame(items: list, groups: dict[int, str] | None = None) -> pd.DataFrame:
-        out = []
-        for rec in items:
-            ov = overrides.get(rec.row)
-            out.append(
-                {
-                    "row": rec.row,
-                    "line": rec.line,
-                    "student": rec.student or rec.student_id,
-                    "question": rec.question_id,
-                    "auto score": rec.score,
-                    "override": None if ov is None else ov.score,
-                    "final score": final_score(rec, None if ov is None else ov.score),
-                    "max": rec.max_score,
-                    **({"why review": groups.get(rec.row, "")} if groups is not None else {}),
-                    "flags": rec.flags,
-                    "reasons": rec.reasons,
-                    "override reason": "" if ov is None else ov.reason,
-                    "answer": rec.answer[:300],
-                }
-            )
-        return pd.DataFrame(out)
-
-    tab_review, tab_all, tab_charts, tab_export = st.tabs(["Needs review first", "All rows", "Score histograms", "Download"])
+    tab_review, tab_all, tab_students, tab_charts, tab_export = st.tabs(
+        ["Needs review first", "All rows", "Students", "Class view", "Download"]
+    )
+    marks = store.marks_of_run(run_id)
+    results = row_results(run_id, records)
+    rubric_of = {q: sc.rubric for q in {r.question_id for r in records} if (sc := review_scorer(q)) is not None}
+    comments = store.comments(run_id)
+    reports = build_reports(records, overrides, results=results, rubrics=rubric_of, marks=marks, comments=comments)
     with tab_review:
         groups = {rec.row: g for rec, g in queue}
         if queue:
-            st.dataframe(frame([rec for rec, _ in queue], groups), hide_index=True, width="stretch", key="batch_queue_table")
+            show_table(result_table([rec for rec, _ in queue], overrides, groups), "batch_queue_table")
         else:
             st.success("Nothing needs review in this run.")
         st.markdown("**Override a score** (the automatic score stays on record)")
         order = [rec.row for rec, _ in queue] + [r.row for r in records if r.row not in groups]
         by_row = {r.row: r for r in records}
-        row = st.selectbox(
-            "Row",
-            order,
-            format_func=lambda n: f"row {n} (line {by_row[n].line}) {by_row[n].student or by_row[n].student_id} "
-            f"{by_row[n].question_id}: auto {by_row[n].score if by_row[n].score is not None else '-'}",
-            key="batch_override_row",
-        )
+        # Every override widget is keyed by run and row: a value typed for one row can never
+        # be saved for another row or another run.
+        row = st.selectbox("Row", order, format_func=lambda n: row_label(by_row[n]), key=f"batch_override_row_{run_id}")
         rec = by_row[row]
         with st.container(border=True):
             note(rec.answer or "(empty answer)", "answer")
             if rec.flags or rec.reasons:
-                st.caption(plain(f"Flags: {rec.flags or '-'}; reasons: {rec.reasons or '-'}"))
+                note(f"Flags: {rec.flags or '-'}; reasons: {rec.reasons or '-'}", "warning")
             if rec.row in overrides:
-                st.caption(plain(f"Current override: {overrides[rec.row].score:g} ({overrides[rec.row].reason})"))
+                note(f"Current override: {overrides[rec.row].score:g} ({overrides[rec.row].reason})", "info")
+        scorer = review_scorer(rec.question_id) if rec.answer.strip() else None
+        if scorer is not None:
+            result = scorer.score(rec.answer)
+            st.markdown("**Grade with the rubric** - tick the concepts the answer really covers; the score follows.")
+            marks: dict[str, bool] = {}
+            mark_cols = st.columns(2)
+            for i, c in enumerate(result.concepts):
+                evidence = " | ".join(sp.text for sp in c.evidence) or "no matching words found"
+                marks[c.concept_id] = mark_cols[i % 2].checkbox(
+                    plain(c.label), value=c.matched, key=f"batch_mark_{run_id}_{row}_{c.concept_id}",
+                    help=plain(f"Scorer: {evidence}"),
+                )
+            marked = score_with_marks(scorer.rubric, result, marks)
+            st.caption(f"Score with these marks: {marked.score:g} / {marked.max_score:g} "
+                       f"(the current rubric scores it {result.score:g})")
+            mark_note = ""
+            if marked.changed:
+                mark_note = st.text_input("Your note (added to the override's reason, optional)",
+                                          key=f"batch_marks_note_{run_id}_{row}", max_chars=500).strip()
+            if marked.changed and st.button(
+                f"Save {marked.score:g} for line {rec.line} as an override", key=f"batch_marks_save_{run_id}_{row}"
+            ):
+                reason = marked.reason({c.concept_id: c.label for c in result.concepts})
+                reason += f". {mark_note}" if mark_note else ""
+                try:
+                    store.add_override(run_id, rec.row, marked.score, reason)
+                except GraderError as exc:
+                    st.error(plain(exc))
+                else:
+                    store.add_concept_marks(run_id, rec.row, rec.question_id, rec.answer, marks)
+                    st.session_state["batch_flash"] = (
+                        f"Saved: line {rec.line} now scores {marked.score:g} ({reason})."
+                    )
+                    st.rerun()
         top = float(rec.max_score or 10)
-        with st.form("batch_override_form"):
+        with st.form(f"batch_override_form_{run_id}_{row}"):
             o1, o2 = st.columns([1, 3])
-            new_score = o1.number_input("New score", 0.0, top, float(rec.score or 0.0), 0.5, key="batch_override_score")
-            reason = o2.text_input("Reason (required)", key="batch_override_reason", max_chars=1000)
-            save = st.form_submit_button("Save override", key="batch_override_save")
+            new_score = o1.number_input(
+                "New score", 0.0, top, float(rec.score or 0.0), 0.5, key=f"batch_override_score_{run_id}_{row}"
+            )
+            reason = o2.text_input("Reason (required)", key=f"batch_override_reason_{run_id}_{row}", max_chars=1000)
+            save = st.form_submit_button(f"Save override for line {rec.line}", key="batch_override_save")
         if save:
             try:
-                store.add_override(run_id, row, new_score, reason)
+                store.add_override(run_id, rec.row, new_score, reason)
             except GraderError as exc:
                 st.error(plain(exc))
             else:
                 auto = f"{rec.score:g}" if rec.score is not None else "-"
-                st.session_state["batch_flash"] = f"Saved: row {row} now scores {new_score:g} (automatic score {auto})."
+                who = rec.student or rec.student_id or "(no name)"
+                st.session_state["batch_flash"] = (
+                    f"Saved: line {rec.line} ({who}, {rec.question_id}) now scores {new_score:g} (automatic score {auto})."
+                )
                 st.rerun()
     with tab_all:
-        st.dataframe(frame(records), hide_index=True, width="stretch", key="batch_all_table")
+        show_table(result_table(records, overrides), "batch_all_table")
+    with tab_students:
+        by_key = {rep.key: rep for rep in reports}
+        pick_student = st.selectbox(
+            "Student", list(by_key), format_func=lambda k: f"{by_key[k].student}"
+            + (f" ({by_key[k].student_id})" if by_key[k].student_id and by_key[k].student_id != by_key[k].student else "")
+            + f" - {len(by_key[k].answers)} answers", key=f"batch_student_{run_id}",
+        )
+        if pick_student is not None:
+            rep = by_key[pick_student]
+            st.metric("Total", f"{rep.total:g} / {rep.total_max:g}" if rep.total is not None and rep.total_max else "-")
+            st.dataframe(
+                pd.DataFrame([{"line": a.line, "question": a.question_id, "score": a.score, "max": a.max_score,
+                               "set by teacher": "yes" if a.overridden else "", "covered": "; ".join(a.covered),
+                               "to develop": "; ".join(a.hints), "check": "; ".join(a.warnings)} for a in rep.answers])
+                .pipe(plain_numbers),
+                hide_index=True, width="stretch", placeholder="", key=f"batch_student_table_{run_id}",
+                column_config={k: st.column_config.TextColumn(k, width="large") for k in ("covered", "to develop", "check")},
+            )
+            with st.form(f"batch_comment_form_{run_id}_{pick_student}"):
+                comment = st.text_area("Comment for the student (printed in their report)", rep.comment,
+                                       key=f"batch_comment_{run_id}_{pick_student}", max_chars=5000)
+                if st.form_submit_button("Save comment", key="batch_comment_save"):
+                    try:
+                        store.set_comment(run_id, pick_student, comment)
+                    except GraderError as exc:
+                        st.error(plain(exc))
+                    else:
+                        st.session_state["batch_flash"] = f"Saved the comment for {rep.student}."
+                        st.rerun()
     with tab_charts:
-        scores = frame(records)
-        scores = scores[scores["final score"].notna()]
-        if scores.empty:
+        spread = score_spread(records, overrides)
+        if not spread:
             st.info("No scored rows.")
         else:
+            st.markdown("**Score distribution per question** (final scores, overrides applied)")
+            st.dataframe(pd.DataFrame(spread), hide_index=True, width="stretch", key="batch_spread_table")
+            scores = pd.DataFrame(result_table(records, overrides))
+            scores = scores[scores["final score"].notna()]
             chart = (
                 alt.Chart(scores)
                 .mark_bar()
@@ -293,24 +465,74 @@ if runs:
                 .properties(width=220, height=160)
             )
             st.altair_chart(chart, key="batch_histograms")
+        misses = concept_misses(records, results, marks=marks)
+        if misses:
+            st.markdown("**Concepts the class missed** (share of scored answers without the concept; teacher marks count)")
+            missed = pd.DataFrame(misses)
+            chart = (
+                alt.Chart(missed)
+                .mark_bar()
+                .encode(
+                    x=alt.X("missed:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="missed by"),
+                    y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+                    color=alt.condition("datum.missed > 0.5", alt.value("#c05621"), alt.value("#2b6cb0")),
+                    tooltip=["question", "label", "missed by", "answers"],
+                )
+                .properties(width=360, height=alt.Step(20))
+                .facet(row=alt.Facet("question:N", title=None))
+                .resolve_scale(y="independent")
+            )
+            st.altair_chart(chart, key="batch_missed_chart")
+            st.dataframe(missed, hide_index=True, width="stretch", key="batch_missed_table")
+        gaps = disagreements(records, overrides)
+        st.markdown("**Where the teacher and the scorer disagree most** (overridden answers, largest gap first)")
+        if gaps:
+            st.dataframe(pd.DataFrame(gaps), hide_index=True, width="stretch", key="batch_disagreements",
+                         column_config={"answer": st.column_config.TextColumn(width="large"),
+                                        "reason": st.column_config.TextColumn(width="medium")})
+        else:
+            st.caption("No overrides yet.")
     with tab_export:
-        item = st.text_input(
-            "Gradebook item name (blank: one column per question id)", key="batch_item_name", max_chars=100
+        g1, g2 = st.columns([2, 2])
+        total_name = g1.text_input(
+            "Gradebook item name (the total's column; blank: Total)", key="batch_item_name", max_chars=100
         ).strip() or None
-        grades = grade_records(records, overrides, item=item)
-        maxima = {item or r.question_id or "grader": r.max_score for r in records if r.max_score is not None}
-        d1, d2, d3 = st.columns(3)
+        policy = g2.selectbox(
+            "A student with two answers to one question", DUPLICATE_POLICIES, key="batch_duplicates",
+            format_func={"blank": "leave the cell empty", "highest": "use the higher score",
+                         "latest": "use the later row"}.get,
+        )
+        book = build_gradebook(records, overrides, total_name=total_name, on_duplicate=policy)
+        st.caption(f"One row per student: {len(book.students)} students, {len(book.questions)} questions "
+                   f"({', '.join(book.questions)}) and a total.")
+        for warning in book.warnings():
+            note(warning, "warning")
+        d1, d2, d3, d4 = st.columns(4)
         d1.download_button(
-            "Results CSV", to_csv(result_rows(records, overrides)),
-            file_name=f"grader-run-{run_id}.csv", mime="text/csv", key="batch_dl_csv",
+            "Results CSV (every row)", to_csv(result_rows(records, overrides)),
+            file_name=f"grader-run-{run_id}.csv", mime="text/csv", key="batch_dl_csv", on_click="ignore",
         )
         d2.download_button(
-            "Canvas gradebook CSV", to_csv(canvas_rows(grades, points_possible=maxima)),
-            file_name=f"canvas-run-{run_id}.csv", mime="text/csv", key="batch_dl_canvas",
+            "Gradebook CSV", to_csv(gradebook_rows(book)),
+            file_name=f"gradebook-run-{run_id}.csv", mime="text/csv", key="batch_dl_gradebook", on_click="ignore",
         )
         d3.download_button(
-            "Moodle grades CSV", to_csv(moodle_rows(grades)),
-            file_name=f"moodle-run-{run_id}.csv", mime="text/csv", key="batch_dl_moodle",
+            "Canvas gradebook CSV", to_csv(canvas_rows(book)),
+            file_name=f"canvas-run-{run_id}.csv", mime="text/csv", key="batch_dl_canvas", on_click="ignore",
+        )
+        d4.download_button(
+            "Moodle grades CSV", to_csv(moodle_rows(book)),
+            file_name=f"moodle-run-{run_id}.csv", mime="text/csv", key="batch_dl_moodle", on_click="ignore",
+        )
+        st.markdown("**Feedback for every student** (score, concepts covered, hints, your comment)")
+        r1, r2 = st.columns(2)
+        r1.download_button(
+            "Student reports (HTML)", lambda: reports_html(reports, title=f"Feedback - {source_name}"),
+            file_name=f"feedback-run-{run_id}.html", mime="text/html", key="batch_dl_reports_html", on_click="ignore",
+        )
+        r2.download_button(
+            "Student reports (PDF)", lambda: reports_pdf(reports, title=f"Feedback - {source_name}"),
+            file_name=f"feedback-run-{run_id}.pdf", mime="application/pdf", key="batch_dl_reports_pdf", on_click="ignore",
         )
         st.caption("Every cell is spreadsheet-safe: text starting with = + - @ is prefixed with an apostrophe. "
                    "Overrides replace the automatic score; their reasons stay in the results CSV only.")

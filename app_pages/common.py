@@ -13,12 +13,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from grader.errors import ConfigError
 from grader.files import prune_old_files, save_stream
 from grader.rubric import Rubric, load_rubric_set
 from grader.scoring import Scorer
+from grader.store import Store, default_url
 from grader.throttle import AttemptThrottle, check_passcode_strength
 
 _log = logging.getLogger("grader.app")
@@ -131,6 +133,26 @@ def scorer_for_yaml(text: str) -> Scorer:
     from grader.rubric import rubric_from_yaml
 
     return Scorer(rubric_from_yaml(text))
+
+
+@st.cache_resource(show_spinner=False)
+def _store(url: str) -> Store:
+    return Store(url)
+
+
+def get_store() -> Store:
+    """One store (engine + connection pool) per database URL (``GRADER_DB_URL``)."""
+    return _store(default_url())
+
+
+def plain_numbers(df):  # -> pandas Styler
+    """A table's look: numbers without trailing zeros (7.5, 10) and empty cells left empty.
+
+    Pass ``placeholder=""`` to ``st.dataframe`` too: the browser draws missing numbers itself.
+    """
+    numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+    other = [c for c in df.columns if c not in numeric]
+    return df.style.format(lambda v: f"{v:g}", subset=numeric, na_rep="").format(na_rep="", subset=other)
 
 
 def rubrics_of(scorers: dict[str, Scorer]) -> dict[str, Rubric]:

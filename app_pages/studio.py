@@ -14,9 +14,12 @@ from app_pages.common import (
     SAMPLES_CSV,
     answer_box,
     note,
+    get_store,
     plain,
+    plain_numbers,
     rubric_root,
     rubric_sets,
+    rubrics_of,
     scorer_for_yaml,
     scorers_for,
     teacher_gate,
@@ -33,12 +36,16 @@ from grader.editing import (
 )
 from grader.errors import GraderError, InputError
 from grader.highlight import highlight_html, marks_from_concepts
-from grader.rubric import Rubric, rubric_from_yaml, rubric_to_yaml, save_rubric
+from grader.lifecycle import describe_changes, list_drafts, publish, published_path, save_draft
+from grader.marking import agreement_with_marks, latest_marks
+from grader.rescore import moved, rescore_runs
+from grader.rubric import Rubric, load_rubric, rubric_from_yaml, rubric_to_yaml
 
 SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 EDIT_KEYS = (
     "studio_id", "studio_title", "studio_question", "studio_model_answer", "studio_max_score",
-    "studio_show_after", "studio_concepts", "studio_misconceptions", "studio_replace", "studio_sample_question",
+    "studio_show_after", "studio_concepts", "studio_misconceptions", "studio_replace", "studio_target_set",
+    "studio_new_set",
 )
 
 if not teacher_gate():
@@ -67,7 +74,7 @@ def compare(before_yaml: str, after_yaml: str, rows: list[dict[str, str]], lines
 # --- 1. where the rubric comes from -----------------------------------------------------
 modes = ["Edit a saved rubric", "Build from a question and model answer", "Upload a rubric YAML"]
 mode = st.radio("Start from", modes, horizontal=True, key="studio_mode")
-sets = rubric_sets()
+sets = sorted({*rubric_sets(), *(p.parent.parent.name for p in rubric_root().glob("*/drafts/*.y*ml"))})
 base: Rubric | None = None
 target_set: str | None = None
 
@@ -77,13 +84,24 @@ if mode == modes[0]:
     else:
         c1, c2 = st.columns([1, 3])
         target_set = c1.selectbox("Question set", sets, key="studio_set")
-        scorers = scorers_for(target_set)
+        live = rubrics_of(scorers_for(target_set)) if target_set in rubric_sets() else {}
         warn_set_problems(target_set)
-        if not scorers:
-            st.error("No rubric of this set could be loaded.")
-            st.stop()
-        rid = c2.selectbox("Rubric", list(scorers), format_func=lambda r: f"{r}: {scorers[r].rubric.question}", key="studio_rubric")
-        base = scorers[rid].rubric
+        try:
+            drafts = list_drafts(rubric_root() / target_set)
+        except GraderError as exc:
+            st.error(plain(exc))
+            drafts = {}
+        mine = {**live, **drafts}  # a draft is edited where there is one
+
+        def describe(r: str) -> str:
+            state = "draft" if r not in live else ("published, draft pending" if r in drafts else "published")
+            return f"{r} [{state}]: {mine[r].question}"
+
+        rid = c2.selectbox("Rubric", sorted(mine, key=lambda r: (r not in live, r)), format_func=describe, key="studio_rubric")
+        base = mine[rid]
+        if rid in drafts:
+            st.caption("Editing the saved draft" + (": students still see the published version." if rid in live
+                                                    else ": not published yet, students do not see it."))
 else:
     if mode == modes[1]:
         with st.form("studio_build_form"):
@@ -119,18 +137,6 @@ else:
                 st.error(f"{plain(uploaded.name)}: not UTF-8 text")
             except GraderError as exc:
                 st.error(plain(exc))
-    if base is not None:
-        options = sets + ["(new set)"]
-        s1, s2 = st.columns([1, 1])
-        pick = s1.selectbox("Save into question set", options, key="studio_target_set")
-        if pick == "(new set)":
-            name = s2.text_input("New set name", key="studio_new_set").strip()
-            if name and not SET_NAME.match(name):
-                s2.error("Use letters, digits, '.', '_' or '-' only.")
-            target_set = name if SET_NAME.match(name) else None
-        else:
-            target_set = pick
-
 if base is None:
     st.info("Choose or build a rubric to start.")
     st.stop()
@@ -142,6 +148,21 @@ if st.session_state.get("studio_tag") != tag:
     for key in EDIT_KEYS:
         st.session_state.pop(key, None)
     st.session_state["studio_tag"] = tag
+
+if mode != modes[0]:
+    # A new question goes into its own new set unless a set already holds a rubric with its id.
+    options = sets + ["(new set)"]
+    home = next((name for name in sets if name in rubric_sets() and base.id in scorers_for(name)), "(new set)")
+    s1, s2 = st.columns([1, 1])
+    pick = s1.selectbox("Save into question set", options, index=options.index(home), key="studio_target_set")
+    if pick == "(new set)":
+        name = s2.text_input("New set name", base.id, key="studio_new_set").strip()
+        if name and not SET_NAME.match(name):
+            s2.error("Use letters, digits, '.', '_' or '-' only.")
+        target_set = name if SET_NAME.match(name) else None
+    else:
+        target_set = pick
+
 
 # --- 2. edit ------------------------------------------------------------------------------
 st.subheader("Edit", anchor=False)
@@ -255,19 +276,27 @@ has_split = any("split" in r for r in sample_rows)
 if has_split:  # tuning happens on the tune split only; heldout answers stay unseen for the final check
     kept = [(r, n) for r, n in zip(sample_rows, sample_lines) if r.get("split", "").strip() == "tune"]
     sample_rows, sample_lines = [r for r, _ in kept], [n for _, n in kept]
-questions = sorted({r.get("question_id", "").strip() for r in sample_rows} - {""})
+has_questions = any("question_id" in r for r in sample_rows)
+picked: list[tuple[dict[str, str], int]] = []
 if edited is not None and sample_rows:
-    default_q = base.id if base.id in questions else (questions[0] if questions else None)
-    if questions:
-        qid = st.selectbox(
-            "Sample question", questions, index=questions.index(default_q), key="studio_sample_question"
-        )
+    # Only answers to THIS question: a rubric is never measured against another question's answers.
+    qid = edited.id if any(r.get("question_id", "").strip() == edited.id for r in sample_rows) else base.id
+    if has_questions:
         picked = [(r, n) for r, n in zip(sample_rows, sample_lines) if r.get("question_id", "").strip() == qid]
     else:
         picked = list(zip(sample_rows, sample_lines))
-    st.caption(
-        f"{plain(sample_name)}: {len(picked)} graded answers" + (" from the tune split (heldout answers are never used here)." if has_split else ".")
-    )
+    split_note = " (tune split only; heldout answers are never used here)" if has_split else ""
+    if not picked:
+        st.info(
+            f"{plain(sample_name)} has no graded answers to question '{plain(qid)}'{split_note}, so there is nothing to compare "
+            "this rubric with. Upload graded answers to this question (question_id, answer, score) above."
+        )
+    elif has_questions:
+        st.caption(f"Compared with the {len(picked)} graded answers to question '{plain(qid)}' in {plain(sample_name)}{split_note}.")
+    else:
+        st.caption(f"{plain(sample_name)} has no question_id column: all its {len(picked)} graded answers are taken as "
+                   f"answers to '{plain(qid)}'{split_note}.")
+if edited is not None and picked:
     try:
         comparison = compare(base_yaml, rubric_to_yaml(edited), [r for r, _ in picked], [n for _, n in picked])
     except GraderError as exc:
@@ -283,7 +312,27 @@ if edited is not None and sample_rows:
                 for p in comparison["problems"][:50]:
                     note(p, "warning")
 
-# --- 5. save or download -------------------------------------------------------------------
+# --- 4b. agreement with the teachers' concept marks (from batch review) -------------------------
+if edited is not None:
+    teacher_marks = latest_marks(get_store().concept_marks(base.id))
+    if teacher_marks:
+        st.markdown(f"**Teachers' concept marks** - {len(teacher_marks)} marks given while reviewing answers to "
+                    f"'{base.id}': how often the rubric agrees, before and after the edit.")
+        before_marks = {r["concept"]: r for r in agreement_with_marks(base, teacher_marks)}
+        after_marks = {r["concept"]: r for r in agreement_with_marks(edited, teacher_marks)}
+        st.dataframe(
+            pd.DataFrame([
+                {"concept": cid, "label": (after_marks.get(cid) or before_marks[cid])["label"],
+                 "marks": (after_marks.get(cid) or before_marks[cid])["marks"],
+                 "agree before": before_marks.get(cid, {}).get("agree"), "agree after": after_marks.get(cid, {}).get("agree"),
+                 "present, rubric missed (after)": after_marks.get(cid, {}).get("teacher present, rubric missed"),
+                 "absent, rubric matched (after)": after_marks.get(cid, {}).get("teacher absent, rubric matched")}
+                for cid in dict.fromkeys([*before_marks, *after_marks])
+            ]).pipe(plain_numbers),
+            hide_index=True, width="stretch", placeholder="", key="studio_marks_table",
+        )
+
+# --- 5. save as draft, publish, change log, re-score -------------------------------------------
 st.subheader("Save", anchor=False)
 if edited is not None:
     yaml_text = rubric_to_yaml(edited)
@@ -291,22 +340,73 @@ if edited is not None:
     f1.download_button(
         "Download YAML", yaml_text, file_name=f"{edited.id}.yaml", mime="application/x-yaml", key="studio_download"
     )
+    author = f1.text_input("Your name (for the change log)", key="studio_author", max_chars=100).strip() or "(no name)"
     if target_set is None:
         f2.warning("Choose the question set to save into.")
     else:
         root = rubric_root()
-        target = root / target_set / f"{edited.id}.yaml"
+        set_dir = root / target_set
+        target = published_path(set_dir, edited.id)
         exists = target.exists()
         replace = True
         if exists and (mode != modes[0] or edited.id != base.id):
             replace = f2.checkbox(
                 f"Replace the existing rubric {target_set}/{target.name} (a .bak copy is kept)", key="studio_replace"
             )
-        if f2.button(f"Save to {target_set}/{target.name}", type="primary", disabled=not replace, key="studio_save"):
+        f2.caption("A draft is kept apart: students and batch scoring keep using the published version.")
+        draft_clicked = f2.button(f"Save draft of {edited.id}", key="studio_save_draft")
+        publish_clicked = f2.button(
+            f"Publish to {target_set}/{target.name}", type="primary", disabled=not replace, key="studio_save"
+        )
+        if draft_clicked or publish_clicked:
+            before = load_rubric(target) if exists else None
             try:
-                path = save_rubric(edited, target, root=root)
+                if draft_clicked:
+                    path = save_draft(edited, set_dir, root=root)
+                    action = "draft saved"
+                else:
+                    path = publish(edited, set_dir, root=root).path
+                    action = "published"
             except GraderError as exc:
                 st.error(plain(exc))
             else:
-                backup = " (previous version kept as .bak)" if exists else ""
-                st.success(f"Saved {plain(path.relative_to(root))}{backup}.")
+                summary = describe_changes(before, edited)
+                get_store().add_rubric_change(target_set, edited.id, action, author, summary)
+                backup = " (previous version kept as .bak)" if exists and action == "published" else ""
+                st.success(plain(f"{action.capitalize()}: {path.relative_to(root)}{backup}. Changes: {'; '.join(summary)}."))
+                if action == "published":
+                    st.session_state["studio_published"] = (target_set, edited.id)
+        log = get_store().rubric_changes(target_set, edited.id)
+        with st.expander(f"Change log of {edited.id} ({len(log)} entries)"):
+            if log:
+                st.dataframe(
+                    pd.DataFrame([{"when": c.created_at, "who": c.author, "action": c.action,
+                                   "what changed": c.summary.replace("\n", "; ")} for c in log]),
+                    hide_index=True, width="stretch", key="studio_change_log",
+                    column_config={"what changed": st.column_config.TextColumn(width="large")},
+                )
+            else:
+                st.caption("No saves from the studio yet.")
+
+# --- 6. re-score the runs a published change affects -----------------------------------------
+published = st.session_state.get("studio_published")
+if published is not None:
+    pub_set, pub_id = published
+    affected = get_store().runs_with_questions([pub_id])
+    st.subheader("Re-score affected runs", anchor=False)
+    if not affected:
+        st.caption(f"No stored batch run has answers to {pub_id}.")
+    else:
+        n_rows = sum(affected.values())
+        st.caption(f"{n_rows} answers to {pub_id} in {len(affected)} stored run(s) were scored with the previous "
+                   "version. Re-scoring keeps every teacher override.")
+        if st.button(f"Re-score {n_rows} answers in {len(affected)} run(s)", key="studio_rescore"):
+            changes = rescore_runs(get_store(), rubrics_of(scorers_for(pub_set)), [pub_id])
+            st.session_state["studio_rescored"] = changes
+    changes = st.session_state.get("studio_rescored")
+    if changes is not None:
+        shifted = moved(changes)
+        st.success(f"Re-scored {len(changes)} answers: {len(shifted)} automatic scores moved.")
+        if shifted:
+            st.dataframe(plain_numbers(pd.DataFrame([c.as_row() for c in shifted])), placeholder="",
+                         hide_index=True, width="stretch", key="studio_rescore_table")

@@ -547,20 +547,29 @@ def score_rows(
 
 
 COLUMN_GUESSES = {
-    "student": ("student", "student_id", "student id", "name", "student name", "email", "user", "username", "id number", "sis user id", "answer_id"),
+    "student": ("student", "name", "student name", "student_name", "full name", "display name", "user", "answer_id"),
+    "student_id": ("student_id", "student id", "studentid", "student number", "student_number", "id", "id number",
+                   "sis user id", "sis_user_id", "user_id", "userid", "username", "login", "email", "e-mail"),
     "answer": ("answer", "response", "text", "essay", "submission", "answer_text"),
     "question": ("question_id", "question", "question id", "rubric", "rubric_id", "item", "prompt_id"),
 }
 
 
 def guess_columns(header: list[str]) -> dict[str, str | None]:
-    """Guess which column holds the student, the answer and the question id (None if no guess).
+    """Guess which column holds the student's name, their ID, the answer and the question id (None if no guess).
 
-    >>> guess_columns(["Name", "Question", "Response"])
-    {'student': 'Name', 'answer': 'Response', 'question': 'Question'}
+    A column is guessed for one role at most (the ID first, so ``student_id`` is never taken
+    for the name).
+
+    >>> guess_columns(["Name", "student_id", "Question", "Response"])
+    {'student': 'Name', 'student_id': 'student_id', 'answer': 'Response', 'question': 'Question'}
     """
     norm = {h.strip().lower(): h for h in header}
     guesses: dict[str, str | None] = {}
-    for role, names in COLUMN_GUESSES.items():
-        guesses[role] = next((norm[n] for n in names if n in norm), None)
-    return guesses
+    taken: set[str] = set()
+    for role in ("student_id", "student", "answer", "question"):
+        found = next((norm[n] for n in COLUMN_GUESSES[role] if n in norm and norm[n] not in taken), None)
+        guesses[role] = found
+        if found is not None:
+            taken.add(found)
+    return {role: guesses[role] for role in COLUMN_GUESSES}

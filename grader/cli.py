@@ -106,9 +106,9 @@ def cmd_rubric_build(args: argparse.Namespace) -> int:
 
 
 def _slug(text: str) -> str:
-    import re
+    from grader.ids import rubric_id_from
 
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:80] or "rubric"
+    return rubric_id_from(text)
 
 
 def _propose(question: str, model_answer: str, *, rubric_id: str, use_wordnet: bool, alternatives=()):  # -> Rubric
@@ -128,6 +128,7 @@ def _propose(question: str, model_answer: str, *, rubric_id: str, use_wordnet: b
 
 
 def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
+    from grader.ids import plan_rubric_ids
     from grader.rubric import save_rubric
     from grader.tabular import BadRow, find_column, read_rows
 
@@ -135,9 +136,7 @@ def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
     cols = [find_column(header, c, path=csv_path, option="the CSV header") for c in ("question_id", "question", "reference_answer")]
     lowered = [h.strip().lower() for h in header]
     alt_col = lowered.index("alternatives") if "alternatives" in lowered else None  # optional: "a|b|c"
-    root = Path(out_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    written, problems = 0, []
+    wanted, problems = [], []
     for line, row in rows:
         if isinstance(row, BadRow):
             problems.append(f"line {line}: {row.message}")
@@ -147,14 +146,21 @@ def _build_from_csv(csv_path: str, out_dir: str, *, use_wordnet: bool) -> int:
         if not (qid and question and reference):
             problems.append(f"line {line}: empty question_id, question or reference_answer")
             continue
-        rubric_id = _slug(qid)
+        alternatives = [a for a in row[alt_col].split("|") if a.strip()] if alt_col is not None else []
+        wanted.append((line, qid, question, reference, alternatives))
+    ids, notices = plan_rubric_ids([(w[0], w[1]) for w in wanted], source=csv_path)  # before any write
+    for notice in notices:
+        print(f"{csv_path}: {notice}", file=sys.stderr)
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for line, _, question, reference, alternatives in wanted:
         try:
-            alternatives = [a for a in row[alt_col].split("|") if a.strip()] if alt_col is not None else []
-            rubric = _propose(question, reference, rubric_id=rubric_id, use_wordnet=use_wordnet, alternatives=alternatives)
+            rubric = _propose(question, reference, rubric_id=ids[line], use_wordnet=use_wordnet, alternatives=alternatives)
         except InputError as exc:
             problems.append(f"line {line}: {exc}")
             continue
-        save_rubric(rubric, root / f"{rubric_id}.yaml", root=root)
+        save_rubric(rubric, root / f"{ids[line]}.yaml", root=root)
         written += 1
     for p in problems:
         print(f"{csv_path}: {p}", file=sys.stderr)
@@ -191,7 +197,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def _graded(args: argparse.Namespace, *, default_split: str | None) -> tuple[dict, list[dict[str, str]], list[int]]:
     """Rubrics and graded rows (filtered to ``--split``) for evaluate, calibrate and suggest."""
-    from grader.evaluate import filter_split, load_graded
+    from grader.evaluate import filter_split, load_graded, rows_of_question
     from grader.rubric import load_rubrics
     from grader.tabular import find_column
 
@@ -203,6 +209,11 @@ def _graded(args: argparse.Namespace, *, default_split: str | None) -> tuple[dic
     if split == "all":
         split = None
     rows, lines = filter_split(rows, lines, split)
+    if not Path(args.rubrics).is_dir():  # one rubric file: other questions' rows are not errors, just not ours
+        rows, lines, others = rows_of_question(rows, lines, next(iter(rubrics)), question_col=args.question_col)
+        if others:
+            print(f"{args.graded}: {others} rows answer other questions; using the {len(rows)} rows of "
+                  f"{next(iter(rubrics))!r}", file=sys.stderr)
     if not rows:
         raise InputError(f"{args.graded}: no graded rows" + (f" in split {split!r}" if split else ""))
     header = list(next((r for r in rows if r), {}))

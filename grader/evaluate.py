@@ -376,6 +376,18 @@ def filter_split(
     return [r for r, _ in kept], [n for _, n in kept]
 
 
+def rows_of_question(
+    rows: Sequence[dict[str, str]], lines: Sequence[int], question_id: str, *, question_col: str = "question_id"
+) -> tuple[list[dict[str, str]], list[int], int]:
+    """The rows answering ``question_id`` (or with no question id), their lines, and how many were left out.
+
+    >>> rows_of_question([{"question_id": "q1"}, {"question_id": "q2"}, {"answer": "x"}], [2, 3, 4], "q1")
+    ([{'question_id': 'q1'}, {'answer': 'x'}], [2, 4], 1)
+    """
+    kept = [(r, n) for r, n in zip(rows, lines) if (_get(r, question_col) or "").strip() in ("", question_id)]
+    return [r for r, _ in kept], [n for _, n in kept], len(rows) - len(kept)
+
+
 def format_metrics(m: dict[str, float]) -> str:
     """One line of metrics for the terminal.
 

@@ -8,10 +8,10 @@ reason are not in the queue.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from grader.batch import RowScore
-from grader.store import ResultRecord
+from grader.store import Override, ResultRecord
 
 DEFAULT_BOUNDARIES = (50.0, 60.0, 70.0, 80.0, 90.0)
 DEFAULT_MARGIN = 2.5
@@ -108,3 +108,55 @@ def final_score(record: ResultRecord, override: float | None) -> float | None:
     6.5
     """
     return record.score if override is None else override
+
+
+def result_table(
+    records: Sequence[ResultRecord],
+    overrides: Mapping[int, Override],
+    groups: Mapping[int, str] | None = None,
+) -> list[dict[str, object]]:
+    """The rows of a run as the teacher reads them: one dict per row, nothing cut off.
+
+    Rows are named by their ``line`` in the uploaded file (as in every message), never by a
+    0-based position; text cells are ``""`` rather than None; scores stay numbers (None when
+    missing) so the table sorts. ``groups`` adds the "why review" column of the queue.
+
+    >>> result_table([ResultRecord(0, 2, "Ann", "q1", "An answer.", 5.0, 10, 50.0, student_id="s1")], {})[0]["line"]
+    2
+    """
+    out: list[dict[str, object]] = []
+    for rec in records:
+        ov = overrides.get(rec.row)
+        row: dict[str, object] = {
+            "line": rec.line,
+            "student": rec.student,
+            "student id": rec.student_id,
+            "question": rec.question_id,
+            "auto score": rec.score,
+            "override": None if ov is None else ov.score,
+            "final score": final_score(rec, None if ov is None else ov.score),
+            "max": rec.max_score,
+        }
+        if groups is not None:
+            row["why review"] = groups.get(rec.row, "")
+        row.update({
+            "flags": rec.flags.replace(";", "; "),
+            "reasons": rec.reasons.replace(";", "; "),
+            "override reason": "" if ov is None else ov.reason,
+            "answer": rec.answer,
+        })
+        out.append(row)
+    return out
+
+
+def row_label(record: ResultRecord) -> str:
+    """How a row is named on screen: its file line, the student, the question and the automatic score.
+
+    >>> row_label(ResultRecord(0, 2, "Ann", "q1", "t", 5.0, 10, 50.0, student_id="s1"))
+    'line 2 - Ann (s1) - q1 - auto 5'
+    """
+    who = record.student or record.student_id or "(no name)"
+    if record.student and record.student_id and record.student_id != record.student:
+        who += f" ({record.student_id})"
+    auto = "-" if record.score is None else f"{record.score:g}"
+    return f"line {record.line} - {who} - {record.question_id or '(no question)'} - auto {auto}"

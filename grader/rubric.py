@@ -314,15 +314,19 @@ def rubric_from_yaml(text: str, *, source: str = "<rubric>") -> Rubric:
 def load_rubrics(path: str | os.PathLike[str]) -> dict[str, Rubric]:
     """Load one rubric file, or every ``*.yaml``/``*.yml`` file of a directory, keyed by id.
 
-    Raises :class:`RubricError` if two files share an id or the directory holds none.
+    A directory without rubric files of its own is read as a folder of question sets: the
+    rubrics of all its sub-folders are loaded (ids must be unique across sets). Raises
+    :class:`RubricError` if two files share an id or the directory holds none.
     """
     p = Path(path)
     if not p.is_dir():
         rubric = load_rubric(p)
         return {rubric.id: rubric}
     files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+    if not files:  # a folder of question sets (rubrics/<set>/*.yaml), as the app keeps them
+        files = sorted(f for f in [*p.glob("*/*.yaml"), *p.glob("*/*.yml")] if f.parent.name != "drafts")
     if not files:
-        raise RubricError("directory holds no .yaml rubric files", path=str(p))
+        raise RubricError("directory holds no .yaml rubric files (nor sub-folders of them)", path=str(p))
     rubrics: dict[str, Rubric] = {}
     for f in files:
         rubric = load_rubric(f)
@@ -362,15 +366,23 @@ def rubric_to_yaml(rubric: Rubric) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def save_rubric(rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None) -> Path:
+def save_rubric(
+    rubric: Rubric, path: str | os.PathLike[str], *, root: str | os.PathLike[str] | None = None, text: str | None = None
+) -> Path:
     """Write ``rubric`` to ``path`` atomically, keeping the previous file as ``<name>.bak``.
 
     If ``root`` is given, ``path`` must resolve inside it (upload or rubric names cannot
     write elsewhere). The target and its ``.bak`` must be regular files or absent (see
-    :func:`grader.files.atomic_write`). The text is validated again before it replaces the old file.
+    :func:`grader.files.atomic_write`). ``text`` is the YAML to write (default
+    :func:`rubric_to_yaml`; the studio passes :func:`grader.yaml_edit.update_yaml` to keep
+    comments); it is validated again and must read back as ``rubric`` before it replaces
+    the old file.
     """
-    text = rubric_to_yaml(rubric)
-    rubric_from_yaml(text, source=str(path))
+    target = Path(path)
+    if text is None:
+        text = rubric_to_yaml(rubric)
+    if rubric_from_yaml(text, source=str(target)) != rubric:
+        raise RubricError("the YAML text to write does not match the rubric", path=str(target))
     try:
         with atomic_write(path, root=root, backup=True, suffix=".tmp") as fh:
             fh.write(text)

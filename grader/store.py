@@ -58,6 +58,7 @@ runs = Table(
     Column("source", String(300), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("n_rows", Integer, nullable=False),
+    sqlite_autoincrement=True,  # a deleted run's id is never given to a new run
 )
 
 results = Table(
@@ -89,6 +90,68 @@ overrides = Table(
     Column("reason", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+
+rubric_changes = Table(
+    "rubric_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("set_name", String(100), nullable=False),
+    Column("rubric_id", String(100), nullable=False, index=True),
+    Column("action", String(40), nullable=False),
+    Column("author", String(200), nullable=False, default=""),
+    Column("summary", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+concept_marks = Table(
+    "concept_marks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("row", Integer, nullable=False),
+    Column("question_id", String(100), nullable=False, default=""),
+    Column("concept_id", String(100), nullable=False),
+    Column("present", Boolean, nullable=False),
+    Column("answer", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+student_comments = Table(
+    "student_comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("student_key", String(400), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RubricChange:
+    """One entry of a rubric's change log: who did what, when, and what changed (one line each)."""
+
+    set_name: str
+    rubric_id: str
+    action: str
+    author: str
+    summary: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptMark:
+    """A teacher's judgement that a concept is present or absent in one answer (kept for rubric tuning)."""
+
+    run_id: int
+    row: int
+    question_id: str
+    concept_id: str
+    present: bool
+    answer: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +311,24 @@ class Store:
             rows = conn.execute(select(runs).order_by(runs.c.id.desc())).all()
         return [RunInfo(r.id, r.name, r.source, r.created_at, r.n_rows) for r in rows]
 
+    def find_run(self, name: str) -> RunInfo | None:
+        """The newest run called ``name`` (names carry a fingerprint of file and settings), or None."""
+        with self.engine.connect() as conn:
+            r = conn.execute(select(runs).where(runs.c.name == name[:200]).order_by(runs.c.id.desc())).first()
+        return None if r is None else RunInfo(r.id, r.name, r.source, r.created_at, r.n_rows)
+
+    def delete_run(self, run_id: int) -> None:
+        """Delete a run with its rows and overrides (InputError if it does not exist)."""
+        with self.engine.begin() as conn:
+            if conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is None:
+                raise InputError(f"no stored run with id {run_id}")
+            # explicit deletes: SQLite enforces ON DELETE CASCADE only with a pragma
+            conn.execute(overrides.delete().where(overrides.c.run_id == run_id))
+            conn.execute(concept_marks.delete().where(concept_marks.c.run_id == run_id))
+            conn.execute(student_comments.delete().where(student_comments.c.run_id == run_id))
+            conn.execute(results.delete().where(results.c.run_id == run_id))
+            conn.execute(runs.delete().where(runs.c.id == run_id))
+
     def load_results(self, run_id: int) -> list[ResultRecord]:
         """The rows of a run in their original order (InputError if the run does not exist)."""
         names = [f.name for f in fields(ResultRecord)]
@@ -304,6 +385,98 @@ class Store:
                 .order_by(overrides.c.id)
             ).all()
         return [Override(r.run_id, r.row, r.score, r.reason, r.created_at) for r in rows]
+
+    def replace_results(self, run_id: int, records: Sequence[ResultRecord]) -> None:
+        """Replace stored rows of a run (same ``row`` numbers) after a re-score; overrides are untouched."""
+        names = [f.name for f in fields(ResultRecord) if f.name != "row"]
+        with self.engine.begin() as conn:
+            for r in records:
+                conn.execute(
+                    results.update()
+                    .where(results.c.run_id == run_id, results.c.row == r.row)
+                    .values(**{n: getattr(r, n) for n in names})
+                )
+
+    def runs_with_questions(self, question_ids: Sequence[str]) -> dict[int, int]:
+        """Runs holding rows of any of ``question_ids``: run id -> number of such rows."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(results.c.run_id, func.count())
+                .where(results.c.question_id.in_(list(question_ids)))
+                .group_by(results.c.run_id)
+            ).all()
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    def add_rubric_change(self, set_name: str, rubric_id: str, action: str, author: str, summary: Sequence[str]) -> RubricChange:
+        """Append an entry to a rubric's change log."""
+        created = _now()
+        text = "\n".join(summary)
+        with self.engine.begin() as conn:
+            conn.execute(rubric_changes.insert().values(
+                set_name=set_name[:100], rubric_id=rubric_id[:100], action=action[:40], author=author.strip()[:200],
+                summary=text, created_at=created,
+            ))
+        return RubricChange(set_name, rubric_id, action, author.strip(), text, created)
+
+    def rubric_changes(self, set_name: str, rubric_id: str) -> list[RubricChange]:
+        """The change log of one rubric of a set, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(rubric_changes)
+                .where(rubric_changes.c.set_name == set_name, rubric_changes.c.rubric_id == rubric_id)
+                .order_by(rubric_changes.c.id.desc())
+            ).all()
+        return [RubricChange(r.set_name, r.rubric_id, r.action, r.author, r.summary, r.created_at) for r in rows]
+
+    def add_concept_marks(self, run_id: int, row: int, question_id: str, answer: str, marks: dict[str, bool]) -> None:
+        """Store a teacher's present/absent marks of concepts in one answer (for rubric tuning)."""
+        created = _now()
+        if not marks:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(concept_marks.insert(), [
+                {"run_id": run_id, "row": row, "question_id": question_id, "concept_id": cid, "present": bool(present),
+                 "answer": answer, "created_at": created}
+                for cid, present in marks.items()
+            ])
+
+    def concept_marks(self, question_id: str | None = None) -> list[ConceptMark]:
+        """Every stored concept mark (of one question if given), oldest first."""
+        query = select(concept_marks).order_by(concept_marks.c.id)
+        if question_id is not None:
+            query = query.where(concept_marks.c.question_id == question_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [ConceptMark(r.run_id, r.row, r.question_id, r.concept_id, r.present, r.answer, r.created_at) for r in rows]
+
+    def marks_of_run(self, run_id: int) -> dict[int, dict[str, bool]]:
+        """The latest concept marks of each row of a run: row -> concept id -> present."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(concept_marks).where(concept_marks.c.run_id == run_id).order_by(concept_marks.c.id)
+            ).all()
+        out: dict[int, dict[str, bool]] = {}
+        for r in rows:
+            out.setdefault(r.row, {})[r.concept_id] = bool(r.present)
+        return out
+
+    def set_comment(self, run_id: int, student_key: str, comment: str) -> None:
+        """Keep the teacher's comment for one student of a run (the latest one counts; empty clears it)."""
+        comment = comment.strip()
+        if len(comment) > 5 * MAX_REASON_CHARS:
+            raise InputError(f"the comment is longer than {5 * MAX_REASON_CHARS} characters")
+        with self.engine.begin() as conn:
+            conn.execute(student_comments.insert().values(
+                run_id=run_id, student_key=student_key[:400], comment=comment, created_at=_now()))
+
+    def comments(self, run_id: int) -> dict[str, str]:
+        """The latest non-empty comment per student key of a run."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(student_comments).where(student_comments.c.run_id == run_id).order_by(student_comments.c.id)
+            ).all()
+        latest = {r.student_key: r.comment for r in rows}
+        return {k: v for k, v in latest.items() if v}
 
     def count_runs(self) -> int:
         """How many runs are stored."""

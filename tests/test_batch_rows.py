@@ -23,10 +23,15 @@ def rubrics():
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (["question_id", "answer_id", "answer", "score"], {"student": "answer_id", "answer": "answer", "question": "question_id"}),
-        (["Name", "Question", "Response"], {"student": "Name", "answer": "Response", "question": "Question"}),
-        (["Email", "Essay"], {"student": "Email", "answer": "Essay", "question": None}),
-        (["a", "b"], {"student": None, "answer": None, "question": None}),
+        (["question_id", "answer_id", "answer", "score"],
+         {"student": "answer_id", "student_id": None, "answer": "answer", "question": "question_id"}),
+        (["Name", "Question", "Response"], {"student": "Name", "student_id": None, "answer": "Response", "question": "Question"}),
+        (["Email", "Essay"], {"student": None, "student_id": "Email", "answer": "Essay", "question": None}),
+        (["student", "student_id", "answer"], {"student": "student", "student_id": "student_id", "answer": "answer", "question": None}),
+        (["Student ID", "Student", "Question", "Answer"],
+         {"student": "Student", "student_id": "Student ID", "answer": "Answer", "question": "Question"}),
+        (["ID", "Essay"], {"student": None, "student_id": "ID", "answer": "Essay", "question": None}),
+        (["a", "b"], {"student": None, "student_id": None, "answer": None, "question": None}),
     ],
 )
 def test_guess_columns(header: list[str], expected: dict[str, str | None]) -> None:

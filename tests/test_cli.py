@@ -434,3 +434,42 @@ def test_console_script_error_is_one_line() -> None:
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "no/such/rubric.yaml: file not found" in proc.stderr
+
+
+def test_batch_accepts_a_folder_of_question_sets_as_in_the_readme(capsys, tmp_path: Path) -> None:
+    out_path = tmp_path / "scored.csv"
+    code, _, err = _run(capsys, "batch", str(REPO / "rubrics"), str(_batch_input(tmp_path)), "-o", str(out_path))
+    assert code == 0, err
+    assert "scored 3 of 5 rows" in err
+    assert float(_read_csv(out_path)[0]["percent"]) >= 60
+
+
+def test_batch_folder_of_sets_with_a_duplicate_id_is_one_line(capsys, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / "sets" / name).mkdir(parents=True)
+        shutil.copy(POLITICS, tmp_path / "sets" / name / "p.yaml")
+    code, _, err = _run(capsys, "batch", str(tmp_path / "sets"), str(_batch_input(tmp_path)), "-o", str(tmp_path / "o.csv"))
+    _assert_one_line_error(code, err, "duplicate rubric id")
+
+
+def test_suggest_with_one_rubric_file_uses_only_its_own_rows(capsys) -> None:
+    graded = REPO / "samples" / "destalinization" / "graded.csv"
+    code, out, err = _run(capsys, "suggest", POLITICS, str(graded))
+    assert code == 0
+    assert "unknown question" not in err
+    assert len(err.strip().splitlines()) <= 2 and "rows answer other questions" in err
+    assert "destal-eastern-europe" not in out
+
+
+def test_rubric_build_from_csv_names_changed_ids_and_refuses_collisions(capsys, tmp_path: Path) -> None:
+    model = "Osmosis is the movement of water across a semi-permeable membrane from a dilute solution."
+    ok = _write_csv(tmp_path / "ok.csv", ["question_id", "question", "reference_answer"],
+                    [["q 3", "What is osmosis?", model]])
+    code, out, err = _run(capsys, "rubric", "build", "--from-csv", str(ok), "--out-dir", str(tmp_path / "o"), "--no-wordnet")
+    assert code == 0 and "question id 'q 3' becomes rubric id 'q-3'" in err
+    assert load_rubric(tmp_path / "o" / "q-3.yaml").id == "q-3"
+    clash = _write_csv(tmp_path / "clash.csv", ["question_id", "question", "reference_answer"],
+                       [["q 3", "What is osmosis?", model], ["Q-3", "What is diffusion?", model]])
+    code, _, err = _run(capsys, "rubric", "build", "--from-csv", str(clash), "--out-dir", str(tmp_path / "c"), "--no-wordnet")
+    _assert_one_line_error(code, err, "line 2 ('q 3') and line 3 ('Q-3') both become rubric id")
+    assert not (tmp_path / "c").exists() or not list((tmp_path / "c").iterdir())

@@ -10,6 +10,8 @@ import pytest
 CORE = [
     "grader.text", "grader.rubric", "grader.concepts", "grader.similarity", "grader.scoring",
     "grader.feedback", "grader.build", "grader.tabular", "grader.files", "grader.strict_yaml", "grader.throttle",
+    "grader.gradebook", "grader.review", "grader.ids", "grader.yaml_edit", "grader.lifecycle", "grader.marking",
+    "grader.reports", "grader.classview",
 ]
 
 

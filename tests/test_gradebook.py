@@ -7,56 +7,16 @@ import io
 
 import pytest
 
-from grader.gradebook import CANVAS_COLUMNS, GradeRecord, canvas_rows, format_score, moodle_rows, to_csv
+from grader.gradebook import build_gradebook, canvas_rows, format_score, gradebook_rows, moodle_rows, to_csv
 
 
 def parse(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-RECORDS = [
-    GradeRecord("Ann Lee", "q1", 8.0, "Good.", student_id="s1", section="A"),
-    GradeRecord("Bo Ma", "q1", 5.5, "Add detail.", student_id="s2"),
-    GradeRecord("Ann Lee", "q2", None, "", student_id="s1", section="A"),
-    GradeRecord("Bo Ma", "q2", 10.0, "Excellent.", student_id="s2"),
-]
-
-
 @pytest.mark.parametrize(("score", "text"), [(7.0, "7"), (7.5, "7.5"), (0.0, "0"), (None, ""), (9.25, "9.25")])
 def test_format_score(score: float | None, text: str) -> None:
     assert format_score(score) == text
-
-
-def test_canvas_header_order_points_row_and_pivot() -> None:
-    rows = canvas_rows(RECORDS, points_possible={"q1": 10, "q2": 10})
-    assert rows[0] == [*CANVAS_COLUMNS, "q1", "q2"]
-    assert list(CANVAS_COLUMNS) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-    assert rows[1] == ["Points Possible", "", "", "", "", "10", "10"]
-    assert rows[2] == ["Ann Lee", "", "s1", "", "A", "8", ""]
-    assert rows[3] == ["Bo Ma", "", "s2", "", "", "5.5", "10"]
-    assert len(rows) == 4
-
-
-def test_canvas_without_points_row_and_missing_item_cell_is_empty() -> None:
-    rows = canvas_rows([GradeRecord("Ann", "q1", 3), GradeRecord("Bo", "q2", 4)])
-    assert rows == [[*CANVAS_COLUMNS, "q1", "q2"], ["Ann", "", "", "", "", "3", ""], ["Bo", "", "", "", "", "", "4"]]
-
-
-def test_later_record_for_same_student_and_item_wins() -> None:
-    rows = canvas_rows([GradeRecord("Ann", "q1", 3), GradeRecord("Ann", "q1", 9)])
-    assert rows[1][-1] == "9"
-
-
-def test_moodle_one_item_has_plain_feedback_column() -> None:
-    rows = moodle_rows(RECORDS[:2])
-    assert rows == [["ID number", "q1", "Feedback"], ["s1", "8", "Good."], ["s2", "5.5", "Add detail."]]
-
-
-def test_moodle_several_items_name_their_feedback_and_fall_back_to_name() -> None:
-    rows = moodle_rows([*RECORDS, GradeRecord("Cy No-Id", "q1", 2)], identifier="Email address")
-    assert rows[0] == ["Email address", "q1", "Feedback: q1", "q2", "Feedback: q2"]
-    assert rows[1] == ["s1", "8", "Good.", "", ""]
-    assert rows[3] == ["Cy No-Id", "2", "", "", ""]
 
 
 @pytest.mark.parametrize(
@@ -66,13 +26,6 @@ def test_moodle_several_items_name_their_feedback_and_fall_back_to_name() -> Non
 )
 def test_to_csv_neutralises_formulas_in_every_cell(cell: object, safe: str) -> None:
     assert parse(to_csv([["h"], [cell]])) == [["h"], [safe]]
-
-
-def test_export_of_hostile_names_is_formula_safe() -> None:
-    records = [GradeRecord("=cmd|' /C calc'!A0", "q1", 5, "@feedback", student_id="+s1")]
-    for rows in (canvas_rows(records), moodle_rows(records)):
-        for row in parse(to_csv(rows))[1:]:
-            assert not any(c.startswith(("=", "+", "@")) for c in row)
 
 
 def stored(row: int, score: float | None, **kw: object):
@@ -100,15 +53,88 @@ def test_result_rows_keep_auto_score_next_to_override() -> None:
     assert (got["auto score"], got["final score"], got["flags"]) == ("", "", "error_empty_answer")
 
 
-def test_grade_records_use_final_score_and_item_name() -> None:
+def now():
     from datetime import datetime, timezone
 
-    from grader.gradebook import grade_records
+    return datetime.now(timezone.utc)
+
+
+def override(row: int, score: float, reason: str = "teacher note"):
     from grader.store import Override
 
-    records = [stored(0, 5.5, student="", student_id="s0"), stored(1, 7.0, student="", student_id="")]
-    ov = {1: Override(1, 1, 9.0, "teacher note", datetime.now(timezone.utc))}
-    by_question = grade_records(records, ov)
-    assert [(g.student, g.item, g.score) for g in by_question] == [("s0", "q1", 5.5), ("line 3", "q1", 9.0)]
-    assert all("teacher note" not in g.feedback for g in by_question)
-    assert {g.item for g in grade_records(records, ov, item="Essay 1")} == {"Essay 1"}
+    return Override(1, row, score, reason, now())
+
+
+CLASS = [  # Ann answered three questions, Bo two; one row has an unknown question id
+    stored(0, 8.0, student="Ann Lee", student_id="s1", question_id="q1", feedback="Good."),
+    stored(1, 8.0, student="Ann Lee", student_id="s1", question_id="q2"),
+    stored(2, 8.5, student="Ann Lee", student_id="s1", question_id="q3"),
+    stored(3, 5.5, student="Bo Ma", student_id="s2", question_id="q1", feedback="Add detail."),
+    stored(4, None, student="Bo Ma", student_id="s2", question_id="q9", max_score=None, flags="error_unknown_question"),
+    stored(5, 6.0, student="Bo Ma", student_id="s2", question_id="q3"),
+]
+
+
+def test_one_gradebook_row_per_student_with_a_column_per_question_and_a_total() -> None:
+    book = build_gradebook(CLASS, {5: override(5, 7.0)})
+    assert book.questions == ["q1", "q2", "q3"]
+    assert [(s.student, s.scores, s.total) for s in book.students] == [
+        ("Ann Lee", {"q1": 8.0, "q2": 8.0, "q3": 8.5}, 24.5),
+        ("Bo Ma", {"q1": 5.5, "q3": 7.0}, 12.5),
+    ]
+    assert book.skipped == [(6, "q9")] and book.duplicates == []
+
+
+def test_canvas_has_no_column_for_an_unknown_question_and_no_empty_id_column() -> None:
+    rows = canvas_rows(build_gradebook(CLASS, {}, total_name="Essay 1"))
+    assert rows[0] == ["Student", "SIS User ID", "q1", "q2", "q3", "Essay 1"]
+    assert rows[1] == ["Points Possible", "", "10", "10", "10", "30"]
+    assert rows[2:] == [["Ann Lee", "s1", "8", "8", "8.5", "24.5"], ["Bo Ma", "s2", "5.5", "", "6", "11.5"]]
+    no_ids = canvas_rows(build_gradebook([stored(0, 3.0), stored(1, 4.0)], {}))
+    assert no_ids[0] == ["Student", "q1", "Total"]  # no identifier column that would be empty
+
+
+def test_moodle_and_plain_csv_have_one_row_per_student() -> None:
+    book = build_gradebook(CLASS, {})
+    assert moodle_rows(book) == [
+        ["ID number", "q1", "Feedback: q1", "q2", "Feedback: q2", "q3", "Feedback: q3", "Total"],
+        ["s1", "8", "Good.", "8", "Covered: A. Still missing: B.", "8.5", "Covered: A. Still missing: B.", "24.5"],
+        ["s2", "5.5", "Add detail.", "", "", "6", "Covered: A. Still missing: B.", "11.5"],
+    ]
+    assert gradebook_rows(book)[1] == ["Ann Lee", "s1", "8", "8", "8.5", "24.5"]
+
+
+def test_two_answers_to_one_question_are_reported_never_collapsed() -> None:
+    records = [stored(0, 8.0, student="Ann", question_id="q1"), stored(1, 3.0, student="Ann", question_id="q1"),
+               stored(2, 5.0, student="Ann", question_id="q2")]
+    book = build_gradebook(records, {})
+    assert [d.describe() for d in book.duplicates] == ["Ann: 2 answers to q1 (lines 2, 3)"]
+    assert book.students[0].scores == {"q1": None, "q2": 5.0} and book.students[0].total is None
+    assert any("answered a question more than once" in w and "lines 2, 3" in w for w in book.warnings())
+    assert build_gradebook(records, {}, on_duplicate="highest").students[0].total == 13.0
+    assert build_gradebook(records, {}, on_duplicate="latest").students[0].total == 8.0
+    with pytest.raises(ValueError, match="on_duplicate must be one of"):
+        build_gradebook(records, {}, on_duplicate="first")
+
+
+def test_students_group_by_id_then_name_and_nameless_rows_stay_apart() -> None:
+    records = [stored(0, 1.0, student="", student_id="", question_id="q1"),
+               stored(1, 2.0, student="", student_id="", question_id="q1"),
+               stored(2, 3.0, student="Cy", student_id="", question_id="q1")]
+    book = build_gradebook(records, {})
+    assert [s.student for s in book.students] == ["line 2", "line 3", "Cy"] and not book.duplicates
+    assert any("no student IDs" in w for w in book.warnings())
+
+
+def test_overrides_replace_scores_and_reasons_are_not_exported() -> None:
+    book = build_gradebook(CLASS, {0: override(0, 10.0, "secret teacher note")})
+    assert book.students[0].scores["q1"] == 10.0 and book.students[0].total == 26.5
+    for rows in (canvas_rows(book), moodle_rows(book), gradebook_rows(book)):
+        assert "secret teacher note" not in to_csv(rows)
+
+
+def test_export_of_hostile_names_is_formula_safe() -> None:
+    book = build_gradebook([stored(0, 5.0, student="=cmd|' /C calc'!A0", student_id="+s1", feedback="@feedback")], {})
+    for rows in (canvas_rows(book), moodle_rows(book), gradebook_rows(book)):
+        for row in parse(to_csv(rows))[1:]:
+            assert not any(c.startswith(("=", "+", "@")) for c in row)

@@ -169,3 +169,59 @@ def test_database_path_must_be_a_regular_file(tmp_path: Path) -> None:
     link.symlink_to(tmp_path / "elsewhere.sqlite")
     with pytest.raises(OutputError, match="symbolic link"):
         Store(f"sqlite:///{link}")
+
+
+def test_find_run_by_name_returns_the_newest(store: Store) -> None:
+    assert store.find_run("week 1") is None
+    store.save_run("week 1", "a.csv", records(1))
+    newest = store.save_run("week 1", "a.csv", records(2))
+    assert store.find_run("week 1").id == newest
+
+
+def test_delete_run_removes_rows_and_overrides_only_of_that_run(store: Store) -> None:
+    keep = store.save_run("keep", "a.csv", records())
+    gone = store.save_run("gone", "b.csv", records())
+    store.add_override(gone, 1, 5.0, "checked")
+    store.add_override(keep, 1, 6.0, "checked")
+    store.delete_run(gone)
+    assert [r.id for r in store.list_runs()] == [keep]
+    with pytest.raises(InputError, match=f"no stored run with id {gone}"):
+        store.load_results(gone)
+    assert store.overrides(gone) == {} and store.overrides(keep)[1].score == 6.0
+    with pytest.raises(InputError, match="no stored run"):
+        store.delete_run(gone)
+
+
+def test_change_log_marks_and_comments_round_trip(store: Store) -> None:
+    run = store.save_run("r", "a.csv", records())
+    store.add_rubric_change("set", "q1", "draft saved", " Ann ", ["title: a -> b"])
+    store.add_rubric_change("set", "q1", "published", "Bo", ["max_score: 10 -> 12", "concept c added"])
+    log = store.rubric_changes("set", "q1")
+    assert [(c.action, c.author) for c in log] == [("published", "Bo"), ("draft saved", "Ann")]
+    assert log[0].summary.splitlines() == ["max_score: 10 -> 12", "concept c added"]
+    assert store.rubric_changes("other", "q1") == []
+    store.add_concept_marks(run, 1, "q1", "answer 1", {"a": True, "b": False})
+    store.add_concept_marks(run, 1, "q1", "answer 1", {"a": False})
+    assert store.marks_of_run(run) == {1: {"a": False, "b": False}}
+    assert [(m.concept_id, m.present) for m in store.concept_marks("q1")] == [("a", True), ("b", False), ("a", False)]
+    store.set_comment(run, "id:s1", "Well argued.")
+    store.set_comment(run, "id:s2", "First.")
+    store.set_comment(run, "id:s2", "  ")
+    assert store.comments(run) == {"id:s1": "Well argued."}
+    store.delete_run(run)
+    assert store.comments(run) == {} and store.marks_of_run(run) == {}
+
+
+def test_replace_results_and_runs_with_questions(store: Store) -> None:
+    run = store.save_run("r", "a.csv", records())
+    store.add_override(run, 0, 4.0, "kept")
+    new = records()[0].__class__(**{**{f: getattr(records()[0], f) for f in records()[0].__slots__}, "score": 9.0})
+    store.replace_results(run, [new])
+    assert store.load_results(run)[0].score == 9.0 and store.overrides(run)[0].score == 4.0
+    assert store.runs_with_questions(["q1"]) == {run: 3} and store.runs_with_questions(["zz"]) == {}
+
+
+def test_a_deleted_runs_id_is_never_reused(store: Store) -> None:
+    first = store.save_run("a", "a.csv", records(1))
+    store.delete_run(first)
+    assert store.save_run("b", "b.csv", records(1)) > first

@@ -3,8 +3,9 @@
 Types an answer on Practice, submits, checks the score and the highlight, checks that
 neither the served DOM nor the websocket traffic carries the model answer or hidden rubric
 phrases, scores the bundled samples on Batch scoring and downloads the CSV, opens the
-Rubric studio, and saves a screenshot of each page to docs/screenshots/ (used by the README).
-Nothing is downloaded: the browser is /usr/bin/chromium.
+Rubric studio, and saves a screenshot of each page to a temporary folder, or to
+docs/screenshots/ (used by the README) when GRADER_REFRESH_SCREENSHOTS=1: `make test` never
+rewrites tracked files. Nothing is downloaded: the browser is /usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ from grader.rubric import load_rubrics
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = REPO / "docs" / "screenshots"
+REFRESH_ENV = "GRADER_REFRESH_SCREENSHOTS"
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -116,15 +119,24 @@ def wait_idle(page) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")
 
 
-def shoot(page, name: str, height: int) -> None:
+def shots_dir() -> Path:
+    """docs/screenshots/ only when asked (GRADER_REFRESH_SCREENSHOTS=1); otherwise a temporary folder."""
+    if os.environ.get(REFRESH_ENV) == "1":
+        return SHOTS
+    return Path(tempfile.gettempdir()) / "grader-e2e-screenshots"
+
+
+def shoot(page, name: str, height: int) -> Path:
     """Screenshot the whole page: Streamlit scrolls inside its own container, so grow the viewport."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    folder = shots_dir()
+    folder.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": height})
     page.wait_for_timeout(800)
     page.evaluate("document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
     page.wait_for_timeout(300)
-    page.screenshot(path=str(SHOTS / name))
+    page.screenshot(path=str(folder / name))
     page.set_viewport_size({"width": 1400, "height": 1000})
+    return folder / name
 
 
 def test_practice_scores_highlights_and_leaks_nothing(server: str, page) -> None:
@@ -188,6 +200,7 @@ def test_batch_scores_uploaded_samples_and_downloads_safe_csv(server: str, page,
     wait_idle(page)
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert values[:2] == [n_samples, n_samples]  # rows, scored
+    page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()  # the review table is drawn
     shoot(page, "batch.png", 2000)
 
     page.locator('input[type="file"]').first.set_input_files(str(hostile))
@@ -199,8 +212,8 @@ def test_batch_scores_uploaded_samples_and_downloads_safe_csv(server: str, page,
     with page.expect_download() as info:
         page.get_by_role("button", name="Results CSV").click()
     rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
-    assert rows[0][:5] == ["row", "line", "student", "question", "auto score"]
-    assert len(rows) == 5 and rows[1][2] == "'=cmd|' /C calc'!A0"
+    assert rows[0][:4] == ["line", "student", "question", "auto score"]
+    assert len(rows) == 5 and rows[1][1] == "'=cmd|' /C calc'!A0"
     assert not any(cell.startswith(("=", "+", "@")) for row in rows for cell in row)
 
 
@@ -217,7 +230,7 @@ def test_studio_shows_rubric_agreement(server: str, page) -> None:
     page.locator("mark.grader-match").first.wait_for()
     wait_idle(page)
     assert page.locator('[data-testid="stDataFrame"]').count() >= 3  # try table, agreement, per concept
-    save = page.get_by_role("button", name=re.compile(r"Save to destalinization."))
+    save = page.get_by_role("button", name=re.compile(r"Publish to destalinization."))
     save.first.wait_for()  # the rerun after the edit may still be drawing the lower sections
     assert save.count() == 1
     shoot(page, "studio.png", 2850)
@@ -259,3 +272,75 @@ def test_markup_in_answers_and_uploads_stays_text(server: str, page, tmp_path: P
     page.get_by_text("Scored 1 rows").wait_for()
     wait_idle(page)
     _assert_payload_inert(page)
+
+
+def test_screenshots_go_to_a_temporary_folder_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(REFRESH_ENV, raising=False)
+    assert shots_dir() != SHOTS and SHOTS not in shots_dir().parents
+    monkeypatch.setenv(REFRESH_ENV, "1")
+    assert shots_dir() == SHOTS
+
+
+def test_teacher_workflow_override_gradebook_and_reports(server: str, page, tmp_path: Path) -> None:
+    """Score a class, override one score, export one gradebook row per student, download the reports."""
+    answers = tmp_path / "class.csv"
+    with answers.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([
+            ["student_id", "student", "question_id", "answer"],
+            ["s1", "Ann <b>Lee</b>", "destal-politics", ANSWER],
+            ["s1", "Ann <b>Lee</b>", "destal-eastern-europe", "The Soviet army crushed the Hungarian uprising in 1956."],
+            ["s2", "Bo Ma", "destal-politics", FIRST_DRAFT],
+            ["s2", "Bo Ma", "destal-eastern-europe", "Poland got Gomulka in 1956 after protests."],
+        ])
+    page.goto(f"{server}/batch")
+    page.get_by_role("heading", name="Batch scoring").wait_for()
+    page.locator('input[type="file"]').first.set_input_files(str(answers))
+    wait_idle(page)
+    page.get_by_role("button", name="Score answers").click()
+    page.get_by_text("Scored 4 rows").wait_for()
+    wait_idle(page)
+
+    save = page.get_by_role("button", name=re.compile(r"Save override for line \d+"))
+    line = re.search(r"line (\d+)", save.inner_text()).group(1)
+    page.get_by_label("New score").fill("9.5")
+    page.get_by_label("Reason (required)").fill("checked by hand")
+    save.click()
+    page.get_by_text(re.compile(rf"Saved: line {line} .* now scores 9.5")).wait_for()
+    wait_idle(page)
+
+    page.get_by_role("tab", name="Download").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Gradebook CSV", exact=True).click()
+    rows = list(csv.reader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0] == ["student", "student id", "destal-politics", "destal-eastern-europe", "Total"]
+    assert [r[1] for r in rows[1:]] == ["s1", "s2"]  # one row per student
+    assert "9.5" in rows[1 if int(line) <= 3 else 2]  # lines 2-3 are Ann's, 4-5 Bo's
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Student reports (HTML)").click()
+    report = Path(info.value.path()).read_text(encoding="utf-8")
+    assert "Ann &lt;b&gt;Lee&lt;/b&gt;" in report and "<b>Lee</b>" not in report and report.count("class='student'") == 2
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Student reports (PDF)").click()
+    assert Path(info.value.path()).read_bytes().startswith(b"%PDF-")
+
+    page.get_by_role("tab", name="Class view").click()
+    page.get_by_text("Concepts the class missed").wait_for()
+    page.get_by_text("Where the teacher and the scorer disagree most").wait_for()
+    shoot(page, "class-view.png", 2200)
+
+
+def test_studio_draft_publish_and_rescore(server: str, page) -> None:
+    page.goto(f"{server}/studio")
+    page.get_by_role("heading", name="Rubric studio").wait_for()
+    page.get_by_role("heading", name="Agreement with graded samples").wait_for()
+    wait_idle(page)
+    page.get_by_label("Your name (for the change log)").fill("Ms Rivera")
+    page.keyboard.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile("Save draft of")).click()
+    page.get_by_text(re.compile("Draft saved: destalinization/drafts/")).wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name=re.compile(r"Publish to destalinization.")).click()
+    page.get_by_text(re.compile("Published: destalinization/")).wait_for()
+    page.get_by_role("heading", name="Re-score affected runs").wait_for()
+    wait_idle(page)
