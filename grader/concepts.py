@@ -36,6 +36,10 @@ PARTIAL_FLOOR = 0.2
 """Share of a phrase's weighted words below which a sentence earns nothing of it."""
 PARTIAL_FULL = 0.7
 """Share at or above which a sentence earns the whole concept (credit rises linearly between)."""
+LONG_PHRASE_SLOTS = 4
+LONG_PARTIAL_FLOOR = 0.1
+LONG_PARTIAL_FULL = 0.6
+"""The ramp of phrases longer than LONG_PHRASE_SLOTS words."""
 QUESTION_WORD_SHARE = 0.2
 """Weight of a phrase word that the question already uses, relative to its rarity weight."""
 NAME_TITLES = frozenset(
@@ -207,13 +211,19 @@ def weigh_phrase(phrase: Phrase, question_stems: frozenset[str]) -> Phrase:
     return Phrase(phrase.text, phrase.stems, phrase.negative, phrase.all_words, tuple(weights), phrase.names, phrase.polarity)
 
 
-def partial_credit(share: float) -> float:
+def partial_credit(share: float, slots: int = 0) -> float:
     """Credit for a sentence holding ``share`` of a phrase's weighted words (0..1).
+
+    A phrase of more than LONG_PHRASE_SLOTS words (a claim) earns on a gentler ramp: half of
+    a long claim is an idea half told, half of a two-word answer is one word.
 
     >>> partial_credit(0.1), partial_credit(0.45), partial_credit(0.9)
     (0.0, 0.5, 1.0)
+    >>> partial_credit(0.45, slots=6) > partial_credit(0.45, slots=2)
+    True
     """
-    return round(min(1.0, max(0.0, (share - PARTIAL_FLOOR) / (PARTIAL_FULL - PARTIAL_FLOOR))), 4)
+    floor, full = (LONG_PARTIAL_FLOOR, LONG_PARTIAL_FULL) if slots > LONG_PHRASE_SLOTS else (PARTIAL_FLOOR, PARTIAL_FULL)
+    return round(min(1.0, max(0.0, (share - floor) / (full - floor))), 4)
 
 
 def _fuzzy_ok(a: str, b: str) -> bool:
@@ -563,14 +573,15 @@ def _match_concept(
     best, best_tokens, best_phrase, denied, denied_tokens = 0.0, [], None, 0.0, []
     for phrase in partial:
         share, where, no_share, no_where = best_sentence_share(phrase, analysis)
-        if share > best:
-            best, best_tokens, best_phrase = share, where, phrase.text
-        if no_share > denied:
-            denied, denied_tokens = no_share, no_where
-    credit = partial_credit(best)
+        earned, against = partial_credit(share, len(phrase.stems)), partial_credit(no_share, len(phrase.stems))
+        if earned > best:
+            best, best_tokens, best_phrase = earned, where, phrase.text
+        if against > denied:
+            denied, denied_tokens = against, no_where
+    credit = best
     tokens = analysis.tokens
     evidence = [Span(tokens[t].start, tokens[t].end, "") for t in best_tokens] if credit else []
-    if not negated and partial_credit(denied) >= MATCHED_CREDIT and credit < MATCHED_CREDIT:
+    if not negated and denied >= MATCHED_CREDIT and credit < MATCHED_CREDIT:
         negated = [Span(tokens[t].start, tokens[t].end, "") for t in denied_tokens]
     return ConceptMatch(
         concept_id=concept.id,
