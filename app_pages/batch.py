@@ -503,8 +503,8 @@ if runs:
                          "latest": "use the later row"}.get,
         )
         book = build_gradebook(records, overrides, total_name=total_name, on_duplicate=policy)
-        st.caption(f"One row per student: {len(book.students)} students, {len(book.questions)} questions "
-                   f"({', '.join(book.questions)}) and a total.")
+        st.caption(plain(f"One row per student: {len(book.students)} students, {len(book.questions)} questions "
+                         f"({', '.join(book.questions)}) and a total."))
         for warning in book.warnings():
             note(warning, "warning")
         d1, d2, d3, d4 = st.columns(4)
