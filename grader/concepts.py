@@ -240,6 +240,8 @@ def _fuzzy_ok(a: str, b: str) -> bool:
 MIN_SPELLING_LETTERS = 5
 """Written words of this length or more may be a misspelling of a rubric word (as written)."""
 COMMON_WORD_ZIPF = 4.0
+MIN_VARIANT_STEM = 6
+"""A stem this long that begins another rubric stem (or is begun by it) is a form of the same word."""
 """A word at least this common is a word in its own right ("skate"), never a misspelling."""
 
 
@@ -313,6 +315,11 @@ class PhraseMatcher:
             for candidate in self._by_initial.get(stem[0], ()):
                 if _fuzzy_ok(stem, candidate):
                     best = candidate
+                    break
+        if best == stem and len(stem) >= MIN_VARIANT_STEM:
+            for candidate in self._by_initial.get(stem[0], ()):
+                if len(candidate) >= MIN_VARIANT_STEM and (candidate.startswith(stem) or stem.startswith(candidate)):
+                    best = candidate  # "economic" for "economy", "national" for "nation": one word's forms
                     break
         if best == stem and len(word) >= MIN_SPELLING_LETTERS and word.isalpha() and (zipf(stem) or 0) < COMMON_WORD_ZIPF:
             for written, written_stem in self._written.get(word[0], ()):

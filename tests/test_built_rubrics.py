@@ -254,3 +254,13 @@ def test_built_rubric_round_trips_through_yaml(tmp_path: Path) -> None:
     path = tmp_path / "berlin.yaml"
     path.write_text(yaml.safe_dump(rubric.model_dump(), sort_keys=False))
     assert load_rubric(path) == rubric
+
+
+def test_forms_of_one_word_match_beyond_the_stemmer() -> None:
+    """Snowball gives "economi" and "econom": a stem of six letters that begins another is the same word."""
+    rubric = build_rubric("Why did the Depression spread?", "The collapse of the American economy hit trade "
+                          "with every nation that sold goods to it.", rubric_id="dep", use_wordnet=False)
+    scorer = Scorer(rubric)
+    own = scorer.score("economic collapse in America cut national trade")
+    other = scorer.score("people were sad")
+    assert own.concepts[0].earned > 0.5 > other.concepts[0].earned
