@@ -288,6 +288,7 @@ _HINT_CUES: tuple[tuple[str, re.Pattern[str], str], ...] = (
      "Add the limits or the other side of this point."),
     ("date", re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b"), "Say when it happened and what happened then."),
 )
+SHORT_HINT = "Answer exactly what the question asks, in a word or a short phrase."
 _NAME_HINT = "Name who (or where) was involved and what part they played."
 _NUMBER_HINT = "Give the scale: how many, or how much?"
 _GENERIC_HINTS = (
@@ -410,7 +411,8 @@ def build_rubric(
         concepts.append(Concept(
             id=f"c{i + 1}-{_slug(' '.join(sl.word for sl in slots[:4]))}",
             label=_label(claim),
-            hint=claim_hint(claim, slots, question, used_hints, i),
+            hint=(SHORT_HINT + (" Several answers are accepted." if extra else "")) if short
+            else claim_hint(claim, slots, question, used_hints, i),
             weight=weight,
             terms=terms,
         ))
