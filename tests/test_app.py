@@ -543,7 +543,7 @@ def test_batch_export_reports_two_answers_to_one_question(env) -> None:
     notes = [b for b in html_blocks(at) if "grader-note grader-warning" in b]
     assert any("answered a question more than once" in n and "2 answers to destal-politics (lines 4, 5)" in n for n in notes)
     assert any("unknown question are not exported: line 6 (nope)" in n for n in notes)
-    assert any("One row per student: 2 students, 2 questions" in c.value for c in at.caption)
+    assert any("One row per student: 2 students, 2 questions" in shown(c.value) for c in at.caption)
 
 
 # --- Rubric studio: new questions, samples of the right question, comments kept ----------------
