@@ -19,13 +19,12 @@ from app_pages.common import (
     plain,
     plain_numbers,
     rubric_sets,
-    rubrics_of,
     scorers_for,
     teacher_gate,
     upload_on_disk,
     warn_set_problems,
 )
-from grader.batch import MIXED_ENCODING, Row, ScorerPool, guess_columns, score_rows
+from grader.batch import MIXED_ENCODING, Row, score_rows
 from grader.errors import GraderError, InputError
 from grader.classview import concept_misses, disagreements, score_spread
 from grader.marking import score_with_marks
@@ -49,6 +48,7 @@ from grader.review import (
     review_queue,
     row_label,
 )
+from grader.rows import guess_columns
 from grader.store import ResultRecord
 from grader.tabular import read_table
 
@@ -83,21 +83,14 @@ def read_upload(path: str, name: str) -> tuple[list[str], list[Row], frozenset[i
     return table.header, rows, frozenset(table.fallback_lines)
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _pool(set_name: str, fingerprint: str) -> ScorerPool:
-    return ScorerPool(rubrics_of(scorers_for(set_name)))
-
-
 def review_scorer(question_id: str) -> Scorer | None:
-    """The scorer batch scoring uses for a question (its set's pool), or None if no set has it.
-
-    The one place this page obtains a scorer for reviewing a stored row.
+    """The scorer batch scoring uses for a question (from its set's cached scorer set), or None
+    if no set has it. The one place this page obtains a scorer for reviewing a stored row.
     """
     for name in rubric_sets():
-        rubrics = rubrics_of(scorers_for(name))
-        if question_id in rubrics:
-            fingerprint = hashlib.sha256("".join(r.model_dump_json() for r in rubrics.values()).encode()).hexdigest()
-            return _pool(name, fingerprint).get(question_id)
+        scorers = scorers_for(name)
+        if question_id in scorers:
+            return scorers[question_id]
     return None
 
 
@@ -117,7 +110,7 @@ def _row_results(run_id: int, fingerprint: str, _records: tuple) -> dict:
 
 def row_results(run_id: int, records: list) -> dict:
     """The current scorer's full result for every scored row (concepts for reports and the class view)."""
-    sets = "".join(r.model_dump_json() for name in rubric_sets() for r in rubrics_of(scorers_for(name)).values())
+    sets = "".join(r.model_dump_json() for name in rubric_sets() for r in scorers_for(name).rubrics.values())
     fingerprint = hashlib.sha256((sets + "".join(f"{r.row}:{r.question_id}:{r.answer}" for r in records)).encode()).hexdigest()
     return _row_results(run_id, fingerprint, tuple(records))
 
@@ -192,7 +185,7 @@ if table is not None:
 
     ready = mode == modes[1] or question_col is not None
     # Same file, same rubrics and same column choices: the same run (no duplicate runs).
-    rubric_texts = "\n".join(r.model_dump_json() for _, r in sorted(rubrics_of(scorers).items()))
+    rubric_texts = "\n".join(r.model_dump_json() for _, r in sorted(scorers.rubrics.items()))
     settings = f"{chosen_set}|{answer_col}|{student_col}|{student_id_col}|{question_col if not rubric_id else ''}|{rubric_id}"
     digest = hashlib.sha256(file_digest.encode() + settings.encode() + rubric_texts.encode()).hexdigest()[:10]
     run_name = f"{source} ({digest})"
@@ -219,7 +212,7 @@ if table is not None:
                 scored = score_rows(
                     header,
                     rows,
-                    rubrics_of(scorers),
+                    scorers,  # the cached scorer set: no refit per click
                     answer_col=answer_col,
                     question_col=None if rubric_id else question_col,
                     rubric_id=rubric_id,
@@ -297,11 +290,12 @@ if runs:
         st.caption("Score this run's answers again with the published rubrics (after a rubric change). "
                    "Overrides are kept.")
         if st.button("Re-score this run", key="batch_rescore_run"):
-            current_rubrics = {}
-            for name in rubric_sets():
-                current_rubrics.update(rubrics_of(scorers_for(name)))
-            questions = sorted({r.question_id for r in store.load_results(run_id)} & set(current_rubrics))
-            changes = rescore_runs(store, current_rubrics, questions, run_ids=[run_id])
+            asked = {r.question_id for r in store.load_results(run_id)}
+            changes = []
+            for name in rubric_sets():  # each question scored with its own set's scorers, as batch scoring does
+                scorers = scorers_for(name)
+                if asked & set(scorers):
+                    changes += rescore_runs(store, scorers, sorted(asked & set(scorers)), run_ids=[run_id])
             st.session_state["batch_rescored"] = (run_id, changes)
     records = store.load_results(run_id)
     overrides = store.overrides(run_id)

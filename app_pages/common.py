@@ -1,4 +1,4 @@
-"""Shared UI helpers: rubric folders, cached scorers, the teacher passcode gate, safe HTML."""
+"""Shared UI helpers: rubric folders, cached scorer sets, the teacher passcode gate, safe HTML."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import streamlit as st
 
 from grader.errors import ConfigError
 from grader.files import prune_old_files, save_stream
-from grader.rubric import Rubric, load_rubric_set
-from grader.scoring import Scorer
+from grader.rubric import Rubric, load_rubric_set, rubric_from_yaml, rubric_to_yaml
+from grader.scorer_set import ScorerSet
 from grader.store import Store, default_url
 from grader.throttle import AttemptThrottle, check_passcode_strength
 
@@ -100,14 +100,20 @@ def _stamp(folder: Path) -> tuple[tuple[str, int], ...]:
     return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.y*ml")))
 
 
+def set_stamp(set_name: str) -> tuple[tuple[str, int], ...]:
+    """Names and modification times of a set's rubric files: part of every cache key that depends on them."""
+    return _stamp(rubric_root() / set_name)
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> tuple[dict[str, Scorer], tuple[str, ...]]:
+def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> tuple[ScorerSet, tuple[str, ...]]:
     rubrics, problems = load_rubric_set(folder)
-    return {rid: Scorer(r) for rid, r in sorted(rubrics.items())}, tuple(str(p).replace(folder + "/", "") for p in problems)
+    return ScorerSet(dict(sorted(rubrics.items()))), tuple(str(p).replace(folder + "/", "") for p in problems)
 
 
-def scorers_for(set_name: str) -> dict[str, Scorer]:
-    """One fitted scorer per valid rubric of a set, cached until a rubric file changes.
+def scorers_for(set_name: str) -> ScorerSet:
+    """The scorer set of a question set (one scorer per valid rubric, each knowing the others),
+    cached until a rubric file changes; every page scores with it.
 
     A broken file is left out (see :func:`set_problems`), so the other questions still work.
     """
@@ -128,11 +134,20 @@ def warn_set_problems(set_name: str) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def scorer_for_yaml(text: str) -> Scorer:
-    """A scorer for an edited rubric, cached by its YAML text (the studio's live view)."""
-    from grader.rubric import rubric_from_yaml
+def _edited_scorers(set_name: str | None, stamp: tuple[tuple[str, int], ...], replaces: str | None, text: str) -> ScorerSet:
+    rubric = rubric_from_yaml(text)
+    if set_name is None:
+        return ScorerSet({rubric.id: rubric})
+    return scorers_for(set_name).replacing(replaces, rubric)
 
-    return Scorer(rubric_from_yaml(text))
+
+def edited_scorers(set_name: str | None, replaces: str | None, rubric: Rubric) -> ScorerSet:
+    """A set scoring an edited rubric among the other rubrics of ``set_name`` (without the
+    rubric ``replaces``), as every other screen scores it; cached by the rubric's YAML."""
+    if set_name is not None and not (rubric_root() / set_name).is_dir():
+        set_name = None  # a set that does not exist yet has no other rubrics
+    stamp = set_stamp(set_name) if set_name is not None else ()
+    return _edited_scorers(set_name, stamp, replaces, rubric_to_yaml(rubric))
 
 
 @st.cache_resource(show_spinner=False)
@@ -153,11 +168,6 @@ def plain_numbers(df):  # -> pandas Styler
     numeric = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
     other = [c for c in df.columns if c not in numeric]
     return df.style.format(lambda v: f"{v:g}", subset=numeric, na_rep="").format(na_rep="", subset=other)
-
-
-def rubrics_of(scorers: dict[str, Scorer]) -> dict[str, Rubric]:
-    """The rubrics behind a dict of scorers."""
-    return {rid: s.rubric for rid, s in scorers.items()}
 
 
 def configured_passcode() -> str | None:

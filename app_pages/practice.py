@@ -88,15 +88,8 @@ if last is not None:
     st.markdown("**Your answer** - highlighted words earned credit; hover to see for which point.")
     answer_box(highlight_html(text, marks_from_concepts(result.concepts)))
 
-    for line in result.feedback:
-        if line.startswith("Covered:"):
-            note(line, "covered")
-        elif line.startswith("Still missing:") or line.startswith("..."):
-            note(line, "missing")
-        elif line.startswith("Check this:"):
-            note(line, "misconception")
-        else:
-            note(line, "warning")
+    for item in result.feedback:
+        note(item.text, item.kind)
 
 if drafts:
     st.divider()

@@ -13,19 +13,20 @@ from app_pages.common import (
     MAX_UPLOAD_BYTES,
     SAMPLES_CSV,
     answer_box,
+    edited_scorers,
     note,
     get_store,
     plain,
     plain_numbers,
     rubric_root,
     rubric_sets,
-    rubrics_of,
-    scorer_for_yaml,
     scorers_for,
+    set_stamp,
     teacher_gate,
     upload_on_disk,
     warn_set_problems,
 )
+from grader.build import build_rubric
 from grader.editing import (
     CONCEPT_COLUMNS,
     MISCONCEPTION_COLUMNS,
@@ -35,11 +36,13 @@ from grader.editing import (
     rubric_from_tables,
 )
 from grader.errors import GraderError, InputError
+from grader.evaluate import TUNE_SPLIT, filter_split, load_graded
 from grader.highlight import highlight_html, marks_from_concepts
 from grader.lifecycle import describe_changes, list_drafts, publish, published_path, save_draft
 from grader.marking import agreement_with_marks, latest_marks
 from grader.rescore import moved, rescore_runs
 from grader.rubric import Rubric, load_rubric, rubric_from_yaml, rubric_to_yaml
+from grader.suggest import HIGH, LOW
 
 SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 EDIT_KEYS = (
@@ -57,8 +60,6 @@ st.title("Rubric studio")
 @st.cache_resource(show_spinner=False, max_entries=4)
 def load_samples(path: str, name: str) -> tuple[list[dict[str, str]], list[int]]:
     """Graded sample rows (cell dicts) and their file lines, read by the library from disk (shared, not copied)."""
-    from grader.evaluate import load_graded
-
     try:
         return load_graded(path)
     except GraderError as exc:
@@ -66,9 +67,16 @@ def load_samples(path: str, name: str) -> tuple[list[dict[str, str]], list[int]]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def compare(before_yaml: str, after_yaml: str, rows: list[dict[str, str]], lines: list[int]) -> dict:
-    """Before/after agreement, cached by both rubrics' YAML and the sample rows."""
-    return compare_on_samples(rubric_from_yaml(before_yaml), rubric_from_yaml(after_yaml), rows, lines=lines)
+def compare(
+    before_yaml: str, after_yaml: str, rows: list[dict[str, str]], lines: list[int],
+    set_name: str | None, stamp: tuple[tuple[str, int], ...],
+) -> dict:
+    """Before/after agreement among the rest of the question set, cached by both rubrics' YAML,
+    the sample rows and the set's files."""
+    before, after = rubric_from_yaml(before_yaml), rubric_from_yaml(after_yaml)
+    others = scorers_for(set_name).rubrics if set_name in rubric_sets() else {}
+    others = {rid: r for rid, r in others.items() if rid not in {before.id, after.id}}
+    return compare_on_samples(before, after, rows, lines=lines, others=others)
 
 
 # --- 1. where the rubric comes from -----------------------------------------------------
@@ -84,7 +92,7 @@ if mode == modes[0]:
     else:
         c1, c2 = st.columns([1, 3])
         target_set = c1.selectbox("Question set", sets, key="studio_set")
-        live = rubrics_of(scorers_for(target_set)) if target_set in rubric_sets() else {}
+        live = scorers_for(target_set).rubrics if target_set in rubric_sets() else {}
         warn_set_problems(target_set)
         try:
             drafts = list_drafts(rubric_root() / target_set)
@@ -115,8 +123,6 @@ else:
             wordnet = b4.checkbox("Add WordNet synonyms (if installed)", value=True, key="studio_build_wordnet")
             built = st.form_submit_button("Build rubric", type="primary", key="studio_build")
         if built:
-            from grader.build import build_rubric
-
             try:
                 st.session_state["studio_built"] = build_rubric(
                     new_question, new_model, rubric_id=new_id.strip(), title=new_title.strip(),
@@ -228,7 +234,8 @@ except GraderError as exc:
 st.subheader("Try an answer", anchor=False)
 trial = st.text_area("Answer to try (scored with the edited rubric)", key="studio_try", height=110)
 if edited is not None and trial.strip():
-    result = scorer_for_yaml(rubric_to_yaml(edited)).score(trial)
+    # scored among the other rubrics of its set, as Practice and Batch will score it once saved
+    result = edited_scorers(target_set, base.id, edited).score(edited.id, trial)
     t1, t2 = st.columns([1, 3])
     t1.metric("Score", f"{result.score:g} / {result.max_score:g}", border=True)
     t1.caption(f"coverage {result.coverage:.2f} - similarity {result.similarity:.2f}")
@@ -274,8 +281,7 @@ except GraderError as exc:
     sample_rows, sample_lines = [], []
 has_split = any("split" in r for r in sample_rows)
 if has_split:  # tuning happens on the tune split only; heldout answers stay unseen for the final check
-    kept = [(r, n) for r, n in zip(sample_rows, sample_lines) if r.get("split", "").strip() == "tune"]
-    sample_rows, sample_lines = [r for r, _ in kept], [n for _, n in kept]
+    sample_rows, sample_lines = filter_split(sample_rows, sample_lines, TUNE_SPLIT)
 has_questions = any("question_id" in r for r in sample_rows)
 picked: list[tuple[dict[str, str], int]] = []
 if edited is not None and sample_rows:
@@ -298,14 +304,19 @@ if edited is not None and sample_rows:
                    f"answers to '{plain(qid)}'{split_note}.")
 if edited is not None and picked:
     try:
-        comparison = compare(base_yaml, rubric_to_yaml(edited), [r for r, _ in picked], [n for _, n in picked])
+        comparison = compare(
+            base_yaml, rubric_to_yaml(edited), [r for r, _ in picked], [n for _, n in picked],
+            target_set, set_stamp(target_set) if target_set in rubric_sets() else (),
+        )
     except GraderError as exc:
         st.error(plain(exc))
     else:
         metrics = pd.DataFrame({"before edit": comparison["before"], "after edit": comparison["after"]}).T
         metrics.loc["change"] = metrics.loc["after edit"] - metrics.loc["before edit"]
         st.dataframe(metrics.round(3), width="stretch", key="studio_agreement")
-        st.markdown("**Per concept** - share of high-scored (>= 70%) and low-scored (<= 30%) answers that match it.")
+        st.markdown(
+            f"**Per concept** - share of high-scored (>= {HIGH:.0%}) and low-scored (<= {LOW:.0%}) answers that match it."
+        )
         st.dataframe(pd.DataFrame(comparison["concepts"]).round(2), hide_index=True, width="stretch", key="studio_concept_table")
         if comparison["problems"]:
             with st.expander(f"{len(comparison['problems'])} sample rows could not be used"):
@@ -401,7 +412,7 @@ if published is not None:
         st.caption(f"{n_rows} answers to {pub_id} in {len(affected)} stored run(s) were scored with the previous "
                    "version. Re-scoring keeps every teacher override.")
         if st.button(f"Re-score {n_rows} answers in {len(affected)} run(s)", key="studio_rescore"):
-            changes = rescore_runs(get_store(), rubrics_of(scorers_for(pub_set)), [pub_id])
+            changes = rescore_runs(get_store(), scorers_for(pub_set), [pub_id])
             st.session_state["studio_rescored"] = changes
     changes = st.session_state.get("studio_rescored")
     if changes is not None:

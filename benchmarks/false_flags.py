@@ -31,7 +31,6 @@ from grader.rubric import FLAG_CODES, load_rubric, load_rubrics  # noqa: E402
 from grader.scoring import Scorer  # noqa: E402
 from grader.text import tokenize  # noqa: E402
 
-CONTENT_FLAGS = {"misconception"}  # about the history, not about gaming: reported apart
 INFO_FLAGS = {"copies_model_answer"}  # a verbatim model answer is flagged on purpose (no penalty)
 HONEST_FRACTION = 0.3
 
@@ -65,7 +64,7 @@ def main() -> int:
         copies = sum(1 for _, res in honest if any(f.code in INFO_FLAGS for f in res.flags))
         any_flag = sum(1 for fl in validity if fl)
         costly = sum(1 for fl in validity if any(f.cap is not None and f.cap < 1 or f.penalty > 0 for f in fl))
-        content = sum(1 for _, res in honest if any(f.code in CONTENT_FLAGS for f in res.flags))
+        content = sum(1 for _, res in honest if res.misconceptions)
         print(
             f"  {split:8s} honest answers: {len(honest):3d}  validity-flagged: {any_flag} ({_pct(any_flag, len(honest))})"
             f"  score-lowering: {costly} ({_pct(costly, len(honest))})  misconception flags: {content}  model-answer copies: {copies}"

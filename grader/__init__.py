@@ -34,6 +34,8 @@ _EXPORTS = {
     "BadRow": "grader.tabular",
     "atomic_write": "grader.files",
     "Scorer": "grader.scoring",
+    "ScorerSet": "grader.scorer_set",
+    "FeedbackItem": "grader.feedback",
     "ScoreResult": "grader.scoring",
     "score_answer": "grader.scoring",
     "match_concepts": "grader.concepts",

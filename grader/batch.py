@@ -15,32 +15,34 @@ same question are scored once per process (a bounded memo; scoring is determinis
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
 import signal
 from collections import Counter, deque
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.errors import InputError
 from grader.files import atomic_write, check_target
-from grader.integrity import rubric_vocabulary
-from grader.rubric import Rubric, load_rubrics
-from grader.scoring import ScoreResult, Scorer
-from grader.tabular import BadRow, Cells, find_column, is_excel, read_table, safe_cell
+from grader.rows import Layout, Row, RowScore, check_row
+from grader.rubric import Rubric
+from grader.scorer_set import ScorerSet
+from grader.scoring import ScoreResult
+from grader.tabular import find_column, is_excel, read_table, safe_cell
 from grader.text import MAX_ANSWER_CHARS
+
 
 OUTPUT_COLUMNS = ("score", "max_score", "percent", "flags", "needs_review")
 DEFAULT_CHUNK = 2000
+"""Rows read, scored and written at a time."""
 MAX_REPORTED_ERRORS = 1000
 """Line numbers kept for the summary; further errors are only counted (memory stays flat)."""
 MEMO_ENTRIES = 65_536
 """Distinct (question, answer) results remembered per process."""
 MEMO_MAX_CHARS = 2_000
 """Longer answers are not memoised (they are rarely repeated and would cost memory)."""
-Row = tuple[int, Cells]
-"""(line number in the input, cells or a :class:`~grader.tabular.BadRow`)."""
 
 
 @dataclass
@@ -96,7 +98,7 @@ def format_result(result: ScoreResult) -> list[str]:
         f"{result.score:g}",
         f"{result.max_score:g}",
         f"{result.percent:g}",
-        ";".join(dict.fromkeys(f.code for f in result.flags)),
+        ";".join(result.flag_codes),
         "true" if result.needs_review else "false",
     ]
 
@@ -122,59 +124,6 @@ def error_cells(code: str, max_score: float | None = None) -> list[str]:
     return ["", "" if max_score is None else f"{max_score:g}", "", code, "true"]
 
 
-class ScorerPool:
-    """One :class:`Scorer` per rubric id, built on first use."""
-
-    def __init__(self, rubrics: dict[str, Rubric]) -> None:
-        self.rubrics = rubrics
-        self._scorers: dict[str, Scorer] = {}
-
-    def get(self, rubric_id: str) -> Scorer:
-        """The scorer of ``rubric_id`` (KeyError if unknown)."""
-        if rubric_id not in self._scorers:
-            if not hasattr(self, "_vocabularies"):  # lets integrity checks spot answers to another question
-                self._vocabularies = {rid: rubric_vocabulary(r) for rid, r in self.rubrics.items()} if len(self.rubrics) > 1 else {}
-            self._scorers[rubric_id] = Scorer(self.rubrics[rubric_id], other_vocabularies=self._vocabularies)
-        return self._scorers[rubric_id]
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where things are in an input row: its width and the answer / question columns.
-
-    ``single_rubric`` names the rubric every row uses (a rubric file); otherwise each row's
-    ``question_idx`` cell names it (a rubric folder).
-    """
-
-    width: int
-    answer_idx: int
-    question_idx: int | None = None
-    single_rubric: str | None = None
-    review_lines: Container[int] = field(default=(), compare=False, repr=False)
-    """Lines the reader decoded with its fallback encoding (filled as the file is read)."""
-
-
-def row_problem(row: Cells, layout: Layout) -> str | None:
-    """The ``error_*`` code of a row that cannot be scored as it stands, else None.
-
-    A row with more non-empty cells than the header (an unquoted delimiter in an answer?)
-    or too few to reach the answer column is ragged; replacement characters (U+FFFD) in the
-    answer mean its bytes could not be decoded.
-
-    >>> row_problem(["q1", "ok"], Layout(width=2, answer_idx=1)), row_problem(["q1", "a", "b"], Layout(2, 1))
-    (None, 'error_ragged_row')
-    """
-    if isinstance(row, BadRow):
-        return row.code
-    if len(row) > layout.width and any(c.strip() for c in row[layout.width:]):
-        return "error_ragged_row"
-    if len(row) <= layout.answer_idx:
-        return "error_ragged_row"
-    if "\ufffd" in row[layout.answer_idx]:
-        return "error_undecodable"
-    return None
-
-
 @dataclass
 class ChunkPlan:
     """A chunk half done: output rows (None where a score is awaited), errors, and the work left.
@@ -190,10 +139,10 @@ class ChunkPlan:
 
 
 class AnswerScorer:
-    """Scores (rubric id, answer) pairs into the five output cells; one :class:`Scorer` per rubric."""
+    """Scores (rubric id, answer) pairs into the five output cells with the scorers of a :class:`ScorerSet`."""
 
-    def __init__(self, rubrics: dict[str, Rubric]) -> None:
-        self.pool = ScorerPool(rubrics)
+    def __init__(self, scorers: ScorerSet | Mapping[str, Rubric]) -> None:
+        self.scorers = ScorerSet.coerce(scorers)
 
     def __call__(self, todo: list[tuple[str, str]]) -> list[list[str]]:
         """Output cells (formula-safe) of each pair, in order; one vectorised call per rubric."""
@@ -202,7 +151,7 @@ class AnswerScorer:
             by_rubric.setdefault(rid, []).append(i)
         cells: list[list[str]] = [[] for _ in todo]
         for rid, idx in by_rubric.items():
-            results = self.pool.get(rid).score_many([todo[i][1] for i in idx])
+            results = self.scorers.score_many(rid, [todo[i][1] for i in idx])
             for i, result in zip(idx, results):
                 cells[i] = [safe_cell(c) for c in format_result(result)]
         return cells
@@ -218,8 +167,8 @@ class ChunkScorer:
     every row afresh.
     """
 
-    def __init__(self, rubrics: dict[str, Rubric], layout: Layout, *, memo_entries: int = MEMO_ENTRIES) -> None:
-        self.rubrics = rubrics
+    def __init__(self, scorers: ScorerSet | Mapping[str, Rubric], layout: Layout, *, memo_entries: int = MEMO_ENTRIES) -> None:
+        self.scorers = ScorerSet.coerce(scorers)
         self.layout = layout
         self.memo_entries = memo_entries
         self._memo: dict[tuple[str, str], list[str]] = {}
@@ -229,28 +178,21 @@ class ChunkScorer:
         """Output rows of ``chunk`` in input order, and the (line, code) of rows not scored."""
         plan = self.plan(chunk)
         if self._local is None:
-            self._local = AnswerScorer(self.rubrics)
+            self._local = AnswerScorer(self.scorers)
         return self.finish(plan, self._local(plan.todo) if plan.todo else [])
 
     def plan(self, chunk: list[Row]) -> ChunkPlan:
         """Rows that need no scoring done, and the distinct answers that do."""
-        lay, rubrics, memo = self.layout, self.rubrics, self._memo
-        width = lay.width
+        lay, scorers, memo = self.layout, self.scorers, self._memo
         plan = ChunkPlan([None] * len(chunk), [])
         pending: dict[tuple[str, str], int] = {}
         for k, (line, row) in enumerate(chunk):
-            code = row_problem(row, lay)
-            cells = [""] * width if isinstance(row, BadRow) else (row + [""] * width)[:width]
-            rid = lay.single_rubric if lay.single_rubric is not None else cells[lay.question_idx].strip()  # type: ignore[index]
-            if code is None:
-                if rid not in rubrics:
-                    code = "error_unknown_question"
-                elif not cells[lay.answer_idx].strip():
-                    code = "error_empty_answer"
-            if code is not None:
-                max_score = rubrics[rid].max_score if rid in rubrics else None
-                plan.out[k] = [*map(safe_cell, cells), *error_cells(code, max_score)]
-                plan.errors.append((line, code))
+            checked = check_row(row, lay, scorers)
+            cells, rid = checked.cells, checked.rubric_id
+            if checked.error is not None:
+                max_score = scorers.rubrics[rid].max_score if rid in scorers else None
+                plan.out[k] = [*map(safe_cell, cells), *error_cells(checked.error, max_score)]
+                plan.errors.append((line, checked.error))
                 continue
             key = (rid, cells[lay.answer_idx][: MAX_ANSWER_CHARS * 2])
             known = memo.get(key)
@@ -282,22 +224,6 @@ class ChunkScorer:
         self._memo[key] = cells
 
 
-def score_chunk(
-    chunk: list[Row],
-    *,
-    width: int,
-    answer_idx: int,
-    question_idx: int | None,
-    pool: ScorerPool,
-    single_rubric: str | None,
-) -> tuple[list[list[str]], list[tuple[int, str]]]:
-    """Score one chunk of (line, row) pairs; returns output rows in input order and errors."""
-    scorer = ChunkScorer(pool.rubrics, Layout(width, answer_idx, question_idx, single_rubric), memo_entries=0)
-    scorer._local = AnswerScorer(pool.rubrics)
-    scorer._local.pool = pool
-    return scorer(chunk)
-
-
 def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
     """Group an iterator of rows into lists of at most ``size``."""
     if size < 1:
@@ -316,10 +242,10 @@ def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
 _WORKER: AnswerScorer | None = None
 
 
-def _init_worker(rubrics: dict[str, Rubric]) -> None:
+def _init_worker(scorers: ScorerSet) -> None:
     global _WORKER
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the CLI's handler is for the parent; Pool.terminate() ends workers
-    _WORKER = AnswerScorer(rubrics)
+    _WORKER = AnswerScorer(scorers)
 
 
 def _work(todo: list[tuple[str, str]]) -> list[list[str]]:
@@ -329,7 +255,7 @@ def _work(todo: list[tuple[str, str]]) -> list[list[str]]:
 
 def score_chunks(
     chunks: Iterable[list[Row]],
-    rubrics: dict[str, Rubric],
+    scorers: ScorerSet,
     layout: Layout,
     *,
     jobs: int = 1,
@@ -345,8 +271,8 @@ def score_chunks(
     input, and the memo lives here, so no answer is scored by two workers.
     """
     if jobs < 1:
-        raise InputError(f"--jobs must be >= 1. Got {jobs}.")
-    scorer = ChunkScorer(rubrics, layout)
+        raise InputError(f"`jobs` must be >= 1. Got {jobs}.")
+    scorer = ChunkScorer(scorers, layout)
 
     def marked(chunk: list[Row], out: list[list[str]]) -> list[list[str]]:
         for (line, _), row in zip(chunk, out):
@@ -359,11 +285,9 @@ def score_chunks(
             out, errors = scorer(chunk)
             yield len(chunk), marked(chunk, out), errors
         return
-    import multiprocessing
-
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(rubrics,)) as pool:
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(scorers,)) as pool:
         pending: deque[tuple[list[Row], ChunkPlan, Any]] = deque()
 
         def settle() -> tuple[int, list[list[str]], list[tuple[int, str]]]:
@@ -386,21 +310,21 @@ def prepare(
     *,
     answer_col: str = "answer",
     question_col: str = "question_id",
-) -> tuple[dict[str, Rubric], list[str], Iterator[Row], Layout]:
-    """Load the rubrics and open the input: (rubrics, header, row iterator, layout).
+) -> tuple[ScorerSet, list[str], Iterator[Row], Layout]:
+    """Load the scorer set and open the input: (scorers, header, row iterator, layout).
 
     With a rubric file every row uses it; with a folder each row's ``question_col`` names
     its rubric (by id).
     """
-    rubrics = load_rubrics(rubric_path)
-    single = next(iter(rubrics)) if not Path(rubric_path).is_dir() else None
+    scorers = ScorerSet.from_path(rubric_path)
+    single = next(iter(scorers)) if not Path(rubric_path).is_dir() else None
     table = read_table(input_path)
     header, rows = table.header, table.rows
-    answer_idx = find_column(header, answer_col, path=str(input_path), option="--answer-col")
+    answer_idx = find_column(header, answer_col, path=str(input_path))
     question_idx = None
     if single is None:
-        question_idx = find_column(header, question_col, path=str(input_path), option="--question-col")
-    return rubrics, header, rows, Layout(len(header), answer_idx, question_idx, single, table.fallback_lines)
+        question_idx = find_column(header, question_col, path=str(input_path))
+    return scorers, header, rows, Layout(len(header), answer_idx, question_idx, single, table.fallback_lines)
 
 
 def write_atomic(output_path: str | os.PathLike[str], header: list[str], chunks: Iterable[list[list[str]]]) -> None:
@@ -436,9 +360,9 @@ def run_batch(
     number of rows), e.g. ``lambda it: track(it, size=lambda c: c[0])``;
     ``on_progress`` is called with the number of rows of each finished chunk.
     """
-    rubrics, header, rows, layout = prepare(rubric_path, input_path, answer_col=answer_col, question_col=question_col)
+    scorers, header, rows, layout = prepare(rubric_path, input_path, answer_col=answer_col, question_col=question_col)
     summary = BatchSummary()
-    scored: Iterator[Any] = score_chunks(chunked(rows, chunk_size), rubrics, layout, jobs=jobs, review_lines=layout.review_lines)
+    scored: Iterator[Any] = score_chunks(chunked(rows, chunk_size), scorers, layout, jobs=jobs, review_lines=layout.review_lines)
     if progress is not None:
         scored = progress(scored)
 
@@ -483,93 +407,45 @@ def check_output_path(path: str) -> None:
     check_target(path)
 
 
-@dataclass
-class RowScore:
-    """One input row scored in memory: its cells, the rubric used, and the result or an error code."""
-
-    line: int
-    cells: list[str]
-    rubric_id: str
-    result: ScoreResult | None = None
-    error: str | None = None
-
-
 def score_rows(
     header: list[str],
     rows: Iterable[Row],
-    rubrics: dict[str, Rubric],
+    scorers: "ScorerSet | Mapping[str, Rubric]",
     *,
     answer_col: str,
     question_col: str | None = None,
     rubric_id: str | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     on_progress: Callable[[int], None] | None = None,
-    pool: ScorerPool | None = None,
 ) -> list[RowScore]:
     """Score rows in memory (for the app), keeping full results; one vectorised call per chunk and rubric.
 
     Every row uses ``rubric_id`` if given, else the rubric named by its ``question_col``.
-    Rows that cannot be scored carry an ``error_*`` code instead of a result; nothing is
-    dropped. ``on_progress`` receives the number of rows finished after each chunk.
+    Rows that cannot be scored carry the ``error_*`` code of :func:`grader.rows.check_row`
+    (the same as ``grader batch``) instead of a result; nothing is dropped.
+    ``on_progress`` receives the number of rows finished after each chunk.
     """
+    scorers = ScorerSet.coerce(scorers)
     if (rubric_id is None) == (question_col is None):
         raise InputError("give exactly one of rubric_id or question_col")
-    if rubric_id is not None and rubric_id not in rubrics:
+    if rubric_id is not None and rubric_id not in scorers:
         raise InputError(f"unknown rubric {rubric_id!r}")
     answer_idx = find_column(header, answer_col, path="input", option="the answer column")
     question_idx = None if question_col is None else find_column(header, question_col, path="input", option="the question column")
-    pool = pool or ScorerPool(rubrics)
-    width = len(header)
+    layout = Layout(len(header), answer_idx, question_idx, rubric_id)
     out: list[RowScore] = []
     for chunk in chunked(rows, chunk_size):
         groups: dict[str, list[RowScore]] = {}
         for line, row in chunk:
-            if isinstance(row, BadRow):
-                out.append(RowScore(line, [""] * width, rubric_id or "", error=row.code))
-                continue
-            cells = (row + [""] * width)[:width]
-            rid = rubric_id if rubric_id is not None else cells[question_idx].strip()  # type: ignore[index]
-            item = RowScore(line, cells, rid)
-            if rid not in pool.rubrics:
-                item.error = "error_unknown_question"
-            elif not cells[answer_idx].strip():
-                item.error = "error_empty_answer"
-            else:
-                groups.setdefault(rid, []).append(item)
+            checked = check_row(row, layout, scorers)
+            item = RowScore(line, checked.cells, checked.rubric_id, error=checked.error)
+            if item.error is None:
+                groups.setdefault(item.rubric_id, []).append(item)
             out.append(item)
         for rid, items in groups.items():
-            results = pool.get(rid).score_many([i.cells[answer_idx][: MAX_ANSWER_CHARS * 2] for i in items])
+            results = scorers.score_many(rid, [i.cells[answer_idx][: MAX_ANSWER_CHARS * 2] for i in items])
             for item, result in zip(items, results):
                 item.result = result
         if on_progress is not None:
             on_progress(len(chunk))
     return out
-
-
-COLUMN_GUESSES = {
-    "student": ("student", "name", "student name", "student_name", "full name", "display name", "user", "answer_id"),
-    "student_id": ("student_id", "student id", "studentid", "student number", "student_number", "id", "id number",
-                   "sis user id", "sis_user_id", "user_id", "userid", "username", "login", "email", "e-mail"),
-    "answer": ("answer", "response", "text", "essay", "submission", "answer_text"),
-    "question": ("question_id", "question", "question id", "rubric", "rubric_id", "item", "prompt_id"),
-}
-
-
-def guess_columns(header: list[str]) -> dict[str, str | None]:
-    """Guess which column holds the student's name, their ID, the answer and the question id (None if no guess).
-
-    A column is guessed for one role at most (the ID first, so ``student_id`` is never taken
-    for the name).
-
-    >>> guess_columns(["Name", "student_id", "Question", "Response"])
-    {'student': 'Name', 'student_id': 'student_id', 'answer': 'Response', 'question': 'Question'}
-    """
-    norm = {h.strip().lower(): h for h in header}
-    guesses: dict[str, str | None] = {}
-    taken: set[str] = set()
-    for role in ("student_id", "student", "answer", "question"):
-        found = next((norm[n] for n in COLUMN_GUESSES[role] if n in norm and norm[n] not in taken), None)
-        guesses[role] = found
-        if found is not None:
-            taken.add(found)
-    return {role: guesses[role] for role in COLUMN_GUESSES}

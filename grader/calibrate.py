@@ -32,16 +32,23 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
-from grader.errors import InputError
-from grader.evaluate import agreement
-from grader.rubric import Calibration, Rubric, Scoring, rubric_from_dict
 from grader.concepts import MATCHED_CREDIT
+from grader.errors import InputError
+from grader.evaluate import POOLED_MAX_SCORE, agreement, correlation, format_metrics, quadratic_kappa
+from grader.rubric import Calibration, Rubric, Scoring, load_rubric, rubric_from_dict, save_rubric
+from grader.scorer_set import ScorerSet
 from grader.scoring import SIMILARITY_LEAD, below_pass_mark, round_to_step
 
 SIMILARITY_WEIGHTS = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
@@ -52,9 +59,23 @@ FLAG_CAPS = (0.2, 0.4, 0.6, 0.8, 1.0)
 MIN_FLAG_ROWS = 10
 """A flag's cap is fitted only when it fires on at least this many training answers."""
 MAX_POINTS = 12
+"""At most this many calibration points are stored (the isotonic steps are thinned)."""
 PRIOR_ROWS = 20
 """Weight (in answers) of the shared map when a rubric's own map is blended with it."""
-"""At most this many calibration points are stored (the isotonic steps are thinned)."""
+MIN_ROWS_OWN_FIT = 20
+"""A rubric gets its own concept weights, penalties and map from this many training answers."""
+BLEND_POINTS = 11
+"""Evenly spaced raw scores at which a rubric's own map is blended with the shared one."""
+FLAG_CAP_QUANTILE = 0.75
+"""A loosened flag cap reaches the human score of this share of the flagged training answers."""
+MAX_CUT_LEVELS = 20
+"""Mapping 'cuts' works on scales of at most this many whole steps (kappa needs few levels)."""
+CUT_GAP = 0.0001
+"""Raw-score width of a step in the staircase map (calibration x values must strictly increase)."""
+QWK_GRID = 99
+"""Raw-score quantiles tried as cut points by the kappa search."""
+TIE = 1e-12
+"""A fit must beat the best so far by more than this (ties keep the earlier, simpler choice)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +103,7 @@ class Features:
 
 
 def extract_features(
-    rubrics: dict[str, Rubric], rubric_ids: Sequence[str], answers: Sequence[str], *, pools: Sequence[str] | None = None
+    rubrics: Mapping[str, Rubric] | ScorerSet, rubric_ids: Sequence[str], answers: Sequence[str], *, pools: Sequence[str] | None = None
 ) -> Features:
     """Score each answer once with its rubric and keep the setting-independent parts.
 
@@ -97,8 +118,8 @@ def extract_features(
     >>> [bool(m[0]) for m in f.matched]
     [True, False]
     """
-    from grader.batch import ScorerPool
-
+    scorers = ScorerSet.coerce(rubrics)
+    rubrics = scorers.rubrics
     if len(rubric_ids) != len(answers):
         raise ValueError(f"`rubric_ids` and `answers` must have the same length. Got {len(rubric_ids)} and {len(answers)}")
     n = len(answers)
@@ -114,12 +135,12 @@ def extract_features(
         if rid not in rubrics:
             raise InputError(f"unknown rubric id {rid!r}")
         groups.setdefault((keys[i], rid), []).append(i)
-    scorer_pools: dict[str, ScorerPool] = {}
+    sets: dict[str, ScorerSet] = {}
     for key in sorted(set(keys)):
         members = {rid for (k, rid) in groups if k == key}
-        scorer_pools[key] = ScorerPool(rubrics if pools is None else {r: rubrics[r] for r in sorted(members)})
+        sets[key] = scorers if pools is None else ScorerSet({r: rubrics[r] for r in sorted(members)})
     for (key, rid), idx in groups.items():
-        results = scorer_pools[key].get(rid).score_many([answers[i] for i in idx])
+        results = sets[key].score_many(rid, [answers[i] for i in idx])
         for i, res in zip(idx, results):
             matched[i] = np.array([c.earned for c in res.concepts], dtype=float)
             sim[i] = res.similarity
@@ -130,7 +151,7 @@ def extract_features(
             capping = [f for f in res.flags if f.cap is not None]
             cap[i] = min([f.cap for f in capping], default=1.0)
             codes[i] = tuple(sorted({f.code for f in capping}))
-            every[i] = tuple(sorted({f.code for f in res.flags}))
+            every[i] = tuple(sorted(res.flag_codes))
     return Features(tuple(rubric_ids), tuple(matched), sim, pen, cap, tuple(codes), tuple(every), tuple(wrong), flag_pen)
 
 
@@ -242,6 +263,60 @@ def predict(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int],
     return out
 
 
+class Calibrator:
+    """The calibration as an estimator: :meth:`fit` on graded answers, :meth:`predict` their scores.
+
+    Parameters
+    ----------
+    rubrics : mapping of str to Rubric
+        The rubrics the features were extracted with (:func:`extract_features`).
+    fit_weights : bool
+        Also fit concept weights and misconception penalties (rubrics with enough answers).
+    mapping : {"isotonic", "cuts"}
+        The score map (see :func:`fit_settings`).
+
+    Attributes
+    ----------
+    settings_ : Settings
+        What :meth:`fit` learned.
+
+    Examples
+    --------
+    >>> from grader.rubric import rubric_from_dict
+    >>> r = rubric_from_dict({"id": "x", "question": "Who?", "model_answer": "Khrushchev did.",
+    ...     "concepts": [{"id": "k", "label": "K", "terms": ["Khrushchev"]}]})
+    >>> f = extract_features({"x": r}, ["x"] * 4, ["Khrushchev did.", "Khrushchev.", "Nobody.", "No idea."])
+    >>> model = Calibrator({"x": r}, fit_weights=False).fit(f, np.array([1.0, 0.8, 0.1, 0.0]))
+    >>> model.predict(f).tolist()
+    [9.0, 9.0, 0.5, 0.5]
+    """
+
+    def __init__(self, rubrics: Mapping[str, Rubric], *, fit_weights: bool = True, mapping: str = "isotonic") -> None:
+        self.rubrics = rubrics
+        self.fit_weights = fit_weights
+        self.mapping = mapping
+
+    def fit(self, features: Features, human_fraction: np.ndarray, rows: Sequence[int] | None = None) -> "Calibrator":
+        """Fit on ``rows`` (default: all) of ``features``; ``human_fraction`` is human score / max score."""
+        train = range(len(features)) if rows is None else rows
+        self.settings_ = fit_settings(
+            dict(self.rubrics), features, human_fraction, train, fit_weights=self.fit_weights, mapping=self.mapping
+        )
+        return self
+
+    def predict(self, features: Features, rows: Sequence[int] | None = None) -> np.ndarray:
+        """Scores (in points) of ``rows`` (default: all) under the fitted settings."""
+        if not hasattr(self, "settings_"):
+            raise NotFittedError("This Calibrator is not fitted yet: call fit(features, human_fraction) first.")
+        return predict(dict(self.rubrics), features, range(len(features)) if rows is None else rows, self.settings_)
+
+    def calibrated_rubrics(self, rubric_ids: Sequence[str]) -> dict[str, Rubric]:
+        """Copies of the rubrics ``rubric_ids`` with the fitted settings written in."""
+        if not hasattr(self, "settings_"):
+            raise NotFittedError("This Calibrator is not fitted yet: call fit(features, human_fraction) first.")
+        return {rid: apply_settings(self.rubrics[rid], self.settings_) for rid in rubric_ids}
+
+
 FITTED_FIELDS = ("concept_weight", "similarity_weight", "similarity_floor", "similarity_ceiling", "coverage_target", "calibration")
 
 
@@ -254,9 +329,9 @@ def _merged(own: Scoring, fitted: Scoring) -> Scoring:
 
 
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return -math.inf
-    return float(np.corrcoef(a, b)[0, 1])
+    """Pearson r, or -inf when undefined (a grid search then never picks it)."""
+    r = correlation("pearson", a, b)
+    return -math.inf if math.isnan(r) else r
 
 
 def fit_concept_weights(matched: np.ndarray, target: np.ndarray, current: np.ndarray, *, alpha: float = 1.0, shrink: float = 0.5) -> np.ndarray:
@@ -269,8 +344,6 @@ def fit_concept_weights(matched: np.ndarray, target: np.ndarray, current: np.nda
     >>> fit_concept_weights(m, np.array([0.5, 1.0, 0.5, 0.0]), np.array([1.0, 1.0])).tolist()
     [1.0, 1.0]
     """
-    from sklearn.linear_model import Ridge
-
     if matched.shape[1] < 2 or np.ptp(target) == 0:
         return current
     coef = Ridge(alpha=alpha, positive=True).fit(matched.astype(float), target).coef_
@@ -290,8 +363,6 @@ def fit_penalties(matched: np.ndarray, wrong: np.ndarray, target: np.ndarray, cu
     >>> fit_penalties(m, w, np.array([1.0, 0.5, 0.0, 0.0]), np.array([0.2]), alpha=0.0, shrink=0.0).tolist()
     [0.25]
     """
-    from sklearn.linear_model import Ridge
-
     if wrong.shape[1] == 0 or np.ptp(target) == 0:
         return current
     x = np.hstack([matched.astype(float), wrong.astype(float)])
@@ -306,8 +377,6 @@ def isotonic_points(raw: np.ndarray, target: np.ndarray, *, max_points: int = MA
     >>> isotonic_points(np.array([0.1, 0.2, 0.8, 0.9]), np.array([0.0, 0.2, 0.8, 1.0]))
     [(0.0, 0.0), (0.1, 0.0), (0.2, 0.2), (0.8, 0.8), (0.9, 1.0), (1.0, 1.0)]
     """
-    from sklearn.isotonic import IsotonicRegression
-
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, target)
     xs = [round(float(x), 4) for x in iso.X_thresholds_]
     ys = [round(float(y), 4) for y in iso.y_thresholds_]
@@ -335,7 +404,7 @@ def fit_settings(
     train_rows: Sequence[int],
     *,
     fit_weights: bool = True,
-    min_rows_for_weights: int = 20,
+    min_rows_for_weights: int = MIN_ROWS_OWN_FIT,
     per_rubric_maps: bool = True,
     mapping: str = "isotonic",
     base: Scoring | None = None,
@@ -380,7 +449,7 @@ def fit_settings(
                     "similarity_ceiling": ceiling, "coverage_target": target, "calibration": None}
         )
         r = _pearson(raw_scores(ratio, missing, sim, pen, cap, scoring), y)
-        if best is None or r > best[0] + 1e-12:
+        if best is None or r > best[0] + TIE:
             best = (r, scoring)
     assert best is not None
     scoring = _fit_flag_caps(rubrics, features, rows, y, best[1])
@@ -414,22 +483,24 @@ def _whole_point_levels(rubrics: dict[str, Rubric], features: Features, rows: Se
         raise InputError("mapping 'cuts' needs rubrics that share max_score and score_step")
     max_score, step = scales.pop()
     levels = max_score / step if step > 0 else 0
-    if not (levels >= 1 and abs(levels - round(levels)) < 1e-9 and levels <= 20):
-        raise InputError(f"mapping 'cuts' needs a scale of at most 20 whole steps; got max_score {max_score:g}, score_step {step:g}")
+    if not (levels >= 1 and abs(levels - round(levels)) < 1e-9 and levels <= MAX_CUT_LEVELS):
+        raise InputError(
+            f"mapping 'cuts' needs a scale of at most {MAX_CUT_LEVELS} whole steps; got max_score {max_score:g}, score_step {step:g}"
+        )
     return int(round(levels))
 
 
 def blended_calibration(raw: np.ndarray, target: np.ndarray, shared: list[tuple[float, float]], *, prior_rows: float) -> Calibration:
     """A rubric's own isotonic map blended with the shared map: n/(n+prior) of its own.
 
-    Evaluated at 11 evenly spaced raw values; a blend of monotone maps is monotone.
+    Evaluated at :data:`BLEND_POINTS` evenly spaced raw values; a blend of monotone maps is monotone.
 
     >>> c = blended_calibration(np.array([0.0, 1.0]), np.array([1.0, 1.0]), [(0.0, 0.0), (1.0, 1.0)], prior_rows=2)
     >>> c.points[0], c.points[-1]
     ((0.0, 0.5), (1.0, 1.0))
     """
-    own = isotonic_points(raw, target, max_points=10_000)
-    xs = np.linspace(0.0, 1.0, 11)
+    own = isotonic_points(raw, target, max_points=len(raw) + 2)  # every step: thinned by the blend grid instead
+    xs = np.linspace(0.0, 1.0, BLEND_POINTS)
     share = len(raw) / (len(raw) + prior_rows)
     ys = share * np.interp(xs, *zip(*own)) + (1 - share) * np.interp(xs, *zip(*shared))
     ys = np.maximum.accumulate(np.round(ys, 4))
@@ -442,8 +513,8 @@ def blended_calibration(raw: np.ndarray, target: np.ndarray, shared: list[tuple[
 def _fit_flag_caps(rubrics: dict[str, Rubric], features: Features, rows: list[int], y: np.ndarray, scoring: Scoring) -> Scoring:
     """Loosen the cap of a frequent flag when human graders give its answers more than the cap.
 
-    For every flag on at least ``MIN_FLAG_ROWS`` training answers, the new cap is the upper
-    quartile of those answers' human fractions, rounded up to a value of ``FLAG_CAPS``; a cap
+    For every flag on at least ``MIN_FLAG_ROWS`` training answers, the new cap is the
+    :data:`FLAG_CAP_QUANTILE` quantile of those answers' human fractions, rounded up to a value of ``FLAG_CAPS``; a cap
     is never tightened below the rubric's own (caps exist to stop gaming).
     """
     if not features.flag_codes:
@@ -462,7 +533,7 @@ def _fit_flag_caps(rubrics: dict[str, Rubric], features: Features, rows: list[in
         )
         if current is None:
             continue
-        upper = float(np.quantile(values, 0.75))
+        upper = float(np.quantile(values, FLAG_CAP_QUANTILE))
         wanted = next((v for v in FLAG_CAPS if v >= upper - 1e-9), 1.0)
         if wanted > current:
             caps[code] = wanted
@@ -478,8 +549,8 @@ def staircase_points(cuts: Sequence[float], levels: int) -> list[tuple[float, fl
     """
     points = [(0.0, 0.0)]
     for k, cut in enumerate(sorted(cuts), start=1):
-        cut = round(min(1.0, max(0.0002, float(cut))), 4)
-        low = round(cut - 0.0001, 4)
+        cut = round(min(1.0, max(2 * CUT_GAP, float(cut))), 4)
+        low = round(cut - CUT_GAP, 4)
         if low <= points[-1][0]:
             continue
         points += [(low, points[-1][1]), (cut, round(k / levels, 4))]
@@ -492,11 +563,9 @@ def qwk_cuts(raw: np.ndarray, points: np.ndarray, levels: int, *, rounds: int = 
     """Cut points on ``raw`` (one per score level above 0) maximising the quadratic weighted
     kappa with the human ``points`` (whole numbers 0..levels) by coordinate ascent over raw
     quantiles, starting from the cuts that reproduce the human score distribution."""
-    from grader.evaluate import quadratic_kappa
-
     shares = [float(np.mean(points <= k)) for k in range(levels)]
     cuts = [float(c) for c in np.quantile(raw, shares)]
-    grid = [float(c) for c in np.unique(np.quantile(raw, np.linspace(0.01, 0.99, 99)))]
+    grid = [float(c) for c in np.unique(np.quantile(raw, np.linspace(0.01, 0.99, QWK_GRID)))]
 
     def kappa(c: list[float]) -> float:
         value = quadratic_kappa(points, np.searchsorted(np.sort(c), raw, side="right"), max_score=levels)
@@ -508,7 +577,7 @@ def qwk_cuts(raw: np.ndarray, points: np.ndarray, levels: int, *, rounds: int = 
             for value in grid:
                 candidate = cuts[:k] + [value] + cuts[k + 1 :]
                 score = kappa(candidate)
-                if score > best + 1e-12:
+                if score > best + TIE:
                     best, cuts = score, candidate
     return sorted(cuts)
 
@@ -523,19 +592,14 @@ def cv_splits(groups: Sequence[str], *, by: str = "answer", folds: int = 5, seed
     >>> sorted(t.tolist() for _, t in cv_splits(["a", "a", "b", "b"], by="question", folds=2))
     [[0, 1], [2, 3]]
     """
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     n = len(groups)
     labels = np.asarray(groups)
     if by == "question":
-        unique = sorted(set(groups))
-        k = min(folds, len(unique))
+        k = min(folds, len(set(groups)))
         if k < 2:
             raise InputError("cross-validation by question needs graded answers of at least 2 questions")
-        order = np.random.default_rng(seed).permutation(len(unique))
-        fold_of = {q: int(order[j]) % k for j, q in enumerate(unique)}
-        fold = np.array([fold_of[g] for g in groups])
-        return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
+        splitter = GroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(n), groups=labels))
     if by != "answer":
         raise ValueError(f"`by` must be 'answer' or 'question'. Got {by!r}")
     k = min(folds, n)
@@ -583,8 +647,8 @@ def _pooled(rubrics: dict[str, Rubric], features: Features, human: np.ndarray, p
     ids = np.asarray(features.rubric_ids)
     maxima = np.array([rubrics[r].max_score for r in features.rubric_ids])
     same = len(set(maxima.tolist())) == 1
-    scale = 1.0 if same else 10.0 / maxima
-    overall = agreement(human * scale, pred * scale, max_score=float(maxima[0]) if same else 10.0)
+    scale = 1.0 if same else POOLED_MAX_SCORE / maxima
+    overall = agreement(human * scale, pred * scale, max_score=float(maxima[0]) if same else POOLED_MAX_SCORE)
     per_q = {
         rid: agreement(human[ids == rid], pred[ids == rid], max_score=rubrics[rid].max_score)
         for rid in sorted(set(features.rubric_ids))
@@ -613,9 +677,9 @@ def cross_validate(
     after_pred = np.full(len(features), np.nan)
     fitted = []
     for train, test in splits:
-        settings = fit_settings(rubrics, features, fraction, train, fit_weights=fit_weights, mapping=mapping)
-        fitted.append(settings)
-        after_pred[test] = predict(rubrics, features, test.tolist(), settings)
+        model = Calibrator(rubrics, fit_weights=fit_weights, mapping=mapping).fit(features, fraction, train)
+        fitted.append(model.settings_)
+        after_pred[test] = model.predict(features, test.tolist())
     before, before_q = _pooled(rubrics, features, human, before_pred)
     after, after_q = _pooled(rubrics, features, human, after_pred)
     return CrossValidation(by, splits, before, after, before_q, after_q, after_pred, fitted)
@@ -644,7 +708,7 @@ class CalibrationResult:
 
 
 def calibrate(
-    rubrics: dict[str, Rubric],
+    rubrics: Mapping[str, Rubric] | ScorerSet,
     rubric_ids: Sequence[str],
     answers: Sequence[str],
     human_scores: Sequence[float],
@@ -657,23 +721,38 @@ def calibrate(
 ) -> CalibrationResult:
     """Cross-validate, then fit on every given row and return the calibrated rubrics.
 
-    Only rubrics that have graded answers are returned.
+    Only rubrics that have graded answers are returned. ``rubrics`` is the scorer set (or
+    rubrics by id, scored as one question set).
     """
-    features = extract_features(rubrics, rubric_ids, answers)
+    scorers = ScorerSet.coerce(rubrics)
+    rubrics = scorers.rubrics
+    features = extract_features(scorers, rubric_ids, answers)
     human = np.asarray(human_scores, dtype=float)
     cv = cross_validate(rubrics, features, human, by=by, folds=folds, seed=seed, fit_weights=fit_weights, mapping=mapping)
     maxima = np.array([rubrics[r].max_score for r in rubric_ids])
-    settings = fit_settings(
-        rubrics, features, human / maxima, range(len(features)), fit_weights=fit_weights, mapping=mapping
-    )
-    used = sorted(set(rubric_ids))
-    return CalibrationResult({rid: apply_settings(rubrics[rid], settings) for rid in used}, settings, cv)
+    model = Calibrator(rubrics, fit_weights=fit_weights, mapping=mapping).fit(features, human / maxima)
+    return CalibrationResult(model.calibrated_rubrics(sorted(set(rubric_ids))), model.settings_, cv)
+
+
+def save_calibrated(rubrics: Mapping[str, Rubric], path: str | os.PathLike[str]) -> list[Path]:
+    """Write each calibrated rubric over the file it was loaded from (a rubric file, or the
+    files of a rubric folder matched by id); each previous version is kept as ``.bak``.
+
+    Returns the files written, in order.
+    """
+    root = Path(path)
+    files = sorted([*root.glob("*.yaml"), *root.glob("*.yml")]) if root.is_dir() else [root]
+    written = []
+    for f in files:
+        rubric_id = load_rubric(f).id
+        if rubric_id in rubrics:
+            save_rubric(rubrics[rubric_id], f)
+            written.append(f)
+    return written
 
 
 def format_cross_validation(cv: CrossValidation) -> str:
     """Before/after cross-validated figures as plain text (never in-sample figures)."""
-    from grader.evaluate import format_metrics
-
     lines = [f"Cross-validated agreement ({len(cv.folds)} folds by {cv.by}; every answer scored by a fit that never saw it)"]
     width = max([len("overall"), *(len(q) for q in cv.before_per_question)])
     for qid in cv.before_per_question:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from grader.errors import GraderError, InputError
+from grader.errors import GraderError, InputError, MissingColumnError
 
 MAX_INPUT_BYTES = 1_000_000
 
@@ -57,13 +57,18 @@ def _read_answer(args: argparse.Namespace) -> str:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    """grader score RUBRIC (--text TEXT | --file PATH | -) [--json]"""
-    from grader.rubric import load_rubric
-    from grader.scoring import Scorer
+    """grader score RUBRIC_OR_DIR [--question ID] (--text TEXT | --file PATH | -) [--json]"""
+    from grader.scorer_set import ScorerSet
 
-    rubric = load_rubric(args.rubric)
+    scorers = ScorerSet.from_path(args.rubric)
+    rubric_id = args.question or next(iter(scorers))
+    if rubric_id not in scorers:
+        raise InputError(f"{args.rubric}: no rubric with id {rubric_id!r} (ids: {', '.join(scorers)})")
+    if len(scorers) > 1 and args.question is None:
+        raise InputError(f"{args.rubric}: a folder of {len(scorers)} rubrics needs --question ID (ids: {', '.join(scorers)})")
+    rubric = scorers.rubrics[rubric_id]
     answer = _read_answer(args)
-    result = Scorer(rubric).score(answer)
+    result = scorers.score(rubric_id, answer)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False))
         return 0
@@ -73,8 +78,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         mark = "x" if c.matched else " "
         where = f'  <- "{c.evidence[0].text}"' if c.evidence else ""
         print(f"  [{mark}] {c.label}{where}")
-    for line in result.feedback:
-        print(f"- {line}")
+    for item in result.feedback:
+        print(f"- {item.text}")
     if result.needs_review:
         print("Needs review: " + "; ".join(result.review_reasons))
     return 0
@@ -195,13 +200,13 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _graded(args: argparse.Namespace, *, default_split: str | None) -> tuple[dict, list[dict[str, str]], list[int]]:
-    """Rubrics and graded rows (filtered to ``--split``) for evaluate, calibrate and suggest."""
+def _graded(args: argparse.Namespace, *, default_split: str | None) -> tuple[Any, list[dict[str, str]], list[int]]:
+    """The scorer set and graded rows (filtered to ``--split``) for evaluate, calibrate and suggest."""
     from grader.evaluate import filter_split, load_graded, rows_of_question
-    from grader.rubric import load_rubrics
+    from grader.scorer_set import ScorerSet
     from grader.tabular import find_column
 
-    rubrics = load_rubrics(args.rubrics)
+    rubrics = ScorerSet.from_path(args.rubrics)
     rows, lines = load_graded(args.graded)
     split = args.split
     if split is None and any((row.get("split") or "").strip() for row in rows):
@@ -230,7 +235,7 @@ def _usable_graded(args: argparse.Namespace) -> tuple[dict[str, Any], list[Any]]
     from grader.evaluate import parse_graded_rows
 
     rubrics, rows, lines = _graded(args, default_split="tune")
-    usable, problems = parse_graded_rows(rubrics, rows, score_col=args.score_col, answer_col=args.answer_col,
+    usable, problems = parse_graded_rows(rubrics.rubrics, rows, score_col=args.score_col, answer_col=args.answer_col,
                                          question_col=args.question_col, line_numbers=lines)
     for problem in problems:
         print(f"{args.graded}: {problem}", file=sys.stderr)
@@ -256,8 +261,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """grader calibrate RUBRIC_OR_DIR GRADED.csv [--split tune] [--by answer|question] [--dry-run] [--force]"""
-    from grader.calibrate import calibrate, format_cross_validation, improved
-    from grader.rubric import load_rubric, save_rubric
+    from grader.calibrate import calibrate, format_cross_validation, improved, save_calibrated
 
     rubrics, usable = _usable_graded(args)
     result = calibrate(
@@ -275,13 +279,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not improved(result.cv) and not args.force:
         print("not written: the cross-validated Pearson r did not improve (use --force to write anyway)", file=sys.stderr)
         return 0
-    root = Path(args.rubrics)
-    files = sorted([*root.glob("*.yaml"), *root.glob("*.yml")]) if root.is_dir() else [root]
-    for f in files:
-        rubric_id = load_rubric(f).id
-        if rubric_id in result.rubrics:
-            save_rubric(result.rubrics[rubric_id], f)
-            print(f"wrote {f} (previous version kept as {f.name}.bak)", file=sys.stderr)
+    for f in save_calibrated(result.rubrics, args.rubrics):
+        print(f"wrote {f} (previous version kept as {f.name}.bak)", file=sys.stderr)
     return 0
 
 
@@ -293,7 +292,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     out = []
     for rubric_id in sorted({r.question_id for r in usable}):
         mine = [r for r in usable if r.question_id == rubric_id]
-        out.append(suggest(rubrics[rubric_id], [r.answer for r in mine], [r.human for r in mine]))
+        out.append(suggest(rubrics.rubrics[rubric_id], [r.answer for r in mine], [r.human for r in mine]))
     if args.json:
         print(json.dumps([s.to_dict() for s in out], ensure_ascii=False))
     else:
@@ -329,7 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("score", help="score one answer against a rubric")
-    p.add_argument("rubric", metavar="RUBRIC", help="rubric YAML file")
+    p.add_argument("rubric", metavar="RUBRIC_OR_DIR",
+                   help="rubric YAML file (scored alone), or a folder: its question set (with --question)")
+    p.add_argument("--question", metavar="ID",
+                   help="with a folder: id of the rubric to score with, among the other rubrics of the set")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--text", help="the answer text")
     src.add_argument("--file", help="file holding the answer")
@@ -405,6 +407,15 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     os.kill(os.getpid(), signum)
 
 
+COLUMN_OPTIONS = {"answer_col": "--answer-col", "question_col": "--question-col", "score_col": "--score-col"}
+"""Command options that name a column of the input table."""
+
+
+def _column_option(args: argparse.Namespace, column: str) -> str | None:
+    """The option that set ``column`` in this command, if one did."""
+    return next((flag for dest, flag in COLUMN_OPTIONS.items() if getattr(args, dest, None) == column), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``grader`` console script; returns the exit code."""
     parser = build_parser()
@@ -415,6 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         previous = None
     try:
         return int(args.func(args) or 0)
+    except MissingColumnError as exc:  # the library names the column; the CLI adds the option that sets it
+        print(f"grader: error: {exc.message(_column_option(args, exc.column))}", file=sys.stderr)
+        return 2
     except GraderError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2

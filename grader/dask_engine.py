@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from itertools import islice
 from typing import Any
 
@@ -24,15 +24,15 @@ from grader.batch import (
     MIXED_ENCODING,
     BatchSummary,
     ChunkScorer,
-    Layout,
-    Row,
     chunked,
     mark_for_review,
     prepare,
     write_atomic,
 )
 from grader.errors import GraderError
+from grader.rows import Layout, Row
 from grader.rubric import Rubric
+from grader.scorer_set import ScorerSet
 
 _SCORERS: dict[str, ChunkScorer] = {}
 """Worker-side scorers by rubric-set fingerprint: built once per worker process, then reused."""
@@ -46,20 +46,23 @@ def require_dask() -> tuple[Any, Any, Any]:
         import distributed
     except ImportError as exc:
         raise GraderError(
-            f"--engine dask needs the optional extra: pip install 'grader[dask]' ({exc})"
+            f"the Dask engine needs the optional extra: pip install 'grader[dask]' ({exc})"
         ) from None
     return dask, dd, distributed
 
 
-def fingerprint(rubrics: dict[str, Rubric], layout: Layout) -> str:
-    """A stable id of a rubric set and row layout (workers cache their scorers under it)."""
+def fingerprint(scorers: ScorerSet | Mapping[str, Rubric], layout: Layout) -> str:
+    """A stable id of a scorer set and row layout (workers cache their scorers under it)."""
+    scorers = ScorerSet.coerce(scorers)
     h = hashlib.sha256(repr(layout).encode())
-    for rid in sorted(rubrics):
-        h.update(rid.encode() + b"\x00" + rubrics[rid].model_dump_json().encode() + b"\x00")
+    for part, rubrics in (("scored", scorers.rubrics), ("context", scorers.context)):
+        h.update(part.encode() + b"\x00")
+        for rid in sorted(rubrics):
+            h.update(rid.encode() + b"\x00" + rubrics[rid].model_dump_json().encode() + b"\x00")
     return h.hexdigest()
 
 
-def score_partition(frame: Any, rubrics: dict[str, Rubric], layout: Layout, key: str) -> Any:
+def score_partition(frame: Any, scorers: ScorerSet, layout: Layout, key: str) -> Any:
     """Score one partition (columns ``line``, ``row``) into columns ``line``, ``cells``, ``error``.
 
     Runs on a worker; ``cells`` are the output row (formula-safe), ``error`` the ``error_*``
@@ -69,7 +72,7 @@ def score_partition(frame: Any, rubrics: dict[str, Rubric], layout: Layout, key:
 
     scorer = _SCORERS.get(key)
     if scorer is None:
-        scorer = _SCORERS[key] = ChunkScorer(rubrics, layout)
+        scorer = _SCORERS[key] = ChunkScorer(scorers, layout)
     chunk: list[Row] = list(zip(frame["line"].tolist(), frame["row"].tolist()))
     out, errors = scorer(chunk)
     codes = dict(errors)
@@ -131,8 +134,8 @@ def run_batch_dask(
     partitions (default: twice the workers) are scored at a time.
     """
     dask, dd, _ = require_dask()
-    rubrics, header, rows, layout = prepare(rubric_path, input_path, answer_col=answer_col, question_col=question_col)
-    key = fingerprint(rubrics, layout)
+    scorers, header, rows, layout = prepare(rubric_path, input_path, answer_col=answer_col, question_col=question_col)
+    key = fingerprint(scorers, layout)
     own_client = client is None
     cluster = None
     if own_client:
@@ -148,7 +151,7 @@ def run_batch_dask(
             while batch := list(islice(chunks, size)):
                 with dask.config.set({"dataframe.convert-string": False}):
                     frames = dd.from_map(_frame, batch, meta=_frame([]), enforce_metadata=False)
-                    future = client.compute(frames.map_partitions(score_partition, rubrics, layout, key, meta=meta))
+                    future = client.compute(frames.map_partitions(score_partition, scorers, layout, key, meta=meta))
                     try:
                         result = future.result()
                     except ImportError as exc:  # a remote worker without grader (or with another version)

@@ -13,7 +13,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from grader.evaluate import evaluate_rows
 from grader.rubric import Rubric, rubric_from_dict
+from grader.scorer_set import ScorerSet
+from grader.suggest import concept_table
 
 CONCEPT_COLUMNS = ("id", "label", "hint", "weight", "required", "terms", "synonyms")
 MISCONCEPTION_COLUMNS = ("id", "phrases", "penalty", "feedback")
@@ -133,25 +136,24 @@ def compare_on_samples(
     lines: Sequence[int] | None = None,
     score_col: str = "score",
     answer_col: str = "answer",
+    others: Mapping[str, Rubric] | None = None,
 ) -> dict[str, Any]:
     """Agreement with human scores and the per-concept match table, before and after an edit.
 
     ``rows`` are graded answers of ONE question (cell dicts, e.g. from
     :func:`grader.evaluate.load_graded` filtered to a question and to the ``tune`` split);
-    both rubrics score every row. Returns ``{"before": metrics, "after": metrics,
+    both rubrics score every row, each among ``others`` (the rest of its question set, as
+    every front end scores it). Returns ``{"before": metrics, "after": metrics,
     "concepts": [...], "problems": [...]}`` where metrics are
     :func:`grader.evaluate.agreement` dicts and each concept row carries the
     :func:`grader.suggest.concept_table` rates of both versions (NaN where a concept
     exists in only one of them).
     """
-    from grader.evaluate import evaluate_rows
-    from grader.suggest import concept_table
-
     plain = [dict(r) for r in rows]
     reports = {
         name: evaluate_rows(
-            {rubric.id: rubric}, plain, score_col=score_col, answer_col=answer_col,
-            question_col="\x00no-question-column", line_numbers=lines, top=0,
+            ScorerSet({rubric.id: rubric}, context=others), plain, score_col=score_col, answer_col=answer_col,
+            question_col=None, line_numbers=lines, top=0,
         )
         for name, rubric in (("before", before), ("after", after))
     }

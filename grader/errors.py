@@ -44,3 +44,20 @@ class ConfigError(GraderError):
 
 class StoreBusyError(GraderError):
     """The database stayed locked by another writer for too long; nothing was written."""
+
+
+class MissingColumnError(InputError):
+    """A table has no column of the name asked for; the message lists the columns it has.
+
+    >>> str(MissingColumnError("a.csv", "answer", "'text'")), MissingColumnError("a.csv", "answer", "'text'").message("--answer-col")
+    ("a.csv: no column 'answer'; columns are: 'text'", "a.csv: no column 'answer' (use --answer-col); columns are: 'text'")
+    """
+
+    def __init__(self, path: str, column: str, columns: str, *, option: str | None = None) -> None:
+        self.path, self.column, self.columns = path, column, columns
+        super().__init__(self.message(option))
+
+    def message(self, option: str | None = None) -> str:
+        """The message, pointing at ``option`` (how the caller names the column setting) if given."""
+        use = f" (use {option})" if option else ""
+        return f"{self.path}: no column {self.column!r}{use}; columns are: {self.columns}"

@@ -11,15 +11,23 @@ from __future__ import annotations
 import math
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import stats
+from sklearn.metrics import cohen_kappa_score, confusion_matrix, mean_absolute_error, root_mean_squared_error
 
 from grader.errors import InputError
 from grader.rubric import Rubric
+from grader.scorer_set import ScorerSet
+from grader.tabular import BadRow, read_rows
 
+TUNE_SPLIT = "tune"
+"""The ``split`` value of the graded answers that rubrics may be tuned on (the rest stay unseen)."""
+POOLED_MAX_SCORE = 10.0
+"""Scores of rubrics with different max scores are rescaled to 0..10 before they are pooled."""
 METRICS = ("pearson", "spearman", "rmse", "mae", "qwk", "exact", "adjacent", "n")
 """Keys of every agreement dict, in display order."""
 
@@ -33,12 +41,14 @@ def round_points(values: Any) -> np.ndarray:
     return np.floor(np.asarray(values, dtype=float) + 0.5 + 1e-9).astype(int)
 
 
-def _correlation(kind: str, a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson or Spearman r; NaN when fewer than two values or either side is constant."""
+def correlation(kind: str, a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson or Spearman r (``kind``); NaN when fewer than two values or either side is constant.
+
+    >>> correlation("pearson", np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 7.0])) > 0.99, correlation("pearson", np.ones(3), np.arange(3))
+    (True, nan)
+    """
     if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return math.nan
-    from scipy import stats
-
     result = stats.pearsonr(a, b) if kind == "pearson" else stats.spearmanr(a, b)
     return float(result[0])
 
@@ -51,8 +61,6 @@ def quadratic_kappa(y_true: Any, y_pred: Any, *, max_score: float) -> float:
     >>> quadratic_kappa([0, 1, 2], [0, 1, 2], max_score=2)
     1.0
     """
-    from sklearn.metrics import cohen_kappa_score
-
     t, p = round_points(y_true), round_points(y_pred)
     if len(t) == 0:
         return math.nan
@@ -90,10 +98,10 @@ def agreement(y_true: Any, y_pred: Any, *, max_score: float) -> dict[str, float]
         return {k: (0.0 if k == "n" else math.nan) for k in METRICS}
     diff = np.abs(round_points(t) - round_points(p))
     return {
-        "pearson": _correlation("pearson", t, p),
-        "spearman": _correlation("spearman", t, p),
-        "rmse": float(np.sqrt(np.mean((t - p) ** 2))),
-        "mae": float(np.mean(np.abs(t - p))),
+        "pearson": correlation("pearson", t, p),
+        "spearman": correlation("spearman", t, p),
+        "rmse": float(root_mean_squared_error(t, p)),
+        "mae": float(mean_absolute_error(t, p)),
         "qwk": quadratic_kappa(t, p, max_score=max_score),
         "exact": float(np.mean(diff == 0)),
         "adjacent": float(np.mean(diff <= 1)),
@@ -114,10 +122,7 @@ def confusion_table(y_true: Any, y_pred: Any, *, max_score: float) -> tuple[list
     if len(t):
         top = max(top, int(t.max()), int(p.max()))
     labels = list(range(0, top + 1))
-    counts = [[0] * len(labels) for _ in labels]
-    for a, b in zip(t, p):
-        counts[int(a)][int(b)] += 1
-    return labels, counts
+    return labels, confusion_matrix(t, p, labels=labels).tolist() if len(t) else [[0] * len(labels) for _ in labels]
 
 
 @dataclass(frozen=True)
@@ -143,7 +148,8 @@ class EvaluationReport:
     """Agreement per question and overall, a confusion table and the largest disagreements.
 
     ``overall`` pools every scored row. When the rubrics' max scores differ, pooled scores
-    are rescaled to ``overall_max_score`` = 10 first (the per-question figures never are).
+    are rescaled to ``overall_max_score`` = :data:`POOLED_MAX_SCORE` first (the per-question
+    figures never are).
     """
 
     per_question: dict[str, dict[str, float]]
@@ -206,19 +212,20 @@ class GradedAnswer:
 
 
 def parse_graded_rows(
-    rubrics: dict[str, Rubric],
+    rubrics: Mapping[str, Rubric],
     rows: Sequence[dict[str, str]],
     *,
     score_col: str = "score",
     answer_col: str = "answer",
-    question_col: str = "question_id",
+    question_col: str | None = "question_id",
     id_col: str = "answer_id",
     line_numbers: Sequence[int] | None = None,
 ) -> tuple[list[GradedAnswer], list[str]]:
     """(usable answers, problems): rows with an unknown question, an empty answer, or a score
     that is not a number in 0..max_score are described in ``problems`` ("line N: ...").
 
-    With a single rubric, rows without a question id use it.
+    With a single rubric, rows without a question id use it; with ``question_col=None``
+    every row does (the rows answer that rubric's question, whatever their columns say).
 
     >>> from grader.rubric import rubric_from_dict
     >>> r = rubric_from_dict({"id": "q", "question": "Q?", "model_answer": "A b c.",
@@ -229,13 +236,15 @@ def parse_graded_rows(
     """
     lines = list(line_numbers) if line_numbers is not None else [i + 2 for i in range(len(rows))]
     single = next(iter(rubrics)) if len(rubrics) == 1 else None
+    if question_col is None and single is None:
+        raise ValueError(f"`question_col=None` needs exactly one rubric. Got {len(rubrics)}")
     problems: list[str] = []
     usable: list[GradedAnswer] = []
     for line, row in zip(lines, rows):
         if not row:
             problems.append(f"line {line}: cannot parse this CSV row")
             continue
-        qid = (_get(row, question_col) or "").strip()
+        qid = (_get(row, question_col) or "").strip() if question_col is not None else single
         if qid not in rubrics:
             if single is not None and not qid:
                 qid = single
@@ -262,12 +271,12 @@ def parse_graded_rows(
 
 
 def evaluate_rows(
-    rubrics: dict[str, Rubric],
+    rubrics: Mapping[str, Rubric] | ScorerSet,
     rows: Sequence[dict[str, str]],
     *,
     score_col: str = "score",
     answer_col: str = "answer",
-    question_col: str = "question_id",
+    question_col: str | None = "question_id",
     id_col: str = "answer_id",
     line_numbers: Sequence[int] | None = None,
     top: int = 10,
@@ -276,12 +285,14 @@ def evaluate_rows(
 
     Parameters
     ----------
-    rubrics : dict
-        Rubrics by id. With a single rubric, rows without a question column use it.
+    rubrics : ScorerSet or dict of Rubric
+        The scorer set (or rubrics by id, scored as one question set). With a single
+        rubric, rows without a question column use it.
     rows : sequence of dict
         Graded answers (column name -> cell text), e.g. from :func:`load_graded`.
     score_col, answer_col, question_col, id_col : str
-        Column names (case-insensitive). ``id_col`` is optional in the rows.
+        Column names (case-insensitive). ``id_col`` is optional in the rows;
+        ``question_col=None`` scores every row with the set's only rubric.
     line_numbers : sequence of int, optional
         File line of each row, used in problem messages (default: row index + 2).
     top : int
@@ -295,8 +306,8 @@ def evaluate_rows(
     InputError
         If no row can be scored.
     """
-    from grader.batch import ScorerPool
-
+    scorers = ScorerSet.coerce(rubrics)
+    rubrics = scorers.rubrics
     usable, problems = parse_graded_rows(
         rubrics, rows, score_col=score_col, answer_col=answer_col, question_col=question_col,
         id_col=id_col, line_numbers=line_numbers,
@@ -310,11 +321,10 @@ def evaluate_rows(
 
     scored: list[ScoredRow] = []
     per_question: dict[str, dict[str, float]] = {}
-    pool = ScorerPool(rubrics)  # the same scorers as `grader batch` (incl. wrong-question checks)
     for qid in sorted(groups):
         rubric = rubrics[qid]
         items = groups[qid]
-        results = pool.get(qid).score_many([g.answer for g in items])
+        results = scorers.score_many(qid, [g.answer for g in items])
         rows_q = [
             ScoredRow(g.line, qid, g.answer_id, g.answer, g.human, res.score, rubric.max_score)
             for g, res in zip(items, results)
@@ -324,7 +334,7 @@ def evaluate_rows(
     scored.sort(key=lambda r: r.line)
 
     maxima = {r.max_score for r in scored}
-    overall_max = maxima.pop() if len(maxima) == 1 else 10.0
+    overall_max = maxima.pop() if len(maxima) == 1 else POOLED_MAX_SCORE
     human = np.array([r.human / r.max_score * overall_max for r in scored])
     auto = np.array([r.auto / r.max_score * overall_max for r in scored])
     labels, counts = confusion_table(human, auto, max_score=overall_max)
@@ -347,8 +357,6 @@ def load_graded(path: str | os.PathLike[str]) -> tuple[list[dict[str, str]], lis
     Unparseable CSV rows are dropped here and reported by line when evaluated: they come
     back as rows without columns.
     """
-    from grader.tabular import BadRow, read_rows
-
     header, it = read_rows(path)
     rows: list[dict[str, str]] = []
     lines: list[int] = []

@@ -6,11 +6,32 @@ their label, missing ones by their hint, and evidence is the student's own words
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from grader.concepts import ConceptMatch, MisconceptionMatch
 from grader.integrity import Flag
 from grader.rubric import Rubric
 
 MAX_HINTS = 3
+"""Hints for missing concepts shown at once (heaviest first); the rest are counted."""
+
+FeedbackKind = Literal["covered", "missing", "misconception", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackItem:
+    """One feedback line: its ``kind`` (how to show it) and the ``text`` a student reads.
+
+    The text keeps its lead-in ("Covered: ", "Still missing: ", "Check this: ", "Warning: "),
+    so a list of texts reads on its own (the ``feedback`` of ``grader score --json``).
+    """
+
+    kind: FeedbackKind
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def missing_hint(rubric: Rubric, concept_id: str) -> str:
@@ -26,29 +47,27 @@ def build_feedback(
     concepts: list[ConceptMatch],
     misconceptions: list[MisconceptionMatch],
     flags: list[Flag],
-) -> list[str]:
-    """Feedback lines in a fixed order: covered, missing (heaviest first), misconceptions, warnings.
+) -> list[FeedbackItem]:
+    """Feedback in a fixed order: covered, missing (heaviest first), misconceptions, warnings.
 
     >>> from grader.rubric import rubric_from_dict
     >>> r = rubric_from_dict({"id": "x", "question": "Q?", "model_answer": "A.",
     ...     "concepts": [{"id": "c", "label": "C", "hint": "Think about prisoners.", "terms": ["gulag"]}]})
     >>> build_feedback(r, [ConceptMatch("c", "C", 1.0, False)], [], [])
-    ['Still missing: Think about prisoners.']
+    [FeedbackItem(kind='missing', text='Still missing: Think about prisoners.')]
     """
-    lines: list[str] = []
+    items: list[FeedbackItem] = []
     covered = [c.label for c in concepts if c.matched]
     if covered:
-        lines.append("Covered: " + "; ".join(covered) + ".")
-    missing = sorted(
-        (c for c in concepts if not c.matched), key=lambda c: (-c.weight, [m.concept_id for m in concepts].index(c.concept_id))
-    )
+        items.append(FeedbackItem("covered", "Covered: " + "; ".join(covered) + "."))
+    order = {m.concept_id: i for i, m in enumerate(concepts)}
+    missing = sorted((c for c in concepts if not c.matched), key=lambda c: (-c.weight, order[c.concept_id]))
     for c in missing[:MAX_HINTS]:
-        lines.append("Still missing: " + missing_hint(rubric, c.concept_id))
+        items.append(FeedbackItem("missing", "Still missing: " + missing_hint(rubric, c.concept_id)))
     if len(missing) > MAX_HINTS:
-        lines.append(f"... and {len(missing) - MAX_HINTS} more point(s) to develop.")
+        items.append(FeedbackItem("missing", f"... and {len(missing) - MAX_HINTS} more point(s) to develop."))
     for m in misconceptions:
-        lines.append("Check this: " + m.feedback)
+        items.append(FeedbackItem("misconception", "Check this: " + m.feedback))
     for f in flags:
-        if f.code != "misconception":
-            lines.append("Warning: " + f.message)
-    return lines
+        items.append(FeedbackItem("warning", "Warning: " + f.message))
+    return items

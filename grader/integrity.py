@@ -21,13 +21,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
-from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES
+from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES, Rubric
 from grader.text import MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, is_content, is_negated, stem, tokenize
-
-if TYPE_CHECKING:  # pragma: no cover
-    from grader.rubric import Rubric
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +191,7 @@ class Signals:
     vocab_size: int
 
 
-def rubric_vocabulary(rubric: "Rubric") -> frozenset[str]:
+def rubric_vocabulary(rubric: Rubric) -> frozenset[str]:
     """Content stems of everything a rubric says about its topic (question, model answer, concepts, hints).
 
     Hyphenated stems also contribute their parts, so "de-Stalinization" brings "stalin".
@@ -217,7 +213,7 @@ def rubric_vocabulary(rubric: "Rubric") -> frozenset[str]:
     return frozenset(stems)
 
 
-def build_context(rubric: "Rubric", *, other_vocabularies: Mapping[str, frozenset[str]] | None = None) -> AnswerContext:
+def build_context(rubric: Rubric, *, other_vocabularies: Mapping[str, frozenset[str]] | None = None) -> AnswerContext:
     """Everything the checks need from ``rubric``, computed once.
 
     ``other_vocabularies`` (rubric id -> :func:`rubric_vocabulary`) lets the off-topic check
@@ -259,7 +255,7 @@ def build_context(rubric: "Rubric", *, other_vocabularies: Mapping[str, frozense
     )
 
 
-def _reversals(rubric: "Rubric") -> tuple[Reversal, ...]:
+def _reversals(rubric: Rubric) -> tuple[Reversal, ...]:
     """Concept phrases with one direction word flipped; flips that are themselves rubric phrases are skipped."""
     out: list[Reversal] = []
     compiled = [
@@ -514,29 +510,46 @@ def check_answer(
         flags.extend(f for f in _topic_flags(s, ctx) if not (matched and f.code == "off_topic"))
     flags.extend(_contradictions(answer, tokens, ctx, matched, known_spans))
     if copy:
-        flags.append(Flag("copies_model_answer", "The answer is very close to the model answer word for word.",
-                          cap=None, review=True))
+        flags.append(_flag(ctx, "copies_model_answer", "The answer is very close to the model answer word for word."))
     return flags
 
 
+SYMBOL_SOUP_SHARE = 0.6
+SYMBOL_SOUP_MAX_WORDS = 20
+"""Symbol soup: 60%+ of the visible characters are symbols in under 20 words (code such as
+"a[i] = *(a+i)" stays below)."""
+GIBBERISH_MIN_WORDS = 3
+"""Random-letter words needed (with GIBBERISH_SHARE of the Latin words) to call an answer gibberish."""
+KEYWORD_MIN_WORDS = 6
+LIST_MIN_SEGMENTS = 4
+LIST_MAX_SEGMENT_WORDS = 3
+LIST_FUNCTION_SHARE = 0.2
+"""A keyword list: 6+ words almost without function words, or 4+ comma/semicolon/bullet
+segments of at most 3 words with under 20% function words."""
+SALAD_MIN_CONTENT = 8
+SALAD_MIN_WORDS = 12
+"""Word salad needs 8+ content words; the function-word-pairs test needs 12+ words."""
+
+
 def _is_gibberish(s: Signals) -> bool:
-    if s.symbol_share >= 0.6 and s.words < 20:  # symbol soup; code such as "a[i] = *(a+i)" stays below
+    if s.symbol_share >= SYMBOL_SOUP_SHARE and s.words < SYMBOL_SOUP_MAX_WORDS:
         return True
-    return s.implausible_words >= 3 and s.implausible_share >= GIBBERISH_SHARE
+    return s.implausible_words >= GIBBERISH_MIN_WORDS and s.implausible_share >= GIBBERISH_SHARE
 
 
 def _is_keyword_list(s: Signals) -> bool:
-    if s.words >= 6 and s.function_share < KEYWORD_FUNCTION_SHARE:
+    if s.words >= KEYWORD_MIN_WORDS and s.function_share < KEYWORD_FUNCTION_SHARE:
         return True
-    return s.list_segments >= 4 and s.list_segment_words <= 3 and s.function_share < 0.2
+    return (s.list_segments >= LIST_MIN_SEGMENTS and s.list_segment_words <= LIST_MAX_SEGMENT_WORDS
+            and s.function_share < LIST_FUNCTION_SHARE)
 
 
 def _is_word_salad(s: Signals) -> bool:
-    if s.content < 8:
+    if s.content < SALAD_MIN_CONTENT:
         return False
     if s.model_share >= SALAD_MODEL_SHARE and s.model_pairs >= SALAD_MIN_PAIRS and s.model_order_share < SALAD_ORDER_SHARE:
         return True
-    return s.words >= 12 and s.bad_pair_share >= SALAD_BAD_PAIRS
+    return s.words >= SALAD_MIN_WORDS and s.bad_pair_share >= SALAD_BAD_PAIRS
 
 
 def _topic_flags(s: Signals, ctx: AnswerContext) -> list[Flag]:

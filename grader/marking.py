@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from grader.concepts import ConceptMatch
-from grader.feedback import build_feedback
+from grader.feedback import FeedbackItem, build_feedback
 from grader.rubric import Rubric
 from grader.scoring import (
     Scorer,
@@ -42,7 +42,7 @@ class MarkedScore:
     max_score: float
     concepts: list[ConceptMatch]
     changed: dict[str, bool]
-    feedback: list[str]
+    feedback: list[FeedbackItem]
 
     def reason(self, labels: Mapping[str, str] | None = None) -> str:
         """The override reason naming the concepts the teacher changed.

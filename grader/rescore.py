@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from grader.batch import score_rows
 from grader.review import record_from_score
 from grader.rubric import Rubric
+from grader.scorer_set import ScorerSet
 from grader.store import Store
 
 
@@ -47,14 +48,16 @@ class ScoreChange:
 
 
 def rescore_runs(
-    store: Store, rubrics: Mapping[str, Rubric], changed: Sequence[str], *, run_ids: Sequence[int] | None = None
+    store: Store, rubrics: ScorerSet | Mapping[str, Rubric], changed: Sequence[str], *, run_ids: Sequence[int] | None = None
 ) -> list[ScoreChange]:
-    """Score again every stored row of the ``changed`` question ids with ``rubrics`` and store the new scores.
+    """Score again every stored row of the ``changed`` question ids with ``rubrics`` (a scorer
+    set, or rubrics scored as one) and store the new scores.
 
     ``run_ids`` limits the re-score to those runs. Returns one :class:`ScoreChange` per
     re-scored row, runs newest first, then by line.
     """
-    wanted = [q for q in changed if q in rubrics]
+    scorers = ScorerSet.coerce(rubrics)
+    wanted = [q for q in changed if q in scorers]
     affected = store.runs_with_questions(wanted)
     out: list[ScoreChange] = []
     for run_id in sorted(r for r in affected if run_ids is None or r in run_ids)[::-1]:
@@ -62,7 +65,7 @@ def rescore_runs(
         if not records:
             continue
         scored = score_rows(
-            ["question_id", "answer"], [(r.line, [r.question_id, r.answer]) for r in records], dict(rubrics),
+            ["question_id", "answer"], [(r.line, [r.question_id, r.answer]) for r in records], scorers,
             answer_col="answer", question_col="question_id",
         )
         fresh = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from grader.batch import RowScore
+from grader.rows import RowScore
 from grader.store import Override, ResultRecord
 
 DEFAULT_BOUNDARIES = (50.0, 60.0, 70.0, 80.0, 90.0)
@@ -36,10 +36,10 @@ def record_from_score(row: int, scored: RowScore, *, student: str, answer: str, 
         score=r.score,
         max_score=r.max_score,
         percent=r.percent,
-        flags=";".join(dict.fromkeys(f.code for f in r.flags)),
+        flags=";".join(r.flag_codes),
         needs_review=r.needs_review,
         reasons=";".join(r.review_reasons),
-        feedback="\n".join(r.feedback),
+        feedback="\n".join(item.text for item in r.feedback),
         student_id=student_id,
     )
 

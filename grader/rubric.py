@@ -36,7 +36,9 @@ DEFAULT_FLAG_PENALTIES: dict[str, float] = {"padding": 0.1, "contradiction": 0.1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    # Frozen: one loaded rubric is shared by every user of the app (Streamlit's cache) and by
+    # every scorer; a change is a new rubric (model_copy / rubric_from_dict), never an edit in place.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Concept(_Strict):

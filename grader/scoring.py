@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from grader.concepts import ConceptMatch, MisconceptionMatch, RubricMatcher
-from grader.feedback import build_feedback
+from grader.feedback import FeedbackItem, build_feedback
 from grader.integrity import Flag, build_context, check_answer, on_topic_core
 from grader.rubric import Calibration, Rubric, Scoring
 from grader.similarity import SimilarityModel, word_features
@@ -40,7 +40,8 @@ class ScoreResult:
     concepts: list[ConceptMatch]
     misconceptions: list[MisconceptionMatch]
     flags: list[Flag]
-    feedback: list[str]
+    """Validity flags (misconceptions are apart, in ``misconceptions``)."""
+    feedback: list[FeedbackItem]
     needs_review: bool
     review_reasons: list[str] = field(default_factory=list)
 
@@ -48,6 +49,11 @@ class ScoreResult:
     def percent(self) -> float:
         """Score as a percentage of max_score, 0..100."""
         return round(100.0 * self.score / self.max_score, 1)
+
+    @property
+    def flag_codes(self) -> list[str]:
+        """Distinct codes reported for this answer: its flags', then ``misconception`` if one matched."""
+        return list(dict.fromkeys([*(f.code for f in self.flags), *(["misconception"] if self.misconceptions else [])]))
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``grader score --json`` (a stable contract)."""
@@ -66,8 +72,9 @@ class ScoreResult:
                 }
                 for c in self.concepts
             ],
-            "flags": [{"code": f.code, "message": f.message} for f in self.flags],
-            "feedback": list(self.feedback),
+            "flags": [{"code": f.code, "message": f.message} for f in self.flags]
+            + [{"code": "misconception", "message": m.feedback} for m in self.misconceptions],
+            "feedback": [item.text for item in self.feedback],
             "needs_review": self.needs_review,
             "coverage": round(self.coverage, 4),
             "similarity": round(self.similarity, 4),
@@ -228,8 +235,6 @@ class Scorer:
                 flags.append(Flag("negated_concept", f'You wrote "{c.negated[0].text}" in a negative sense; '
                                   "check that this is what you mean.", cap=self.context_.caps.get("negated_concept"),
                                   penalty=self.context_.penalties.get("negated_concept", 0.0)))
-        for m in misconceptions:
-            flags.append(Flag("misconception", m.feedback))
         penalty = sum(m.penalty for m in misconceptions) + sum(f.penalty for f in flags)
         caps = [f.cap for f in flags if f.cap is not None]
         scaled = scale_similarity(similarity, scoring)
@@ -241,7 +246,7 @@ class Scorer:
         score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
         if matched_weight == 0 and score >= scoring.pass_mark * rubric.max_score > 0:
             score = below_pass_mark(rubric.max_score, scoring)  # wording alone, rounded up, must not pass
-        reasons = _review_reasons(flags, coverage, scaled, fraction, scoring)
+        reasons = _review_reasons(flags, misconceptions, coverage, scaled, fraction, scoring)
         feedback = build_feedback(rubric, concepts, misconceptions, flags)
         return ScoreResult(
             rubric_id=rubric.id,
@@ -259,9 +264,12 @@ class Scorer:
         )
 
 
-def _review_reasons(flags: list[Flag], coverage: float, scaled: float, fraction: float, scoring: Scoring) -> list[str]:
+def _review_reasons(
+    flags: list[Flag], misconceptions: list[MisconceptionMatch], coverage: float, scaled: float, fraction: float, scoring: Scoring
+) -> list[str]:
     """Why a teacher should look at this answer (empty list: the scorer is confident)."""
     reasons = [f"flag:{f.code}" for f in flags if f.review and f.code != "empty"]
+    reasons += ["flag:misconception"] * len(misconceptions)
     if scaled - coverage > 0.5:  # the model answer's words without its ideas: copied or garbled
         reasons.append("similar wording but few concepts")
     if abs(fraction - scoring.pass_mark) < scoring.review_margin:

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
+from sklearn import preprocessing
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
@@ -45,12 +46,6 @@ def _token_features(tokens: Sequence[Token]) -> list[str]:
 
 class _WordFeatures(list):  # type: ignore[type-arg]
     """Word features computed already from tokens; the word analyzer passes them through."""
-
-    __slots__ = ()
-
-
-class _CharText(str):
-    """Text already reduced for the character view; the preprocessor passes it through."""
 
     __slots__ = ()
 
@@ -120,8 +115,6 @@ class SimilarityModel:
         return sparse.diags(scale)
 
     def _char_text(self, text: str) -> str:
-        if isinstance(text, _CharText):
-            return text
         return self._char_text_of(tokenize(text))
 
     def _char_text_of(self, tokens: Sequence[Token]) -> str:
@@ -226,10 +219,8 @@ def _char_wb_counts(texts: Sequence[str], vocabulary: dict[str, int]) -> sparse.
 
 
 def _l2_rows(matrix: sparse.spmatrix) -> sparse.csr_matrix:
-    matrix = sparse.csr_matrix(matrix)
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ matrix)
+    """Each row scaled to unit length (empty rows stay empty)."""
+    return preprocessing.normalize(sparse.csr_matrix(matrix), norm="l2", axis=1)
 
 
 def tfidf_cosine(answer: str, reference: str) -> float:

@@ -376,16 +376,6 @@ class Store:
             ).all()
         return {r.row: Override(r.run_id, r.row, r.score, r.reason, r.created_at) for r in rows}
 
-    def override_history(self, run_id: int, row: int) -> list[Override]:
-        """Every override of one row, oldest first."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(overrides)
-                .where(overrides.c.run_id == run_id, overrides.c.row == row)
-                .order_by(overrides.c.id)
-            ).all()
-        return [Override(r.run_id, r.row, r.score, r.reason, r.created_at) for r in rows]
-
     def replace_results(self, run_id: int, records: Sequence[ResultRecord]) -> None:
         """Replace stored rows of a run (same ``row`` numbers) after a re-score; overrides are untouched."""
         names = [f.name for f in fields(ResultRecord) if f.name != "row"]

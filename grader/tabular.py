@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.errors import InputError
+from grader.errors import InputError, MissingColumnError
 
 SAMPLE_BYTES = 256 * 1024
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -494,12 +494,13 @@ def safe_cell(value: object) -> str:
     return text
 
 
-def find_column(header: list[str], wanted: str, *, path: str, option: str) -> int:
-    """Index of column ``wanted`` (case- and space-insensitive) or an InputError naming it."""
+def find_column(header: list[str], wanted: str, *, path: str, option: str | None = None) -> int:
+    """Index of column ``wanted`` (case- and space-insensitive), or a :class:`MissingColumnError`
+    naming it, the columns there are and (if given) the ``option`` that sets it."""
     norm = [h.strip().lower() for h in header]
     key = wanted.strip().lower()
     if key in norm:
         return norm.index(key)
     shown = ", ".join(repr(h[:40] + ("..." if len(h) > 40 else "")) for h in header[:12])
     shown += ", ..." if len(header) > 12 else ""
-    raise InputError(f"{path}: no column {wanted!r} (use {option}); columns are: {shown}")
+    raise MissingColumnError(path, wanted, shown, option=option)

@@ -259,15 +259,6 @@ def is_content(token: Token) -> bool:
     return text not in STOP_WORDS and len(text) > 1 or text.isdigit() and len(text) == 4
 
 
-def content_stems(text: str) -> list[str]:
-    """Stems of the content words of ``text``, in order (negation cues kept).
-
-    >>> content_stems("The purges were not repeated")
-    ['purg', 'not', 'repeat']
-    """
-    return [t.stem for t in tokenize(normalize(text)) if is_content(t)]
-
-
 def is_negated(tokens: list[Token], index: int, *, window: int = 6) -> bool:
     """True if a negation cue precedes ``tokens[index]`` within ``window`` words in its clause.
 

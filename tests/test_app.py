@@ -266,6 +266,7 @@ def test_batch_scores_the_bundled_samples_and_puts_review_first(env) -> None:
     assert run.n_rows == n
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest)
 def test_batch_override_keeps_auto_score_and_survives_restart(env) -> None:
     at = score_sample(start("batch"))
     store = Store(f"sqlite:///{env['db']}")
@@ -335,6 +336,7 @@ def test_batch_bad_upload_shows_one_clear_error(env, name: str, content: bytes, 
 # --- Rubric studio ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest)
 def test_studio_try_compare_and_save_with_backup(env) -> None:
     at = start("studio")
     at.selectbox(key="studio_rubric").set_value("destal-politics").run()
@@ -362,6 +364,7 @@ def test_studio_invalid_edit_is_reported_and_cannot_be_saved(env) -> None:
     assert not list(env["rubrics"].parent.glob("evil*"))
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest)
 def test_studio_builds_a_rubric_and_saves_it_into_a_new_set(env) -> None:
     at = start("studio")
     at.radio(key="studio_mode").set_value("Build from a question and model answer").run()
@@ -412,6 +415,7 @@ def test_server_upload_limit_matches_the_pages() -> None:
     assert config["client"]["showErrorDetails"] in {"type", "none"}  # no tracebacks with server paths for users
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest)
 def test_every_widget_has_a_key(env) -> None:
     from streamlit.testing.v1.element_tree import Widget
 

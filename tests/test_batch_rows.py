@@ -1,67 +1,87 @@
-"""grader.batch.score_rows / guess_columns: the in-memory scoring the app uses (run_batch is tested elsewhere)."""
+"""grader.batch.score_rows: the in-memory scoring the app uses (run_batch is tested elsewhere).
+
+The app and ``grader batch`` share one row check (grader.rows.check_row): the same row gets
+the same score or the same ``error_*`` code in both.
+"""
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
 
-from grader.batch import guess_columns, score_rows
+from grader.batch import run_batch, score_rows
 from grader.errors import InputError
-from grader.rubric import load_rubrics
-from grader.scoring import Scorer
+from grader.scorer_set import ScorerSet
 from grader.tabular import BadRow, read_rows
 
 from conftest import REPO
 
 SAMPLES = REPO / "samples" / "destalinization" / "graded.csv"
+RUBRICS = REPO / "rubrics" / "destalinization"
 
 
 @pytest.fixture(scope="module")
-def rubrics():
-    return load_rubrics(REPO / "rubrics" / "destalinization")
+def scorers() -> ScorerSet:
+    return ScorerSet.from_folder(RUBRICS)
 
 
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        (["question_id", "answer_id", "answer", "score"],
-         {"student": "answer_id", "student_id": None, "answer": "answer", "question": "question_id"}),
-        (["Name", "Question", "Response"], {"student": "Name", "student_id": None, "answer": "Response", "question": "Question"}),
-        (["Email", "Essay"], {"student": None, "student_id": "Email", "answer": "Essay", "question": None}),
-        (["student", "student_id", "answer"], {"student": "student", "student_id": "student_id", "answer": "answer", "question": None}),
-        (["Student ID", "Student", "Question", "Answer"],
-         {"student": "Student", "student_id": "Student ID", "answer": "Answer", "question": "Question"}),
-        (["ID", "Essay"], {"student": None, "student_id": "ID", "answer": "Essay", "question": None}),
-        (["a", "b"], {"student": None, "student_id": None, "answer": None, "question": None}),
-    ],
-)
-def test_guess_columns(header: list[str], expected: dict[str, str | None]) -> None:
-    assert guess_columns(header) == expected
-
-
-def test_scores_match_the_scorer_and_progress_counts_every_row(rubrics) -> None:
+def test_scores_match_the_scorer_set_and_progress_counts_every_row(scorers: ScorerSet) -> None:
     header, rows = read_rows(SAMPLES)
     rows = list(rows)
     seen: list[int] = []
-    out = score_rows(header, rows, rubrics, answer_col="answer", question_col="question_id", chunk_size=50, on_progress=seen.append)
+    out = score_rows(header, rows, scorers, answer_col="answer", question_col="question_id", chunk_size=50, on_progress=seen.append)
     assert len(rows) > 100 and seen == [50] * (len(rows) // 50) + [len(rows) % 50] * (len(rows) % 50 > 0)
     assert len(out) == len(rows)
     assert [o.line for o in out] == [line for line, _ in rows]
     for o in out[:10]:
         assert o.result is not None and o.error is None
-        assert o.result.score == Scorer(rubrics[o.rubric_id]).score(o.cells[2]).score
+        assert o.result == scorers.score(o.rubric_id, o.cells[2])
 
 
-def test_broken_rows_are_kept_with_an_error(rubrics) -> None:
-    header = ["question_id", "answer"]
-    rows = [(2, ["destal-politics", "Khrushchev freed political prisoners."]), (3, ["nope", "text"]),
-            (4, ["destal-politics", "   "]), (5, BadRow(5, "error_bad_row", "bad quote")), (6, ["destal-politics"])]
-    out = score_rows(header, rows, rubrics, answer_col="answer", question_col="question_id")
-    assert [o.error for o in out] == [None, "error_unknown_question", "error_empty_answer", "error_bad_row", "error_empty_answer"]
+BROKEN_ROWS = [
+    (2, ["destal-politics", "Khrushchev freed political prisoners."]),
+    (3, ["nope", "text"]),
+    (4, ["destal-politics", "   "]),
+    (5, BadRow(5, "error_bad_row", "bad quote")),
+    (6, ["destal-politics"]),  # no answer cell at all: ragged, as grader batch says
+    (7, ["destal-politics", "Khrushchev freed", " political prisoners."]),  # an extra cell: ragged
+    (8, ["destal-politics", "Khrushchev freed political prisoners in 1956 caf\ufffd."]),  # undecodable bytes
+]
+
+
+def test_broken_rows_are_kept_with_the_same_error_as_the_cli(scorers: ScorerSet) -> None:
+    out = score_rows(["question_id", "answer"], BROKEN_ROWS, scorers, answer_col="answer", question_col="question_id")
+    assert [o.error for o in out] == [
+        None, "error_unknown_question", "error_empty_answer", "error_bad_row", "error_ragged_row",
+        "error_ragged_row", "error_undecodable",
+    ]
     assert out[0].result is not None and all(o.result is None for o in out[1:])
 
 
-def test_one_rubric_for_every_row(rubrics) -> None:
-    out = score_rows(["text"], [(2, ["The Thaw freed prisoners."])], rubrics, answer_col="TEXT", rubric_id="destal-politics")
+def test_app_and_cli_agree_row_for_row_on_a_file_with_bad_rows(scorers: ScorerSet, tmp_path: Path) -> None:
+    source = tmp_path / "answers.csv"
+    source.write_bytes(
+        b"question_id,answer\n"
+        b"destal-politics,Khrushchev freed political prisoners.\n"
+        b"destal-politics,Khrushchev freed, political prisoners\n"  # unquoted comma: an extra cell
+        b"destal-politics,Khrushchev \xef\xbf\xbd freed prisoners\n"  # U+FFFD: bytes lost in an earlier decoding
+        b"nope,text\n"
+        b"destal-politics,\n"
+    )
+    summary = run_batch(RUBRICS, source, tmp_path / "out.csv")
+    with open(tmp_path / "out.csv", encoding="utf-8", newline="") as fh:
+        cli = [(r["score"], r["flags"]) for r in csv.DictReader(fh)]
+    header, rows = read_rows(source)
+    app = score_rows(header, rows, scorers, answer_col="answer", question_col="question_id")
+    assert [(f"{o.result.score:g}" if o.result else "", o.error or ";".join(dict.fromkeys(f.code for f in o.result.flags)))
+            for o in app] == cli
+    assert summary.error_count == 4 and sum(o.error is not None for o in app) == 4
+
+
+def test_one_rubric_for_every_row(scorers: ScorerSet) -> None:
+    out = score_rows(["text"], [(2, ["The Thaw freed prisoners."])], scorers, answer_col="TEXT", rubric_id="destal-politics")
     assert out[0].rubric_id == "destal-politics" and out[0].result is not None
 
 
@@ -74,6 +94,6 @@ def test_one_rubric_for_every_row(rubrics) -> None:
         ({"answer_col": "essay", "rubric_id": "destal-politics"}, "no column 'essay'"),
     ],
 )
-def test_bad_arguments(rubrics, kwargs: dict, message: str) -> None:
+def test_bad_arguments(scorers: ScorerSet, kwargs: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
-        score_rows(["answer"], [], rubrics, **kwargs)
+        score_rows(["answer"], [], scorers, **kwargs)

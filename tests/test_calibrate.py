@@ -168,6 +168,7 @@ def test_cv_splits_reject_bad_arguments() -> None:
         cv_splits(["a", "a"], by="row")
 
 
+@pytest.mark.slow  # cross-validation refits once per fold
 def test_cross_validation_never_sees_its_test_rows(features: Features) -> None:
     rubrics = {"speech": RUBRIC}
     cv = cross_validate(rubrics, features, HUMAN, folds=3, fit_weights=True)
@@ -184,6 +185,7 @@ def test_cross_validation_never_sees_its_test_rows(features: Features) -> None:
     assert again.before == cross_validate(rubrics, features, scrambled, folds=3).before
 
 
+@pytest.mark.slow  # cross-validation refits once per fold
 def test_before_figures_are_the_rubric_as_it_is(features: Features) -> None:
     from grader.evaluate import agreement
 
@@ -201,6 +203,7 @@ def test_improved_compares_cross_validated_figures() -> None:
     assert improved(CV(), metric="rmse") is False  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # a full calibration
 def test_calibrate_returns_valid_rubrics_with_a_monotone_map() -> None:
     result = calibrate({"speech": RUBRIC}, IDS, TEXTS, HUMAN, folds=3)
     rubric = result.rubrics["speech"]
@@ -222,6 +225,7 @@ def _write_inputs(tmp_path) -> tuple:
     return rubric_path, csv_path
 
 
+@pytest.mark.slow  # a full calibration
 def test_cli_calibrate_dry_run_writes_nothing(tmp_path, capsys) -> None:
     rubric_path, csv_path = _write_inputs(tmp_path)
     before = rubric_path.read_text()
@@ -231,6 +235,7 @@ def test_cli_calibrate_dry_run_writes_nothing(tmp_path, capsys) -> None:
     assert rubric_path.read_text() == before
 
 
+@pytest.mark.slow  # a full calibration
 def test_cli_calibrate_force_writes_with_backup(tmp_path, capsys) -> None:
     rubric_path, csv_path = _write_inputs(tmp_path)
     before = rubric_path.read_text()
@@ -265,6 +270,7 @@ def test_qwk_cuts_separate_cleanly_separable_levels() -> None:
     assert np.searchsorted(cuts, raw, side="right").tolist() == points.tolist()
 
 
+@pytest.mark.slow  # a grid search per mapping
 def test_cuts_mapping_needs_a_whole_point_scale(features: Features) -> None:
     # 0-10 in steps of 2: 5 whole levels is allowed; a 0.3 step is not
     coarse = RUBRIC.model_copy(update={"scoring": RUBRIC.scoring.model_copy(update={"score_step": 2.0})})
@@ -278,6 +284,7 @@ def test_cuts_mapping_needs_a_whole_point_scale(features: Features) -> None:
         fit_settings({"speech": RUBRIC}, features, HUMAN / 10, range(len(TEXTS)), mapping="linear")
 
 
+@pytest.mark.slow  # a full calibration
 def test_cli_calibrate_uses_all_rows_when_the_split_column_is_empty(tmp_path, capsys) -> None:
     rubric_path, csv_path = _write_inputs(tmp_path)
     text = csv_path.read_text().replace(",tune\n", ",\n").replace(",heldout\n", ",\n")
@@ -309,3 +316,18 @@ def test_fit_penalties_by_hand() -> None:
     assert fit_penalties(m, w, np.array([1.0, 0.5, 0.0, 0.0]), np.array([0.2]), alpha=0.0, shrink=0.0).tolist() == [0.25]
     # a "misconception" that goes with higher scores costs nothing; shrink blends with the current value
     assert fit_penalties(m, 1 - w, np.array([1.0, 0.5, 0.0, 0.0]), np.array([0.2]), alpha=0.0, shrink=0.5).tolist() == [0.1]
+
+
+def test_calibrator_is_an_estimator(features: Features) -> None:
+    from sklearn.exceptions import NotFittedError
+
+    from grader.calibrate import Calibrator
+
+    model = Calibrator({"speech": RUBRIC}, fit_weights=False)
+    with pytest.raises(NotFittedError, match="call fit"):
+        model.predict(features)
+    train = list(range(0, len(TEXTS), 2))
+    assert model.fit(features, HUMAN / 10, train) is model
+    expected = fit_settings({"speech": RUBRIC}, features, HUMAN / 10, train, fit_weights=False)
+    assert model.settings_ == expected
+    assert model.predict(features).tolist() == predict({"speech": RUBRIC}, features, range(len(TEXTS)), expected).tolist()

@@ -416,6 +416,7 @@ def _script() -> str:
 
 
 @pytest.mark.slow  # a fresh Python process imports scikit-learn
+@pytest.mark.subprocess
 def test_console_script_scores_from_stdin() -> None:
     proc = subprocess.run(
         [_script(), "score", POLITICS, "-", "--json"], input=GOOD.encode(), capture_output=True, timeout=120,
@@ -426,6 +427,7 @@ def test_console_script_scores_from_stdin() -> None:
 
 
 @pytest.mark.slow  # a fresh Python process imports scikit-learn
+@pytest.mark.subprocess
 def test_console_script_error_is_one_line() -> None:
     proc = subprocess.run(
         [_script(), "score", "no/such/rubric.yaml", "--text", "x"], capture_output=True, text=True, timeout=120,

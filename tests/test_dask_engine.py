@@ -65,6 +65,7 @@ def read(path: Path) -> list[list[str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 @pytest.mark.parametrize("chunk_size", [4, 1000])
 def test_dask_equals_local_row_for_row(tmp_path: Path, rubric_dir: Path, client: Any, chunk_size: int) -> None:
     src = make_input(tmp_path / "in.csv", 37)
@@ -79,6 +80,7 @@ def test_dask_equals_local_row_for_row(tmp_path: Path, rubric_dir: Path, client:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_dask_single_rubric_file(tmp_path: Path, rubric_dir: Path, client: Any) -> None:
     src = make_input(tmp_path / "in.csv", 6)
     run_batch(rubric_dir / "thaw2.yaml", src, tmp_path / "local.csv")
@@ -101,6 +103,7 @@ def test_missing_dask_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
         require_dask()
 
 
+@pytest.mark.slow  # waits for a connection timeout
 def test_unreachable_scheduler_is_a_grader_error(tmp_path: Path, rubric_dir: Path) -> None:
     src = make_input(tmp_path / "in.csv", 2)
     with pytest.raises(GraderError, match=r"^cannot reach the Dask scheduler at tcp://127.0.0.1:9 "):

@@ -132,8 +132,8 @@ def test_contradiction_is_skipped_when_the_concept_is_earned_elsewhere() -> None
 
 def test_known_misconception_is_named_instead_of_a_contradiction() -> None:
     result = _scorer("destal-politics").score("Khrushchev increased repression and the purges got worse.")
-    assert "misconception" in _codes(result) and "contradiction" not in _codes(result)
-    assert any("repression eased" in line for line in result.feedback)
+    assert result.misconceptions and "contradiction" not in _codes(result)
+    assert any(item.kind == "misconception" and "repression eased" in item.text for item in result.feedback)
 
 
 def test_negated_concept_earns_no_credit() -> None:
@@ -256,14 +256,6 @@ def test_vocabulary_includes_hyphen_parts_and_hints() -> None:
     assert {"stalin", "de-stalin", "polic"} <= vocab
 
 
-def test_docstring_examples() -> None:
-    import doctest
-
-    import grader.integrity
-
-    assert doctest.testmod(grader.integrity).failed == 0
-
-
 def test_rubric_can_put_a_penalty_on_negated_concepts() -> None:
     text = "Khrushchev never released political prisoners from the gulag, but he gave the Secret Speech."
     plain = _scorer("destal-politics").score(text)
@@ -272,6 +264,37 @@ def test_rubric_can_put_a_penalty_on_negated_concepts() -> None:
     penalised = Scorer(strict).score(text)
     assert "negated_concept" in _codes(penalised)
     assert penalised.score == pytest.approx(max(0.0, plain.score - 2.0), abs=0.5)
+
+
+def test_every_flag_takes_its_cap_and_penalty_from_the_rubric() -> None:
+    """Each flag raised on the gaming corpus (and on the model answers) carries the cap and
+    penalty the rubric sets for its code, never a value fixed in the check."""
+    codes = sorted(FLAG_CODES)
+    caps = {code: round(0.3 + 0.01 * i, 2) for i, code in enumerate(codes)}
+    penalties = {code: round(0.001 * (i + 1), 3) for i, code in enumerate(codes)}
+    scorers = {}
+    for rid, rubric in _rubrics().items():
+        scoring = rubric.scoring.model_copy(update={"flag_caps": caps, "flag_penalties": penalties})
+        scorers[rid] = Scorer(rubric.model_copy(update={"scoring": scoring}), other_vocabularies=_vocabularies())
+    texts = [(e["rubric"], e["answer"]) for e in CORPUS] + [(rid, s.rubric.model_answer) for rid, s in scorers.items()]
+    texts += [("destal-politics", ""), ("destal-politics", "Khrushchev never released political prisoners from the gulag.")]
+    seen = set()
+    for rid, answer in texts:
+        for flag in scorers[rid].score(answer).flags:
+            assert (flag.cap, flag.penalty) == (caps[flag.code], penalties[flag.code]), flag
+            seen.add(flag.code)
+    assert {"copies_model_answer", "keyword_list", "wrong_question", "negated_concept", "empty"} <= seen
+
+
+@pytest.mark.parametrize("setting", ["flag_caps", "flag_penalties"])
+def test_copies_model_answer_takes_the_rubrics_own_cap_and_penalty(setting: str) -> None:
+    """Every flag is built from the rubric's settings: a cap or penalty on copying the model answer applies."""
+    rubric = _rubrics()["destal-politics"]
+    strict = rubric.model_copy(update={"scoring": rubric.scoring.model_copy(update={setting: {"copies_model_answer": 0.1}})})
+    result = Scorer(strict).score(strict.model_answer)
+    copy = [f for f in result.flags if f.code == "copies_model_answer"]
+    assert copy and (copy[0].cap, copy[0].penalty) == ((0.1, 0.0) if setting == "flag_caps" else (None, 0.1))
+    assert result.score <= (1.0 if setting == "flag_caps" else 9.0)
 
 
 THIN = {

@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from grader.batch import ScorerPool
 from grader.classview import concept_misses, disagreements, score_spread
 from grader.reports import build_reports, reports_html, reports_pdf
 from grader.rubric import load_rubrics
+from grader.scorer_set import ScorerSet
 from grader.store import Override, ResultRecord
 
 from conftest import SEED_DIR
@@ -27,11 +27,11 @@ ANSWERS = [
 @pytest.fixture(scope="module")
 def run():
     rubrics = load_rubrics(SEED_DIR)
-    pool = ScorerPool(rubrics)
+    pool = ScorerSet(rubrics)
     records, results = [], {}
     for i, (sid, name, qid, answer) in enumerate(ANSWERS):
         if answer:
-            res = pool.get(qid).score(answer)
+            res = pool.score(qid, answer)
             results[i] = res
             records.append(ResultRecord(i, i + 2, name, qid, answer, res.score, res.max_score, res.percent, student_id=sid))
         else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.batch import RowScore
+from grader.rows import RowScore
 from grader.review import boundary_distance, final_score, record_from_score, review_group, review_queue
 from grader.rubric import load_rubrics
 from grader.scoring import Scorer
@@ -65,7 +65,7 @@ def test_record_from_score_flattens_result_and_error(seed_dir) -> None:
     stored = record_from_score(3, RowScore(7, ["a"], rubric.id, result), student="Ann", answer=answer, student_id="s9")
     assert (stored.row, stored.line, stored.student, stored.student_id, stored.question_id) == (3, 7, "Ann", "s9", rubric.id)
     assert stored.score == result.score and stored.percent == result.percent
-    assert stored.flags.split(";") == list(dict.fromkeys(f.code for f in result.flags))
-    assert stored.feedback.split("\n") == result.feedback
+    assert stored.flags.split(";") == result.flag_codes
+    assert stored.feedback.split("\n") == [item.text for item in result.feedback]
     error = record_from_score(0, RowScore(2, [""], "nope", error="error_unknown_question"), student="", answer="")
     assert error.score is None and error.flags == "error_unknown_question" and error.needs_review

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from grader.feedback import FeedbackItem
 from grader.rubric import Calibration, Scoring, rubric_from_dict
 from grader.scoring import Scorer, apply_calibration, combine, round_to_step, scale_similarity, score_answer
 
@@ -101,7 +102,7 @@ def test_partial_answer_is_in_between(scorer: Scorer) -> None:
     result = scorer.score("Khrushchev denounced Stalin in his famous Secret Speech to the Party congress.")
     assert 0 < result.score < result.max_score
     assert [c.matched for c in result.concepts] == [True, False, False]
-    assert any("What happened in the camps?" in line for line in result.feedback)
+    assert any("What happened in the camps?" in item.text for item in result.feedback)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -147,8 +148,10 @@ def test_misconception_costs_its_penalty_and_gives_feedback(scorer: Scorer) -> N
     wrong = scorer.score(FULL + " After that the USSR became a democracy.")
     assert clean.score - wrong.score == pytest.approx(3.0, abs=0.5)  # penalty 0.3 of max_score 10
     assert [m.misconception_id for m in wrong.misconceptions] == ["democracy"]
-    assert "Check this: The USSR stayed a one-party state." in wrong.feedback
-    assert "misconception" in [f.code for f in wrong.flags]
+    assert FeedbackItem("misconception", "Check this: The USSR stayed a one-party state.") in wrong.feedback
+    assert "misconception" not in [f.code for f in wrong.flags]  # a wrong claim, not a validity flag
+    assert wrong.flag_codes[-1] == "misconception" and "flag:misconception" in wrong.review_reasons
+    assert {"code": "misconception", "message": "The USSR stayed a one-party state."} in wrong.to_dict()["flags"]
 
 
 def test_negated_concept_is_flagged_not_earned(scorer: Scorer) -> None:
@@ -166,7 +169,7 @@ def test_max_score_and_step_come_from_rubric() -> None:
 
 def test_feedback_never_quotes_model_answer_or_terms(scorer: Scorer) -> None:
     result = scorer.score("Something about the Soviet Union in those years, explained at length here.")
-    text = " ".join(result.feedback).lower()
+    text = " ".join(item.text for item in result.feedback).lower()
     for phrase in ["political prisoners released", "censorship relaxed", "secret speech", "freed from the gulag"]:
         assert phrase not in text
 

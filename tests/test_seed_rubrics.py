@@ -134,7 +134,7 @@ def test_seed_synonyms_and_misspellings(scorers: dict[str, Scorer], rid: str, an
 @pytest.mark.parametrize("rid", SEED_IDS)
 def test_feedback_never_reveals_model_answer_wording(scorers: dict[str, Scorer], rid: str) -> None:
     scorer = scorers[rid]
-    text = " ".join(scorer.score("Stalin was a leader of the Soviet Union for a long time.").feedback).lower()
+    text = " ".join(i.text for i in scorer.score("Stalin was a leader of the Soviet Union for a long time.").feedback).lower()
     for concept in scorer.rubric.concepts:
         for term in concept.terms:
             if len(term.split()) >= 2:

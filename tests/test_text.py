@@ -7,7 +7,6 @@ import pytest
 from grader.text import (
     MAX_ANSWER_CHARS,
     STOP_WORDS,
-    content_stems,
     is_content,
     is_negated,
     normalize,
@@ -85,10 +84,6 @@ def test_is_content() -> None:
     toks = {t.text: t for t in tokenize("the 1956 a 7 gulag")}
     assert is_content(toks["1956"]) and is_content(toks["gulag"])
     assert not is_content(toks["the"]) and not is_content(toks["7"]) and not is_content(toks["a"])
-
-
-def test_content_stems_keep_negation() -> None:
-    assert content_stems("The purges were not repeated") == ["purg", "not", "repeat"]
 
 
 def _negated(text: str, word: str) -> bool:
