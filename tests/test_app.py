@@ -186,6 +186,7 @@ def test_practice_offers_model_answer_only_after_n_drafts(env) -> None:
 # --- Teacher passcode -------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 @pytest.mark.parametrize("page", ["batch", "studio"])
 def test_teacher_pages_open_with_a_notice_when_no_passcode(env, page: str) -> None:
     at = start(page)
@@ -248,6 +249,7 @@ def score_sample(at: AppTest) -> AppTest:
     return at
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_batch_scores_the_bundled_samples_and_puts_review_first(env) -> None:
     at = score_sample(start("batch"))
     metrics = {m.label: m.value for m in at.metric}
@@ -286,6 +288,7 @@ def test_batch_override_keeps_auto_score_and_survives_restart(env) -> None:
     assert rows.loc[line, "final score"] == 9.5 and rows.loc[line, "override reason"].startswith("Answer is right")
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_batch_override_without_reason_is_refused(env) -> None:
     at = score_sample(start("batch"))
     keyed(at.number_input, "batch_override_score").set_value(1.0)
@@ -386,6 +389,7 @@ def test_studio_builds_a_rubric_and_saves_it_into_a_new_set(env) -> None:
     assert saved.exists() and load_rubrics(saved)["berlin-wall"].question.startswith("Why did the Berlin Wall")
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_studio_refuses_a_set_name_that_leaves_the_rubric_folder(env) -> None:
     at = start("studio")
     at.radio(key="studio_mode").set_value("Upload a rubric YAML").run()
@@ -462,6 +466,7 @@ def upload_and_score(at: AppTest, name: str = "class.csv", text: str = CLASS_CSV
     return at
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_override_form_follows_the_run_and_row_shown(env) -> None:
     at = score_sample(start("batch"))
     first_run = at.selectbox(key="batch_run_pick").value
@@ -482,6 +487,7 @@ def test_override_form_follows_the_run_and_row_shown(env) -> None:
     assert any(f"line {records[row].line}" in s.value and records[row].student in s.value for s in at.success)
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_override_form_resets_when_the_run_picker_changes(env) -> None:
     at = upload_and_score(score_sample(start("batch")))
     store = Store(f"sqlite:///{env['db']}")
@@ -505,6 +511,7 @@ def all_rows(at: AppTest):
     return next(d for d in at.dataframe if "override reason" in d.value.columns and "why review" not in d.value.columns)
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_batch_guesses_the_student_id_and_counts_rows_by_file_line(env) -> None:
     long_answer = "Khrushchev denounced Stalin in the Secret Speech of 1956. " * 12
     text = CLASS_CSV + f"s3,Cy Ro,destal-politics,{long_answer}\ns4,Di,destal-politics,\n"
@@ -528,6 +535,7 @@ def test_batch_guesses_the_student_id_and_counts_rows_by_file_line(env) -> None:
     assert labels.options and all(o.startswith("line ") for o in labels.options)
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_the_same_file_scored_twice_is_one_run_and_runs_can_be_deleted(env) -> None:
     at = upload_and_score(start("batch"))
     at.button(key="batch_score").click().run()
@@ -541,6 +549,7 @@ def test_the_same_file_scored_twice_is_one_run_and_runs_can_be_deleted(env) -> N
     assert any(f"Deleted run #{run}" in s for s in successes(at))
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_batch_export_reports_two_answers_to_one_question(env) -> None:
     text = CLASS_CSV + "s2,Bo Ma,destal-politics,Khrushchev freed prisoners from the gulag.\ns2,Bo Ma,nope,x\n"
     at = upload_and_score(start("batch"), text=text)
@@ -578,6 +587,7 @@ def test_studio_new_question_defaults_to_its_own_set_and_is_not_compared_with_ot
     assert not (env["rubrics"] / "destalinization" / "berlin-wall.yaml").exists()
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_studio_agreement_names_the_question_and_file_it_compares_with(env) -> None:
     at = start("studio")
     at.selectbox(key="studio_rubric").set_value("destal-eastern-europe").run()
@@ -586,6 +596,7 @@ def test_studio_agreement_names_the_question_and_file_it_compares_with(env) -> N
                for c in at.caption)
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_studio_save_keeps_the_yaml_comments(env) -> None:
     path = env["rubrics"] / "destalinization" / "destal-politics.yaml"
     path.write_text(path.read_text().replace("weight: 2\n", "weight: 2  # the key idea, keep it heavy\n", 1))
@@ -603,6 +614,7 @@ def test_studio_save_keeps_the_yaml_comments(env) -> None:
 # --- Rubric lifecycle: drafts, publishing, change log, re-score ----------------------------------
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_a_draft_is_hidden_from_practice_until_published(env) -> None:
     at = build_berlin(start("studio"))
     at.text_input(key="studio_author").set_value("Ms Rivera")
@@ -622,6 +634,7 @@ def test_a_draft_is_hidden_from_practice_until_published(env) -> None:
     assert list(log["action"]) == ["published", "draft saved"] and list(log["who"]) == ["(no name)", "Ms Rivera"]
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_publishing_a_change_rescores_runs_and_keeps_overrides(env) -> None:
     at = score_sample(start("batch"))
     store = Store(f"sqlite:///{env['db']}")
@@ -648,6 +661,7 @@ def test_publishing_a_change_rescores_runs_and_keeps_overrides(env) -> None:
 # --- Grading with the rubric during review ---------------------------------------------------------
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_marking_a_concept_recomputes_and_saves_an_override_with_the_marks(env) -> None:
     at = upload_and_score(start("batch"))
     store = Store(f"sqlite:///{env['db']}")
@@ -678,6 +692,7 @@ def test_marking_a_concept_recomputes_and_saves_an_override_with_the_marks(env) 
 # --- Per-student view, reports and class view ------------------------------------------------------
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_student_view_lists_a_students_answers_and_keeps_a_comment(env) -> None:
     at = upload_and_score(start("batch"))
     run = Store(f"sqlite:///{env['db']}").list_runs()[0].id
@@ -693,6 +708,7 @@ def test_student_view_lists_a_students_answers_and_keeps_a_comment(env) -> None:
     assert at.text_area(key=f"batch_comment_{run}_id:s1").value == "<b>Well argued</b>, add dates."
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_class_view_shows_missed_concepts_spread_and_disagreements(env) -> None:
     at = score_sample(start("batch"))
     store = Store(f"sqlite:///{env['db']}")
@@ -724,6 +740,7 @@ def test_studio_shows_agreement_with_teachers_concept_marks(env) -> None:
     assert marks.loc[concept, "marks"] == 2 and marks.loc[concept, "present, rubric missed (after)"] >= 1
 
 
+@pytest.mark.slow  # a long walk through the app (AppTest); make test runs it, make test-fast does not
 def test_a_run_can_be_rescored_after_a_rubric_file_changes(env) -> None:
     at = upload_and_score(start("batch"))
     store = Store(f"sqlite:///{env['db']}")

@@ -39,6 +39,7 @@ def test_practice_serves_a_set_with_a_duplicate_id(env) -> None:
     assert len(at.selectbox(key="practice_question").options) == 3
 
 
+@pytest.mark.slow  # waits out the passcode throttle / a long AppTest walk
 @pytest.mark.parametrize("page", ["studio", "batch"])
 def test_teacher_pages_warn_about_the_skipped_file(env, page: str) -> None:
     _break_one_rubric(env["rubrics"])
@@ -86,6 +87,7 @@ def test_practice_payload_in_answer_question_and_misconception_feedback(env) -> 
     assert any("grader-misconception" in e.proto.body and "evil.example" in e.proto.body for e in at.get("html"))
 
 
+@pytest.mark.slow  # waits out the passcode throttle / a long AppTest walk
 def test_batch_payload_in_file_name_header_and_answer(env) -> None:
     at = start("batch")
     header = 'question_id,answer,"note' + PAYLOAD.replace('"', '""') + '"\n'
@@ -116,6 +118,7 @@ def test_short_passcode_refuses_to_start(env, monkeypatch: pytest.MonkeyPatch) -
     assert not at.title and not at.text_area  # not even Practice is served
 
 
+@pytest.mark.slow  # waits out the passcode throttle / a long AppTest walk
 def test_wrong_passcodes_slow_down_and_are_logged(env, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
     monkeypatch.setenv("GRADER_TEACHER_PASSCODE", "s3cret-Pass")
     at = start("batch")
@@ -130,6 +133,7 @@ def test_wrong_passcodes_slow_down_and_are_logged(env, monkeypatch: pytest.Monke
     assert at.title[0].value == "Batch scoring"
 
 
+@pytest.mark.slow  # waits out the passcode throttle / a long AppTest walk
 def test_wait_is_shared_by_sessions_from_one_address(env, monkeypatch: pytest.MonkeyPatch) -> None:
     import app_pages.common as common
 
@@ -154,6 +158,7 @@ def test_practice_offers_no_file_upload(env) -> None:
     assert not at.get("file_uploader")
 
 
+@pytest.mark.slow  # waits out the passcode throttle / a long AppTest walk
 def test_batch_upload_is_parsed_from_disk_and_mixed_encoding_is_flagged(env, tmp_path: Path, monkeypatch) -> None:
     import app_pages.common as common
 

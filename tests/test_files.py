@@ -127,6 +127,7 @@ def test_score_file_from_a_fifo_is_refused_without_hanging(capsys, tmp_path: Pat
     assert "not a regular file" in _cli_error(capsys, "score", POLITICS, "--file", str(fifo))
 
 
+@pytest.mark.subprocess  # starts grader batch in a child process
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_terminated_batch_leaves_no_partial_file(tmp_path: Path, jobs: str) -> None:
     """Issue 12, item 14: SIGTERM during `grader batch` removes the hidden .part file."""

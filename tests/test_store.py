@@ -127,6 +127,7 @@ def _hold_write_lock(path: Path, seconds: float) -> threading.Thread:
     return thread
 
 
+@pytest.mark.slow  # waits for a locked database
 def test_override_waits_for_a_long_save_instead_of_failing(tmp_path: Path) -> None:
     db = tmp_path / "grader.sqlite"
     store = Store(f"sqlite:///{db}")
@@ -139,6 +140,7 @@ def test_override_waits_for_a_long_save_instead_of_failing(tmp_path: Path) -> No
     assert saved.score == 7.0 and store.overrides(run)[1].reason == "missed a point"
 
 
+@pytest.mark.slow  # waits for a locked database
 def test_override_that_still_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
     db = tmp_path / "grader.sqlite"
     store = Store(f"sqlite:///{db}", busy_seconds=0.5)
