@@ -1,0 +1,552 @@
+"""Learn from the teacher's grades: score new answers the way the teacher graded similar ones.
+
+What is learned for each question, from its graded answers (scores in points 0..max_score):
+
+1. the graded answers themselves, as exemplars (:class:`grader.exemplars.ExemplarIndex`):
+   a new answer gets the similarity-weighted mean score of the graded answers nearest to
+   it in word and character TF-IDF space;
+2. a small ridge regression of the score fraction on the rubric's own features (raw
+   score, coverage, similarity, penalties, flags, each concept) and the neighbour
+   features; the neighbour features of a graded answer are computed without it (leave one
+   out), so the model learns how far to trust neighbours it has not seen. With several
+   questions, one model is first fitted on all of them (generic features only) and each
+   question's own model is a ridge fit of what that one leaves unexplained, so a question
+   with few graded answers stays close to the shared model;
+3. the map to points: on scales of at most 5 whole points graded in whole points, cut
+   points chosen to maximise quadratic weighted kappa on leave-one-out predictions;
+   otherwise the rubric's own rounding;
+4. a confidence: a logistic model of "the learned score is right" (same whole point on
+   whole-point scales, else within 10% of max_score) on leave-one-out predictions, from the
+   similarity of the nearest graded answer, how much the neighbours disagree and how far
+   the model is from the neighbours' vote;
+5. the pass mark: the threshold on the learned fraction that best separates answers the
+   teacher passed from those failed (Cohen's kappa on leave-one-out predictions).
+
+Everything is stored as plain numbers and texts (:class:`grader.learned.Learned`). A
+learned score explains itself: the concepts the rubric found and the graded answers it is
+closest to (:class:`LearnedScoreResult`). :func:`cross_validate_learning` reports agreement
+before (the rubric as it is) and after (every answer scored by a model that never saw it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from grader.errors import InputError
+from grader.evaluate import agreement, quadratic_kappa
+from grader.exemplars import KNN_FEATURES, ExemplarIndex
+from grader.learned import MAX_EXEMPLAR_CHARS, MAX_EXEMPLARS, Exemplar, Learned, check_matches
+from grader.rubric import Rubric
+from grader.scoring import ScoreResult, Scorer, round_to_step
+
+MIN_GRADED = 10
+"""Fewest graded answers per question to learn from."""
+BASE_FEATURES = ("raw", "coverage", "similarity", "penalty", "flags", "capped")
+GENERIC_FEATURES = (*BASE_FEATURES, *KNN_FEATURES)
+ALPHAS = tuple(float(a) for a in np.logspace(-2, 4, 13))
+MAX_CUT_LEVELS = 5
+K = 10
+CONFIDENCE_THRESHOLD = 0.5
+LOW_SUPPORT = 0.35
+"""Nearest graded answer less similar than this: "few graded answers like this one"."""
+
+
+# --- features ------------------------------------------------------------------------------
+
+def _credit(concept: Any) -> float:
+    """A concept's credit in [0, 1] (partial credit if the matcher gives one, else matched)."""
+    credit = getattr(concept, "credit", None)
+    return float(credit) if credit is not None else float(bool(concept.matched))
+
+
+def rubric_features(result: ScoreResult) -> np.ndarray:
+    """The rubric's view of an answer as numbers: :data:`BASE_FEATURES` then one per concept.
+
+    >>> from grader.rubric import rubric_from_dict
+    >>> r = rubric_from_dict({"id": "x", "question": "Who?", "model_answer": "Khrushchev did.",
+    ...     "concepts": [{"id": "k", "label": "K", "terms": ["Khrushchev"]}]})
+    >>> rubric_features(Scorer(r).score("Khrushchev did."))[[1, 6]].tolist()
+    [1.0, 1.0]
+    """
+    penalty = sum(m.penalty for m in result.misconceptions) + sum(getattr(f, "penalty", 0.0) for f in result.flags)
+    capped = min([f.cap for f in result.flags if f.cap is not None], default=1.0)
+    base = [result.raw, result.coverage, result.similarity, penalty, float(len(result.flags)), 1.0 - capped]
+    return np.array(base + [_credit(c) for c in result.concepts], dtype=float)
+
+
+def rubric_matrix(rubric: Rubric, results: Sequence[ScoreResult]) -> np.ndarray:
+    """:func:`rubric_features` of each result, one row each ((0, n) for none)."""
+    if not results:
+        return np.zeros((0, len(BASE_FEATURES) + len(rubric.concepts)))
+    return np.vstack([rubric_features(r) for r in results])
+
+
+def feature_names(rubric: Rubric) -> list[str]:
+    """Names of the learned model's inputs for ``rubric``."""
+    return [*GENERIC_FEATURES, *(f"concept:{c.id}" for c in rubric.concepts)]
+
+
+def _stack(rubric_part: np.ndarray, knn_part: np.ndarray) -> np.ndarray:
+    """Columns in :func:`feature_names` order: base, neighbour, then concept features."""
+    nb = len(BASE_FEATURES)
+    return np.hstack([rubric_part[:, :nb], knn_part, rubric_part[:, nb:]])
+
+
+# --- ridge with leave-one-out predictions --------------------------------------------------
+
+@dataclass(frozen=True)
+class RidgeFit:
+    """Coefficients on standardised inputs, the chosen alpha and leave-one-out predictions."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    alpha: float
+    loo: np.ndarray
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predictions for the rows of ``x``."""
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
+
+def fit_ridge(x: np.ndarray, y: np.ndarray, *, alphas: Sequence[float] = ALPHAS) -> RidgeFit:
+    """Ridge regression with the alpha of least leave-one-out error (closed form through an SVD).
+
+    >>> f = fit_ridge(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0.0, 1.0, 2.0, 3.0]), alphas=[1e-6])
+    >>> np.round(f.predict(np.array([[4.0]])), 3).tolist()
+    [4.0]
+    """
+    n = len(y)
+    mean = x.mean(0)
+    scale = x.std(0)
+    scale[scale < 1e-9] = 1.0
+    z = (x - mean) / scale
+    y_mean = float(y.mean())
+    yc = y - y_mean
+    u, s, vt = np.linalg.svd(z, full_matrices=False)
+    uy = u.T @ yc
+    best: tuple[float, float, np.ndarray, np.ndarray] | None = None
+    for alpha in alphas:
+        shrink = s**2 / (s**2 + alpha)
+        fitted = u @ (shrink * uy)
+        hat = (u**2) @ shrink + 1.0 / n
+        loo = y - (yc - fitted) / np.maximum(1.0 - hat, 1e-6)
+        err = float(np.mean((loo - y) ** 2))
+        if best is None or err < best[0] - 1e-12:
+            coef = vt.T @ ((s / (s**2 + alpha)) * uy)
+            best = (err, float(alpha), coef, loo)
+    assert best is not None
+    return RidgeFit(mean, scale, best[2], y_mean, best[1], best[3])
+
+
+# --- fitting -------------------------------------------------------------------------------
+
+@dataclass
+class Graded:
+    """Graded answers of one question: texts, the rubric's view of them and the human scores.
+
+    ``rubric_x`` holds :func:`rubric_features` of each answer (one row each) and
+    ``rubric_scores`` the rubric's own scores (points); ``scores`` the teacher's (points).
+    """
+
+    rubric: Rubric
+    texts: list[str]
+    rubric_x: np.ndarray
+    rubric_scores: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def from_results(cls, rubric: Rubric, texts: Sequence[str], results: Sequence[ScoreResult], scores: Sequence[float]) -> "Graded":
+        """From the rubric's results (e.g. ``Scorer.score_many(texts)``)."""
+        return cls(rubric, list(texts), rubric_matrix(rubric, results), np.array([r.score for r in results], dtype=float),
+                   np.asarray(scores, dtype=float))
+
+    @property
+    def fractions(self) -> np.ndarray:
+        """Human scores as fractions of max_score."""
+        return self.scores / self.rubric.max_score
+
+
+def _whole_levels(graded: Graded) -> int | None:
+    """Whole-point levels when the scale has at most MAX_CUT_LEVELS whole points and every grade is whole."""
+    m = graded.rubric.max_score
+    if m > MAX_CUT_LEVELS or abs(m - round(m)) > 1e-9:
+        return None
+    if np.any(np.abs(graded.scores - np.round(graded.scores)) > 1e-9):
+        return None
+    return int(round(m))
+
+
+def _knn_loo(graded: Graded, k: int) -> tuple[ExemplarIndex, np.ndarray]:
+    index = ExemplarIndex(k=k).fit(graded.texts, graded.fractions)
+    return index, index.features(index.self_similarities())
+
+
+def check_enough(graded: Graded, *, min_graded: int = MIN_GRADED) -> None:
+    """Raise :class:`InputError` (one line) if there are too few graded answers to learn from."""
+    rid = graded.rubric.id
+    if len(graded.texts) < min_graded:
+        raise InputError(f"question {rid!r}: {len(graded.texts)} graded answers, need at least {min_graded} to learn from")
+    if len(set(np.round(graded.scores, 6).tolist())) < 2:
+        raise InputError(f"question {rid!r}: every graded answer has the same score; grade some better and worse answers")
+
+
+def learn_questions(questions: Mapping[str, Graded], *, k: int = K, min_graded: int = MIN_GRADED, source: str = "") -> dict[str, Learned]:
+    """Learn a model per question (shared model first when there are several). See the module doc."""
+    for g in questions.values():
+        check_enough(g, min_graded=min_graded)
+    parts: dict[str, tuple[ExemplarIndex, np.ndarray]] = {}
+    for rid, g in sorted(questions.items()):
+        index, knn = _knn_loo(g, k)
+        parts[rid] = (index, _stack(g.rubric_x, knn))
+    shared: RidgeFit | None = None
+    ng = len(GENERIC_FEATURES)
+    if len(questions) > 1:
+        xs = np.vstack([parts[r][1][:, :ng] for r in sorted(questions)])
+        ys = np.concatenate([questions[r].fractions for r in sorted(questions)])
+        shared = fit_ridge(xs, ys)
+    out = {}
+    offset = 0
+    for rid, g in sorted(questions.items()):
+        x = parts[rid][1]
+        n = len(g.texts)
+        y = g.fractions
+        if shared is None:
+            own = fit_ridge(x, y)
+            coef, intercept, loo = own.coef / own.scale, own.intercept - float((own.coef / own.scale) @ own.mean), own.loo
+        else:
+            base_loo = shared.loo[offset : offset + n]
+            base_in = shared.predict(x[:, :ng])
+            own = fit_ridge(x, y - base_in)
+            raw_shared = np.concatenate([shared.coef / shared.scale, np.zeros(x.shape[1] - ng)])
+            coef = raw_shared + own.coef / own.scale
+            intercept = (shared.intercept - float((shared.coef / shared.scale) @ shared.mean)
+                         + own.intercept - float((own.coef / own.scale) @ own.mean))
+            loo = base_loo + (own.loo - (y - base_in))  # own.loo predicts the residual
+        offset += n
+        out[rid] = _finish(g, parts[rid][0], x, coef, intercept, np.clip(loo, 0.0, 1.0), k=k, source=source)
+    return out
+
+
+def _finish(g: Graded, index: ExemplarIndex, x: np.ndarray, coef: np.ndarray, intercept: float, loo: np.ndarray, *, k: int, source: str) -> Learned:
+    from grader.calibrate import qwk_cuts
+
+    rubric = g.rubric
+    levels = _whole_levels(g)
+    cuts = None
+    if levels is not None:
+        cuts = [round(c / levels, 6) for c in qwk_cuts(loo * levels, np.round(g.scores), levels)]
+    points = _to_points(loo, rubric, cuts)
+    tolerance = 0.5 if levels is not None else 0.1 * rubric.max_score
+    right = np.abs(points - g.scores) <= tolerance + 1e-9
+    conf_coef, conf_intercept = _fit_confidence(_confidence_inputs(x, loo), right)
+    pass_mark = _fit_pass_mark(loo, g.fractions, rubric.scoring.pass_mark)
+    keep = list(range(len(g.texts)))[:MAX_EXEMPLARS]
+    return Learned(
+        rubric_id=rubric.id, max_score=rubric.max_score, concept_ids=[c.id for c in rubric.concepts],
+        exemplars=[Exemplar(text=g.texts[i][:MAX_EXEMPLAR_CHARS], score=float(g.scores[i])) for i in keep],
+        k=k, features=feature_names(rubric), mean=[0.0] * len(coef), scale=[1.0] * len(coef),
+        coef=[round(float(c), 8) for c in coef], intercept=round(float(intercept), 8), cuts=cuts,
+        confidence=[round(float(c), 6) for c in conf_coef], confidence_intercept=round(float(conf_intercept), 6),
+        confidence_threshold=CONFIDENCE_THRESHOLD, pass_mark=pass_mark,
+        source=source[:500] or f"{len(g.texts)} graded answers",
+    )
+
+
+def _to_points(fraction: np.ndarray, rubric: Rubric, cuts: Sequence[float] | None) -> np.ndarray:
+    fraction = np.clip(np.asarray(fraction, dtype=float), 0.0, 1.0)
+    if cuts is not None:
+        levels = len(cuts)
+        whole = np.searchsorted(np.asarray(cuts), fraction, side="right")
+        return whole * (rubric.max_score / levels)
+    return np.array([min(rubric.max_score, round_to_step(f * rubric.max_score, rubric.scoring.score_step)) for f in fraction])
+
+
+CONFIDENCE_INPUTS = ("nearest_similarity", "knn_spread", "model_vs_neighbours")
+
+
+def _confidence_inputs(x: np.ndarray, fraction: np.ndarray) -> np.ndarray:
+    nb = len(BASE_FEATURES)
+    knn_mean = x[:, nb + KNN_FEATURES.index("knn_mean")]
+    nearest = x[:, nb + KNN_FEATURES.index("nearest_similarity")]
+    spread = x[:, nb + KNN_FEATURES.index("knn_spread")]
+    return np.column_stack([nearest, spread, np.abs(fraction - knn_mean)])
+
+
+def _fit_confidence(z: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, float]:
+    """Logistic regression of "right" on the confidence inputs; a constant when one class is missing."""
+    rate = float(np.clip(right.mean(), 0.02, 0.98))
+    if right.all() or not right.any() or len(right) < 10:
+        return np.zeros(z.shape[1]), math.log(rate / (1 - rate))
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0).fit(z, right.astype(int))
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def _fit_pass_mark(fraction: np.ndarray, human: np.ndarray, rubric_pass: float) -> float | None:
+    """Threshold on the learned fraction maximising Cohen's kappa of pass/fail with the teacher's."""
+    from sklearn.metrics import cohen_kappa_score
+
+    passed = human >= rubric_pass - 1e-9
+    if passed.all() or not passed.any():
+        return None
+    grid = np.round(np.linspace(0.05, 0.95, 91), 2)
+    best = (-2.0, rubric_pass)
+    for t in grid:
+        pred = fraction >= t
+        value = cohen_kappa_score(passed, pred) if pred.any() and not pred.all() else 0.0
+        if value > best[0] + 1e-12 or (abs(value - best[0]) <= 1e-12 and abs(t - rubric_pass) < abs(best[1] - rubric_pass)):
+            best = (float(value), float(t))
+    return best[1]
+
+
+# --- scoring with what was learned -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A graded answer close to the one scored: its text, the teacher's score and the similarity."""
+
+    text: str
+    score: float
+    similarity: float
+
+
+@dataclass(frozen=True)
+class LearnedScoreResult(ScoreResult):
+    """A :class:`ScoreResult` whose score was learned from graded answers.
+
+    ``rubric_score`` is what the rubric alone gives; ``confidence`` (0..1) the estimated
+    chance that the learned score is right; ``neighbours`` the closest graded answers.
+    """
+
+    rubric_score: float = 0.0
+    confidence: float = 1.0
+    neighbours: tuple[Neighbour, ...] = ()
+    explanation: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract of :meth:`ScoreResult.to_dict` plus ``confidence`` and ``learned``."""
+        data = super().to_dict()
+        data["confidence"] = round(self.confidence, 3)
+        data["learned"] = {
+            "rubric_score": self.rubric_score,
+            "explanation": self.explanation,
+            "closest_graded": [{"answer": n.text, "score": n.score, "similarity": round(n.similarity, 3)} for n in self.neighbours],
+        }
+        return data
+
+
+class LearnedModel:
+    """Learned data made ready to score: the exemplar index refitted from the stored texts."""
+
+    def __init__(self, learned: Learned, rubric: Rubric) -> None:
+        check_matches(learned, rubric, source=f"<learned {rubric.id}>")
+        self.learned = learned
+        self.rubric = rubric
+        self.index_ = ExemplarIndex(k=learned.k).fit(
+            [e.text for e in learned.exemplars], [e.score / learned.max_score for e in learned.exemplars]
+        )
+        self.coef_ = (np.asarray(learned.coef) / np.asarray(learned.scale))
+        self.intercept_ = learned.intercept - float(self.coef_ @ np.asarray(learned.mean))
+
+    def predict(self, texts: Sequence[str], rubric_x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(points, fractions, confidences, similarity matrix) of answers whose :func:`rubric_matrix` is ``rubric_x``."""
+        sims = self.index_.similarities(texts)
+        knn = self.index_.features(sims)
+        x = _stack(rubric_x, knn)
+        fraction = np.clip(x @ self.coef_ + self.intercept_, 0.0, 1.0)
+        # validity caps (gaming) still bind: graded neighbours must not lift a capped answer
+        fraction = np.minimum(fraction, 1.0 - rubric_x[:, BASE_FEATURES.index("capped")])
+        points = _to_points(fraction, self.rubric, self.learned.cuts)
+        z = _confidence_inputs(x, fraction) @ np.asarray(self.learned.confidence) + self.learned.confidence_intercept
+        confidence = 1.0 / (1.0 + np.exp(-z))
+        return points, fraction, confidence, sims
+
+
+class LearnedScorer:
+    """A :class:`Scorer` whose scores follow what was learned from the teacher's grades.
+
+    Same interface as :class:`Scorer` (``score``, ``score_many``, ``rubric``); results are
+    :class:`LearnedScoreResult`. Deterministic.
+    """
+
+    def __init__(self, scorer: Scorer, learned: Learned) -> None:
+        self.scorer = scorer
+        self.rubric = scorer.rubric
+        self.model_ = LearnedModel(learned, scorer.rubric)
+
+    def score(self, answer: str) -> LearnedScoreResult:
+        """Score one answer."""
+        return self.score_many([answer])[0]
+
+    def score_many(self, answers: Sequence[str]) -> list[LearnedScoreResult]:
+        """Score many answers: the rubric's results, then one vectorised learned prediction."""
+        answers = [a if isinstance(a, str) else "" for a in answers]
+        base = self.scorer.score_many(answers)
+        if not base:
+            return []
+        points, fraction, confidence, sims = self.model_.predict(answers, rubric_matrix(self.rubric, base))
+        top = self.model_.index_.neighbours(sims, count=3)
+        learned = self.model_.learned
+        out = []
+        for i, result in enumerate(base):
+            out.append(self._result(result, float(points[i]), float(fraction[i]), float(confidence[i]),
+                                    [Neighbour(learned.exemplars[j].text, learned.exemplars[j].score, float(sims[i, j])) for j in top[i]]))
+        return out
+
+    def _result(self, base: ScoreResult, points: float, fraction: float, confidence: float, neighbours: list[Neighbour]) -> LearnedScoreResult:
+        learned = self.model_.learned
+        if not base.concepts or any(f.code == "empty" for f in base.flags):
+            points, fraction = base.score, base.score / base.max_score  # nothing to learn from an empty answer
+        reasons = [r for r in base.review_reasons if r != "near the pass mark"]
+        if confidence < learned.confidence_threshold:
+            reasons.append(_low_confidence_reason(confidence, neighbours))
+        pass_mark = learned.pass_mark if learned.pass_mark is not None else self.rubric.scoring.pass_mark
+        if abs(fraction - pass_mark) < self.rubric.scoring.review_margin:
+            reasons.append("near the pass mark")
+        shown = [n for n in neighbours if n.similarity > 0][:3]
+        explanation = ""
+        if shown:
+            graded = ", ".join(f"{n.score:g}/{base.max_score:g}" for n in shown)
+            explanation = f"closest to answers you graded {graded}"
+        return LearnedScoreResult(
+            **{**base.__dict__, "score": float(points), "needs_review": bool(reasons), "review_reasons": reasons},
+            rubric_score=base.score, confidence=confidence, neighbours=tuple(shown), explanation=explanation,
+        )
+
+
+def _low_confidence_reason(confidence: float, neighbours: Sequence[Neighbour]) -> str:
+    nearest = neighbours[0].similarity if neighbours else 0.0
+    if nearest < LOW_SUPPORT:
+        why = "few graded answers like this one"
+    elif len({n.score for n in neighbours}) > 1:
+        why = "similar graded answers got different scores"
+    else:
+        why = "the rubric and the graded answers disagree"
+    return f"low confidence ({confidence:.2f}): {why}"
+
+
+def confidence_of(result: ScoreResult) -> float | None:
+    """The confidence of a learned score (None for a score of a rubric with nothing learned)."""
+    return getattr(result, "confidence", None)
+
+
+def wrap_scorer(scorer: Scorer, learned: Learned | None) -> Scorer | LearnedScorer:
+    """``scorer`` itself when nothing was learned, else a :class:`LearnedScorer` around it."""
+    return scorer if learned is None else LearnedScorer(scorer, learned)
+
+
+# --- graded tables, cross-validation ---------------------------------------------------------
+
+def graded_questions(rubrics: Mapping[str, Rubric], rubric_ids: Sequence[str], answers: Sequence[str], scores: Sequence[float],
+                     *, pool: Any = None) -> dict[str, Graded]:
+    """Group graded answers by question and score them once with their rubrics (as ``grader batch`` would)."""
+    from grader.batch import ScorerPool
+
+    if not (len(rubric_ids) == len(answers) == len(scores)):
+        raise ValueError("`rubric_ids`, `answers` and `scores` must have the same length")
+    pool = pool or ScorerPool(dict(rubrics))
+    rows: dict[str, list[int]] = {}
+    for i, rid in enumerate(rubric_ids):
+        if rid not in rubrics:
+            raise InputError(f"unknown rubric id {rid!r}")
+        rows.setdefault(rid, []).append(i)
+    out = {}
+    for rid, idx in sorted(rows.items()):
+        texts = [answers[i] for i in idx]
+        scorer = pool.get(rid)
+        base = getattr(scorer, "scorer", scorer)  # learn from the rubric's own view, never a learned one
+        out[rid] = Graded.from_results(rubrics[rid], texts, base.score_many(texts), [scores[i] for i in idx])
+    return out
+
+
+def _subset(g: Graded, rows: Sequence[int]) -> Graded:
+    rows = list(rows)
+    return Graded(g.rubric, [g.texts[i] for i in rows], g.rubric_x[rows], g.rubric_scores[rows], g.scores[rows])
+
+
+def predict_graded(learned: Learned, g: Graded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(points, fractions, confidences) of already-scored answers under ``learned``."""
+    points, fraction, confidence, _ = LearnedModel(learned, g.rubric).predict(g.texts, g.rubric_x)
+    return points, fraction, confidence
+
+
+@dataclass
+class LearningReport:
+    """Cross-validated agreement per question before (rubric as is) and after learning."""
+
+    folds: int
+    before: dict[str, dict[str, float]]
+    after: dict[str, dict[str, float]]
+    predictions: dict[str, np.ndarray] = field(default_factory=dict)
+    confidences: dict[str, np.ndarray] = field(default_factory=dict)
+    learned: dict[str, Learned] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (NaN becomes None)."""
+
+        def clean(m: dict[str, float]) -> dict[str, float | None]:
+            return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
+
+        return {"folds": self.folds, "per_question": {q: {"before": clean(self.before[q]), "after": clean(self.after[q])} for q in self.before}}
+
+
+def cross_validate_learning(questions: Mapping[str, Graded], *, folds: int = 5, seed: int = 0, k: int = K, min_graded: int = MIN_GRADED) -> LearningReport:
+    """Out-of-fold learned scores: answers split into folds within each question; each fold is
+    scored by models learned on the other folds only (exemplars, coefficients, cuts and all)."""
+    from sklearn.model_selection import KFold
+
+    for g in questions.values():
+        check_enough(g, min_graded=min_graded)
+    splits: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for rid, g in questions.items():
+        n_folds = min(folds, len(g.texts))
+        splits[rid] = list(KFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(len(g.texts))))
+    n_folds = max(len(s) for s in splits.values())
+    pred = {rid: np.full(len(g.texts), np.nan) for rid, g in questions.items()}
+    conf = {rid: np.full(len(g.texts), np.nan) for rid, g in questions.items()}
+    for f in range(n_folds):
+        train = {rid: _subset(g, splits[rid][f][0]) for rid, g in questions.items() if f < len(splits[rid])}
+        fitted = learn_questions(train, k=k, min_graded=min(min_graded, 2))
+        for rid, learned in fitted.items():
+            test = splits[rid][f][1]
+            points, _, c = predict_graded(learned, _subset(questions[rid], test))
+            pred[rid][test] = points
+            conf[rid][test] = c
+    before = {rid: agreement(g.scores, g.rubric_scores, max_score=g.rubric.max_score) for rid, g in questions.items()}
+    after = {rid: agreement(g.scores, pred[rid], max_score=g.rubric.max_score) for rid, g in questions.items()}
+    return LearningReport(n_folds, before, after, pred, conf)
+
+
+def with_cv(learned: Learned, report: LearningReport) -> Learned:
+    """``learned`` with the cross-validated before/after figures of its question attached."""
+    rid = learned.rubric_id
+
+    def clean(m: dict[str, float]) -> dict[str, float | None]:
+        return {k: (None if isinstance(v, float) and math.isnan(v) else round(float(v), 4)) for k, v in m.items()}
+
+    return learned.model_copy(update={"cv": {"before": clean(report.before[rid]), "after": clean(report.after[rid])}})
+
+
+def format_learning(report: LearningReport) -> str:
+    """Before/after cross-validated figures as plain text."""
+    from grader.evaluate import format_metrics
+
+    lines = [f"Cross-validated agreement ({report.folds} folds by answer; every answer scored by a model learned without it)"]
+    width = max([len("question"), *(len(q) for q in report.before)])
+    for qid in report.before:
+        lines.append(f"  {qid:<{width}}  before {format_metrics(report.before[qid])}")
+        lines.append(f"  {'':<{width}}  after  {format_metrics(report.after[qid])}")
+    return "\n".join(lines)
+
+
+def replace_score(result: ScoreResult, **changes: Any) -> ScoreResult:
+    """A copy of ``result`` with fields changed (for front ends applying a teacher's override)."""
+    return replace(result, **changes)
