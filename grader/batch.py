@@ -26,12 +26,16 @@ from typing import Any
 from grader.errors import InputError
 from grader.files import atomic_write, check_target
 from grader.integrity import rubric_vocabulary
+from grader.learn import LearnedScorer, confidence_of, wrap_scorer
+from grader.learned import Learned, load_learned_all
 from grader.rubric import Rubric, load_rubrics
 from grader.scoring import ScoreResult, Scorer
 from grader.tabular import BadRow, Cells, find_column, is_excel, read_table, safe_cell
 from grader.text import MAX_ANSWER_CHARS
 
 OUTPUT_COLUMNS = ("score", "max_score", "percent", "flags", "needs_review")
+LEARNED_COLUMNS = ("confidence",)
+"""Added after OUTPUT_COLUMNS only when some rubric has learned data (``grader learn``)."""
 DEFAULT_CHUNK = 2000
 MAX_REPORTED_ERRORS = 1000
 """Line numbers kept for the summary; further errors are only counted (memory stays flat)."""
@@ -84,14 +88,23 @@ class BatchSummary:
         return text
 
 
-def output_header(header: list[str]) -> list[str]:
+def output_header(header: list[str], *, learned: bool = False) -> list[str]:
     """Input columns, then ours; ours take a ``grader_`` prefix where a name is taken."""
     taken = {h.strip().lower() for h in header}
-    return [*header, *(f"grader_{c}" if c in taken else c for c in OUTPUT_COLUMNS)]
+    ours = (*OUTPUT_COLUMNS, *LEARNED_COLUMNS) if learned else OUTPUT_COLUMNS
+    return [*header, *(f"grader_{c}" if c in taken else c for c in ours)]
 
 
-def format_result(result: ScoreResult) -> list[str]:
-    """The five output cells of a scored row."""
+def format_result(result: ScoreResult, *, learned: bool = False) -> list[str]:
+    """The five output cells of a scored row (six with ``learned``: the confidence, blank if none)."""
+    extra = []
+    if learned:
+        confidence = confidence_of(result)
+        extra = ["" if confidence is None else f"{confidence:.2f}"]
+    return [*_cells(result), *extra]
+
+
+def _cells(result: ScoreResult) -> list[str]:
     return [
         f"{result.score:g}",
         f"{result.max_score:g}",
@@ -105,15 +118,17 @@ MIXED_ENCODING = "mixed_encoding"
 """Flag of a row whose line had another encoding than its file and was decoded on its own: check it."""
 
 
-def mark_for_review(row: list[str], code: str) -> list[str]:
-    """Add flag ``code`` to an output row (its last five cells are ours) and set needs_review.
+def mark_for_review(row: list[str], code: str, *, extra: int = 0) -> list[str]:
+    """Add flag ``code`` to an output row (its last five cells are ours, then ``extra`` learned
+    columns) and set needs_review.
 
     >>> mark_for_review(["x", "5", "10", "50", "", "false"], "mixed_encoding")[-2:]
     ['mixed_encoding', 'true']
     """
-    flags = [f for f in row[-2].split(";") if f]
-    row[-2] = ";".join(dict.fromkeys([*flags, code]))
-    row[-1] = "true"
+    flag_at, review_at = -2 - extra, -1 - extra
+    flags = [f for f in row[flag_at].split(";") if f]
+    row[flag_at] = ";".join(dict.fromkeys([*flags, code]))
+    row[review_at] = "true"
     return row
 
 
@@ -123,18 +138,21 @@ def error_cells(code: str, max_score: float | None = None) -> list[str]:
 
 
 class ScorerPool:
-    """One :class:`Scorer` per rubric id, built on first use."""
+    """One :class:`Scorer` per rubric id, built on first use; a :class:`LearnedScorer`
+    around it for rubrics with ``learned`` data (see :mod:`grader.learn`)."""
 
-    def __init__(self, rubrics: dict[str, Rubric]) -> None:
+    def __init__(self, rubrics: dict[str, Rubric], learned: dict[str, Learned] | None = None) -> None:
         self.rubrics = rubrics
-        self._scorers: dict[str, Scorer] = {}
+        self.learned = dict(learned or {})
+        self._scorers: dict[str, Scorer | LearnedScorer] = {}
 
-    def get(self, rubric_id: str) -> Scorer:
+    def get(self, rubric_id: str) -> Scorer | LearnedScorer:
         """The scorer of ``rubric_id`` (KeyError if unknown)."""
         if rubric_id not in self._scorers:
             if not hasattr(self, "_vocabularies"):  # lets integrity checks spot answers to another question
                 self._vocabularies = {rid: rubric_vocabulary(r) for rid, r in self.rubrics.items()} if len(self.rubrics) > 1 else {}
-            self._scorers[rubric_id] = Scorer(self.rubrics[rubric_id], other_vocabularies=self._vocabularies)
+            scorer = Scorer(self.rubrics[rubric_id], other_vocabularies=self._vocabularies)
+            self._scorers[rubric_id] = wrap_scorer(scorer, self.learned.get(rubric_id))
         return self._scorers[rubric_id]
 
 
@@ -152,6 +170,8 @@ class Layout:
     single_rubric: str | None = None
     review_lines: Container[int] = field(default=(), compare=False, repr=False)
     """Lines the reader decoded with its fallback encoding (filled as the file is read)."""
+    learned: dict[str, Learned] = field(default_factory=dict, repr=False, compare=False)
+    """Learned data by rubric id; when there is any, the output gains :data:`LEARNED_COLUMNS`."""
 
 
 def row_problem(row: Cells, layout: Layout) -> str | None:
@@ -192,8 +212,9 @@ class ChunkPlan:
 class AnswerScorer:
     """Scores (rubric id, answer) pairs into the five output cells; one :class:`Scorer` per rubric."""
 
-    def __init__(self, rubrics: dict[str, Rubric]) -> None:
-        self.pool = ScorerPool(rubrics)
+    def __init__(self, rubrics: dict[str, Rubric], learned: dict[str, Learned] | None = None) -> None:
+        self.pool = ScorerPool(rubrics, learned)
+        self.with_learned = bool(learned)
 
     def __call__(self, todo: list[tuple[str, str]]) -> list[list[str]]:
         """Output cells (formula-safe) of each pair, in order; one vectorised call per rubric."""
@@ -204,7 +225,7 @@ class AnswerScorer:
         for rid, idx in by_rubric.items():
             results = self.pool.get(rid).score_many([todo[i][1] for i in idx])
             for i, result in zip(idx, results):
-                cells[i] = [safe_cell(c) for c in format_result(result)]
+                cells[i] = [safe_cell(c) for c in format_result(result, learned=self.with_learned)]
         return cells
 
 
@@ -229,7 +250,7 @@ class ChunkScorer:
         """Output rows of ``chunk`` in input order, and the (line, code) of rows not scored."""
         plan = self.plan(chunk)
         if self._local is None:
-            self._local = AnswerScorer(self.rubrics)
+            self._local = AnswerScorer(self.rubrics, self.layout.learned)
         return self.finish(plan, self._local(plan.todo) if plan.todo else [])
 
     def plan(self, chunk: list[Row]) -> ChunkPlan:
@@ -249,7 +270,7 @@ class ChunkScorer:
                     code = "error_empty_answer"
             if code is not None:
                 max_score = rubrics[rid].max_score if rid in rubrics else None
-                plan.out[k] = [*map(safe_cell, cells), *error_cells(code, max_score)]
+                plan.out[k] = [*map(safe_cell, cells), *error_cells(code, max_score), *([""] if lay.learned else [])]
                 plan.errors.append((line, code))
                 continue
             key = (rid, cells[lay.answer_idx][: MAX_ANSWER_CHARS * 2])
@@ -316,10 +337,10 @@ def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
 _WORKER: AnswerScorer | None = None
 
 
-def _init_worker(rubrics: dict[str, Rubric]) -> None:
+def _init_worker(rubrics: dict[str, Rubric], learned: dict[str, Learned] | None = None) -> None:
     global _WORKER
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the CLI's handler is for the parent; Pool.terminate() ends workers
-    _WORKER = AnswerScorer(rubrics)
+    _WORKER = AnswerScorer(rubrics, learned)
 
 
 def _work(todo: list[tuple[str, str]]) -> list[list[str]]:
@@ -351,7 +372,7 @@ def score_chunks(
     def marked(chunk: list[Row], out: list[list[str]]) -> list[list[str]]:
         for (line, _), row in zip(chunk, out):
             if line in review_lines:
-                mark_for_review(row, MIXED_ENCODING)
+                mark_for_review(row, MIXED_ENCODING, extra=len(LEARNED_COLUMNS) if layout.learned else 0)
         return out
 
     if jobs == 1:
@@ -363,7 +384,7 @@ def score_chunks(
 
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(rubrics,)) as pool:
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(rubrics, layout.learned)) as pool:
         pending: deque[tuple[list[Row], ChunkPlan, Any]] = deque()
 
         def settle() -> tuple[int, list[list[str]], list[tuple[int, str]]]:
@@ -390,9 +411,10 @@ def prepare(
     """Load the rubrics and open the input: (rubrics, header, row iterator, layout).
 
     With a rubric file every row uses it; with a folder each row's ``question_col`` names
-    its rubric (by id).
+    its rubric (by id). Learned data stored beside the rubrics (``grader learn``) is used.
     """
     rubrics = load_rubrics(rubric_path)
+    learned = load_learned_all(rubric_path, rubrics)
     single = next(iter(rubrics)) if not Path(rubric_path).is_dir() else None
     table = read_table(input_path)
     header, rows = table.header, table.rows
@@ -400,17 +422,17 @@ def prepare(
     question_idx = None
     if single is None:
         question_idx = find_column(header, question_col, path=str(input_path), option="--question-col")
-    return rubrics, header, rows, Layout(len(header), answer_idx, question_idx, single, table.fallback_lines)
+    return rubrics, header, rows, Layout(len(header), answer_idx, question_idx, single, table.fallback_lines, learned)
 
 
-def write_atomic(output_path: str | os.PathLike[str], header: list[str], chunks: Iterable[list[list[str]]]) -> None:
+def write_atomic(output_path: str | os.PathLike[str], header: list[str], chunks: Iterable[list[list[str]]], *, learned: bool = False) -> None:
     """Write chunks of CSV rows (cells already formula-safe) through :func:`grader.files.atomic_write`.
 
     The target is replaced only when every chunk is written; it must be a regular file or absent.
     """
     with atomic_write(output_path, newline="", fsync=False) as fh:
         writer = csv.writer(fh)
-        writer.writerow([safe_cell(h) for h in output_header(header)])
+        writer.writerow([safe_cell(h) for h in output_header(header, learned=learned)])
         for rows in chunks:
             writer.writerows(rows)
 
@@ -450,7 +472,7 @@ def run_batch(
             yield out
 
     try:
-        write_atomic(output_path, header, output_chunks())
+        write_atomic(output_path, header, output_chunks(), learned=bool(layout.learned))
     finally:
         close = getattr(rows, "close", None)
         if close is not None:

@@ -87,13 +87,14 @@ class ExemplarIndex:
         order = np.argsort(-sims, axis=1, kind="stable")
         return order[:, :count]
 
-    def features(self, sims: np.ndarray) -> np.ndarray:
+    def features(self, sims: np.ndarray, *, k: int | None = None) -> np.ndarray:
         """(n, 5) features in the order of :data:`KNN_FEATURES`, from a similarity matrix.
 
-        Rows of ``sims`` with value -1 (excluded exemplars) never count as neighbours.
+        Rows of ``sims`` with value -1 (excluded exemplars) never count as neighbours;
+        ``k`` overrides the index's own.
         """
         n_ex = sims.shape[1]
-        k = min(self.k, n_ex - 1 if np.any(sims < 0) else n_ex) or 1
+        k = min(k or self.k, n_ex - 1 if np.any(sims < 0) else n_ex) or 1
         top = self.neighbours(sims, count=k)
         s = np.take_along_axis(sims, top, axis=1).clip(min=0.0)
         y = self.scores_[top]
