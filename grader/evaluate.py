@@ -271,6 +271,7 @@ def evaluate_rows(
     id_col: str = "answer_id",
     line_numbers: Sequence[int] | None = None,
     top: int = 10,
+    learned: dict[str, Any] | None = None,
 ) -> EvaluationReport:
     """Score graded answers with their rubrics and measure agreement with the human scores.
 
@@ -286,6 +287,9 @@ def evaluate_rows(
         File line of each row, used in problem messages (default: row index + 2).
     top : int
         How many of the largest disagreements to keep.
+    learned : dict, optional
+        Learned data by rubric id (:func:`grader.learned.load_learned_all`): those rubrics
+        score as ``grader batch`` does with it.
 
     Rows that cannot be used (see :func:`parse_graded_rows`) are skipped and described in
     ``problems``; the rest are scored.
@@ -310,7 +314,7 @@ def evaluate_rows(
 
     scored: list[ScoredRow] = []
     per_question: dict[str, dict[str, float]] = {}
-    pool = ScorerPool(rubrics)  # the same scorers as `grader batch` (incl. wrong-question checks)
+    pool = ScorerPool(rubrics, learned)  # the same scorers as `grader batch` (incl. wrong-question checks)
     for qid in sorted(groups):
         rubric = rubrics[qid]
         items = groups[qid]

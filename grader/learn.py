@@ -37,12 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from grader.errors import InputError
+from grader.errors import InputError, RubricError
 from grader.evaluate import agreement, quadratic_kappa
 from grader.exemplars import KNN_FEATURES, ExemplarIndex
 from grader.learned import MAX_EXEMPLAR_CHARS, MAX_EXEMPLARS, Exemplar, Learned, check_matches
 from grader.rubric import Rubric
 from grader.scoring import ScoreResult, Scorer, round_to_step
+from grader.words import WordWeights, fit_word_weights, word_weights_from
 
 MIN_GRADED = 10
 """Fewest graded answers per question to learn from."""
@@ -52,6 +53,8 @@ ALPHAS = tuple(float(a) for a in np.logspace(-2, 4, 13))
 MAX_CUT_LEVELS = 5
 MIN_CUT_ROWS = 50
 MIN_OWN_ROWS = 50
+MIN_WORD_ROWS = 200
+"""Word weights (:mod:`grader.words`) are learned only from this many graded answers of a question."""
 OFFSET_PRIOR_ROWS = 5.0
 """With several questions, a question gets its own model (beside the shared one) only from this
 many graded answers: with fewer (Mohler, ~14 per question) cross-validation on the graded
@@ -93,15 +96,16 @@ def rubric_matrix(rubric: Rubric, results: Sequence[ScoreResult]) -> np.ndarray:
     return np.vstack([rubric_features(r) for r in results])
 
 
-def feature_names(rubric: Rubric) -> list[str]:
-    """Names of the learned model's inputs for ``rubric``."""
-    return [*GENERIC_FEATURES, *(f"concept:{c.id}" for c in rubric.concepts)]
+def feature_names(rubric: Rubric, *, words: bool = False) -> list[str]:
+    """Names of the learned model's inputs for ``rubric`` (``words``: with the word-weights feature)."""
+    return [*GENERIC_FEATURES, *(f"concept:{c.id}" for c in rubric.concepts), *(["words"] if words else [])]
 
 
-def _stack(rubric_part: np.ndarray, knn_part: np.ndarray) -> np.ndarray:
-    """Columns in :func:`feature_names` order: base, neighbour, then concept features."""
+def _stack(rubric_part: np.ndarray, knn_part: np.ndarray, words: np.ndarray | None = None) -> np.ndarray:
+    """Columns in :func:`feature_names` order: base, neighbour, concept features, then words."""
     nb = len(BASE_FEATURES)
-    return np.hstack([rubric_part[:, :nb], knn_part, rubric_part[:, nb:]])
+    extra = [] if words is None else [np.asarray(words, dtype=float)[:, None]]
+    return np.hstack([rubric_part[:, :nb], knn_part, rubric_part[:, nb:], *extra])
 
 
 # --- ridge with leave-one-out predictions --------------------------------------------------
@@ -211,11 +215,16 @@ def learn_questions(questions: Mapping[str, Graded], *, k: int | None = None, mi
     order = sorted(questions)
     indexes = {rid: ExemplarIndex().fit(questions[rid].texts, questions[rid].fractions) for rid in order}
     self_sims = {rid: indexes[rid].self_similarities() for rid in order}
+    word_fits: dict[str, tuple[WordWeights, np.ndarray]] = {
+        rid: fit_word_weights(questions[rid].texts, questions[rid].fractions)
+        for rid in order if len(questions[rid].texts) >= MIN_WORD_ROWS
+    }
     ng = len(GENERIC_FEATURES)
     single = len(order) == 1
     best: tuple[float, int, dict[str, np.ndarray], RidgeFit] | None = None
     for kk in ((k,) if k is not None else K_CHOICES):
-        xs = {rid: _stack(questions[rid].rubric_x, indexes[rid].features(self_sims[rid], k=kk)) for rid in order}
+        xs = {rid: _stack(questions[rid].rubric_x, indexes[rid].features(self_sims[rid], k=kk),
+                          word_fits[rid][1] if rid in word_fits else None) for rid in order}
         y_all = np.concatenate([questions[r].fractions for r in order])
         fit = fit_ridge(xs[order[0]] if single else np.vstack([xs[r][:, :ng] for r in order]), y_all)
         err = float(np.mean((np.clip(fit.loo, 0, 1) - y_all) ** 2))
@@ -245,11 +254,13 @@ def learn_questions(questions: Mapping[str, Graded], *, k: int | None = None, mi
                 loo = loo + own.loo
         offset += n
         indexes[rid].k = k_best
-        out[rid] = _finish(g, indexes[rid], x, raw_coef, intercept, np.clip(loo, 0.0, 1.0), k=k_best, source=source)
+        out[rid] = _finish(g, indexes[rid], x, raw_coef, intercept, np.clip(loo, 0.0, 1.0), k=k_best, source=source,
+                           words=word_fits[rid][0] if rid in word_fits else None)
     return out
 
 
-def _finish(g: Graded, index: ExemplarIndex, x: np.ndarray, coef: np.ndarray, intercept: float, loo: np.ndarray, *, k: int, source: str) -> Learned:
+def _finish(g: Graded, index: ExemplarIndex, x: np.ndarray, coef: np.ndarray, intercept: float, loo: np.ndarray, *, k: int, source: str,
+            words: WordWeights | None = None) -> Learned:
     from grader.calibrate import qwk_cuts
 
     rubric = g.rubric
@@ -266,8 +277,9 @@ def _finish(g: Graded, index: ExemplarIndex, x: np.ndarray, coef: np.ndarray, in
     return Learned(
         rubric_id=rubric.id, max_score=rubric.max_score, concept_ids=[c.id for c in rubric.concepts],
         exemplars=[Exemplar(text=g.texts[i][:MAX_EXEMPLAR_CHARS], score=float(g.scores[i])) for i in keep],
-        k=k, features=feature_names(rubric), mean=[0.0] * len(coef), scale=[1.0] * len(coef),
+        k=k, features=feature_names(rubric, words=words is not None), mean=[0.0] * len(coef), scale=[1.0] * len(coef),
         coef=[round(float(c), 8) for c in coef], intercept=round(float(intercept), 8), cuts=cuts,
+        words=dict(words.weights) if words is not None else {}, words_intercept=words.intercept if words is not None else 0.0,
         confidence=[round(float(c), 6) for c in conf_coef], confidence_intercept=round(float(conf_intercept), 6),
         confidence_threshold=CONFIDENCE_THRESHOLD, pass_mark=pass_mark,
         source=source[:500] or f"{len(g.texts)} graded answers",
@@ -368,6 +380,9 @@ class LearnedModel:
         self.index_ = ExemplarIndex(k=learned.k).fit(
             [e.text for e in learned.exemplars], [e.score / learned.max_score for e in learned.exemplars]
         )
+        if learned.features != feature_names(rubric, words=bool(learned.words)):
+            raise RubricError(f"learned data for {rubric.id!r} has features that do not fit this rubric; learn again")
+        self.words_ = word_weights_from(learned.words, learned.words_intercept)
         self.coef_ = (np.asarray(learned.coef) / np.asarray(learned.scale))
         self.intercept_ = learned.intercept - float(self.coef_ @ np.asarray(learned.mean))
 
@@ -375,7 +390,7 @@ class LearnedModel:
         """(points, fractions, confidences, similarity matrix) of answers whose :func:`rubric_matrix` is ``rubric_x``."""
         sims = self.index_.similarities(texts)
         knn = self.index_.features(sims)
-        x = _stack(rubric_x, knn)
+        x = _stack(rubric_x, knn, self.words_.predict(texts) if self.words_ is not None else None)
         fraction = np.clip(x @ self.coef_ + self.intercept_, 0.0, 1.0)
         # validity caps (gaming) still bind: graded neighbours must not lift a capped answer
         fraction = np.minimum(fraction, 1.0 - rubric_x[:, BASE_FEATURES.index("capped")])

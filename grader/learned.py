@@ -31,6 +31,7 @@ MAX_LEARNED_BYTES = 20_000_000
 MAX_EXEMPLARS = 5_000
 MAX_EXEMPLAR_CHARS = 4_000
 MAX_FEATURES = 2_000
+MAX_WORDS = 5_000
 
 
 class _Strict(BaseModel):
@@ -50,7 +51,8 @@ class Learned(_Strict):
     ``features`` names the inputs of the linear model (``coef`` one per feature, applied
     to ``(x - mean) / scale``); its output is a score fraction mapped to points through
     ``cuts`` (fraction thresholds of whole-point scales) or rounded to the rubric's step.
-    ``confidence`` holds the logistic coefficients of the confidence (see
+    ``words`` are the weights of :mod:`grader.words` (feature ``words``, when learned from
+    enough answers). ``confidence`` holds the logistic coefficients of the confidence (see
     :data:`grader.learn.CONFIDENCE_INPUTS`). ``concept_ids`` and ``max_score`` record the
     rubric version it was learned for.
     """
@@ -67,12 +69,21 @@ class Learned(_Strict):
     coef: list[float]
     intercept: float
     cuts: list[float] | None = Field(default=None, max_length=100)
+    words: dict[str, float] = Field(default_factory=dict, max_length=MAX_WORDS)
+    words_intercept: float = 0.0
     confidence: list[float] = Field(default_factory=lambda: [0.0, 0.0, 0.0], min_length=3, max_length=3)
     confidence_intercept: float = 0.0
     confidence_threshold: float = Field(default=0.5, ge=0, le=1)
     pass_mark: float | None = Field(default=None, ge=0, le=1)
     source: str = Field(default="", max_length=500)
     cv: dict[str, dict[str, float | None]] = Field(default_factory=dict)
+
+    @field_validator("words")
+    @classmethod
+    def _finite_words(cls, value: dict[str, float]) -> dict[str, float]:
+        if not all(math.isfinite(v) and len(k) <= 200 for k, v in value.items()):
+            raise ValueError("word weights must be finite numbers of terms of at most 200 characters")
+        return value
 
     @field_validator("mean", "scale", "coef", "cuts", "confidence")
     @classmethod
