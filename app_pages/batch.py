@@ -15,9 +15,11 @@ from app_pages.common import (
     MAX_UPLOAD_BYTES,
     SAMPLES_CSV,
     get_store,
+    learned_for,
     note,
     plain,
     plain_numbers,
+    rubric_root,
     rubric_sets,
     rubrics_of,
     scorers_for,
@@ -25,6 +27,7 @@ from app_pages.common import (
     upload_on_disk,
     warn_set_problems,
 )
+from app_pages.learning import learn_panel
 from grader.batch import MIXED_ENCODING, Row, ScorerPool, guess_columns, score_rows
 from grader.errors import GraderError, InputError
 from grader.classview import concept_misses, disagreements, score_spread
@@ -85,7 +88,7 @@ def read_upload(path: str, name: str) -> tuple[list[str], list[Row], frozenset[i
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _pool(set_name: str, fingerprint: str) -> ScorerPool:
-    return ScorerPool(rubrics_of(scorers_for(set_name)))
+    return ScorerPool(rubrics_of(scorers_for(set_name)), learned_for(set_name))
 
 
 def review_scorer(question_id: str) -> Scorer | None:
@@ -96,7 +99,8 @@ def review_scorer(question_id: str) -> Scorer | None:
     for name in rubric_sets():
         rubrics = rubrics_of(scorers_for(name))
         if question_id in rubrics:
-            fingerprint = hashlib.sha256("".join(r.model_dump_json() for r in rubrics.values()).encode()).hexdigest()
+            learned = "".join(lrn.model_dump_json() for lrn in learned_for(name).values())  # grader learn
+            fingerprint = hashlib.sha256(("".join(r.model_dump_json() for r in rubrics.values()) + learned).encode()).hexdigest()
             return _pool(name, fingerprint).get(question_id)
     return None
 
@@ -225,6 +229,7 @@ if table is not None:
                     rubric_id=rubric_id,
                     chunk_size=200,
                     on_progress=advance,
+                    pool=ScorerPool(rubrics_of(scorers), learned_for(chosen_set)),
                 )
             except GraderError as exc:
                 st.error(plain(exc))
@@ -333,8 +338,8 @@ if runs:
     m3.metric("Needs review", len(queue))
     m4.metric("Overridden", len(overrides))
 
-    tab_review, tab_all, tab_students, tab_charts, tab_export = st.tabs(
-        ["Needs review first", "All rows", "Students", "Class view", "Download"]
+    tab_review, tab_all, tab_students, tab_charts, tab_export, tab_learn = st.tabs(
+        ["Needs review first", "All rows", "Students", "Class view", "Download", "Group, grade, learn"]
     )
     marks = store.marks_of_run(run_id)
     results = row_results(run_id, records)
@@ -536,3 +541,6 @@ if runs:
         )
         st.caption("Every cell is spreadsheet-safe: text starting with = + - @ is prefixed with an apostrophe. "
                    "Overrides replace the automatic score; their reasons stay in the results CSV only.")
+    with tab_learn:
+        learn_set = st.selectbox("Question set to learn for", rubric_sets(), key="learn_set")
+        learn_panel(records, overrides, store, run_id, rubrics_of(scorers_for(learn_set)), rubric_root() / learn_set)

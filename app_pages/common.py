@@ -18,6 +18,8 @@ import streamlit as st
 
 from grader.errors import ConfigError
 from grader.files import prune_old_files, save_stream
+from grader.learn import wrap_scorer
+from grader.learned import load_learned_all
 from grader.rubric import Rubric, load_rubric_set
 from grader.scoring import Scorer
 from grader.store import Store, default_url
@@ -97,13 +99,22 @@ def rubric_sets() -> list[str]:
 
 
 def _stamp(folder: Path) -> tuple[tuple[str, int], ...]:
-    return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.y*ml")))
+    files = [*folder.glob("*.y*ml"), *folder.glob("*.learned.json")]  # learned data changes scores too
+    return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(files))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> tuple[dict[str, Scorer], tuple[str, ...]]:
     rubrics, problems = load_rubric_set(folder)
-    return {rid: Scorer(r) for rid, r in sorted(rubrics.items())}, tuple(str(p).replace(folder + "/", "") for p in problems)
+    learned = load_learned_all(folder, rubrics)  # grader learn: scores follow the teacher's grades
+    return ({rid: wrap_scorer(Scorer(r), learned.get(rid)) for rid, r in sorted(rubrics.items())},
+            tuple(str(p).replace(folder + "/", "") for p in problems))
+
+
+def learned_for(set_name: str) -> dict[str, Any]:
+    """Learned data (``grader learn``) of a set's rubrics, by rubric id."""
+    folder = rubric_root() / set_name
+    return load_learned_all(folder, {rid: sc.rubric for rid, sc in scorers_for(set_name).items()})
 
 
 def scorers_for(set_name: str) -> dict[str, Scorer]:

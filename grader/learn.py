@@ -60,7 +60,7 @@ OFFSET_PRIOR_ROWS = 5.0
 many graded answers: with fewer (Mohler, ~14 per question) cross-validation on the graded
 answers showed own models overfitting (Pearson 0.54 against 0.61 for the shared model alone)."""
 """Cut points are fitted only from at least this many graded answers (else the rubric's rounding)."""
-K_CHOICES = (3, 5, 10, 20)
+K_CHOICES = (3, 5, 10, 20, 50)
 CONFIDENCE_THRESHOLD = 0.5
 LOW_SUPPORT = 0.35
 """Nearest graded answer less similar than this: "few graded answers like this one"."""
@@ -625,3 +625,32 @@ def learn(
     fitted = learn_questions(questions, min_graded=min_graded, source=source)
     report.learned = {rid: with_cv(lrn, report) for rid, lrn in fitted.items()}
     return LearnResult(report.learned, report, refused)
+
+
+def learning_curve(questions: Mapping[str, Graded], *, sizes: Sequence[int] = (10, 20, 30, 50), seed: int = 0) -> list[dict[str, float]]:
+    """Agreement against the number of graded answers per question (for the rubric studio).
+
+    For each size, each question's answers are shuffled (``seed``), the first ``size`` are
+    learned from and the rest scored; the agreement (as ``evaluate``) pools the scored
+    rests, in fractions of max_score x 10. Sizes that leave fewer than 5 answers to score
+    are skipped. Returns one dict per size: ``graded`` (per question), the metrics and ``n``.
+    """
+    out = []
+    orders = {rid: np.random.default_rng(seed).permutation(len(g.texts)) for rid, g in questions.items()}
+    for size in sizes:
+        human, pred = [], []
+        train, rest = {}, {}
+        for rid, g in questions.items():
+            if len(g.texts) - size < 5 or size < 2:
+                continue
+            train[rid] = _subset(g, sorted(orders[rid][:size].tolist()))
+            rest[rid] = _subset(g, sorted(orders[rid][size:].tolist()))
+        if not train:
+            continue
+        fitted = learn_questions(train, min_graded=2)
+        for rid, learned in fitted.items():
+            points, _, _ = predict_graded(learned, rest[rid])
+            human += (rest[rid].scores / rest[rid].rubric.max_score * 10).tolist()
+            pred += (points / rest[rid].rubric.max_score * 10).tolist()
+        out.append({"graded": float(size), **agreement(human, pred, max_score=10)})
+    return out

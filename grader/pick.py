@@ -184,3 +184,38 @@ def next_to_grade(
         picks = pick_next([answers[i] for i in pool], graded=cover, n=n, confidence=confidence)
         out += [NextAnswer(pool[p.index], rid, k + 1, p) for k, p in enumerate(picks)]
     return out
+
+
+def answer_groups(answers: Sequence[str], *, similarity: float = 0.8) -> list[list[int]]:
+    """Groups of answers with the same or near-same wording (positions), largest first.
+
+    Answers equal after folding case and spaces group first; then any answer at least
+    ``similarity`` alike to a group's first answer joins it. Single answers are left out.
+
+    >>> answer_groups(["Cell wall.", "cell  wall.", "mitochondria", "Cell wall"])
+    [[0, 1, 3]]
+    """
+    texts = [" ".join(a.split()).lower() if isinstance(a, str) else "" for a in answers]
+    firsts: dict[str, int] = {}
+    for i, t in enumerate(texts):
+        if t:
+            firsts.setdefault(t, i)
+    heads = sorted(set(firsts.values()))
+    if not heads:
+        return []
+    sims = similarity_matrix([texts[i] for i in heads])
+    group_of: dict[int, int] = {}
+    for a, i in enumerate(heads):
+        if i in group_of:
+            continue
+        group_of[i] = i
+        for b in range(a + 1, len(heads)):
+            j = heads[b]
+            if j not in group_of and sims[a, b] >= similarity:
+                group_of[j] = i
+    members: dict[int, list[int]] = {}
+    for i, t in enumerate(texts):
+        if t:
+            members.setdefault(group_of[firsts[t]], []).append(i)
+    groups = [m for m in members.values() if len(m) > 1]
+    return sorted(groups, key=lambda m: (-len(m), m[0]))
