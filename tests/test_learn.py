@@ -294,3 +294,12 @@ def test_cli_hostile_learned_file_is_one_line(capsys, rubric_dir: Path) -> None:
     learned_path(rubric_dir, "thaw").write_bytes(pickle.dumps(object))
     code, _, err = _run(capsys, "score", str(rubric_dir / "thaw.yaml"), "--text", GOOD[0])
     assert code == 2 and len(err.strip().splitlines()) == 1 and "refusing a pickle file" in err
+
+
+@pytest.mark.parametrize("name", ["grader.learn", "grader.learned", "grader.exemplars", "grader.words", "grader.pick"])
+def test_docstring_examples(name: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
