@@ -303,3 +303,29 @@ def test_docstring_examples(name: str) -> None:
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_learning_curve_reports_agreement_per_size(rubric_dir: Path) -> None:
+    from grader.learn import learning_curve
+
+    rubric = load_rubric(rubric_dir / "thaw.yaml")
+    answers, scores = _graded_set(repeat=3)
+    curve = learning_curve(graded_questions({"thaw": rubric}, ["thaw"] * len(answers), answers, scores), sizes=(10, 20, 40))
+    assert [c["graded"] for c in curve] == [10.0, 20.0]  # 40 would leave fewer than 5 to score
+    assert all(0 < c["n"] and -1 <= c["pearson"] <= 1 for c in curve)
+
+
+def test_answer_groups_put_same_wording_together() -> None:
+    from grader.pick import answer_groups
+
+    groups = answer_groups(["Cell wall.", "mitochondria", "cell  wall.", "Mitochondria!", "trains"])
+    assert groups[0] == [0, 2] and [1, 3] in groups and all(4 not in g for g in groups)
+
+
+def test_cli_next_with_graded_file_never_repicks_graded(capsys, rubric_dir: Path, tmp_path: Path) -> None:
+    answers, scores = _graded_set()
+    graded = _graded_csv(tmp_path / "graded.csv", answers, scores)
+    pool = _graded_csv(tmp_path / "pool.csv", answers[:6] + ["Khrushchev freed prisoners from the gulag camps."], [0.0] * 7)
+    code, out, _ = _run(capsys, "next", str(rubric_dir / "thaw.yaml"), str(pool), "--graded", str(graded), "-n", "3")
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    assert code == 0 and [r[2] for r in rows] == ["Khrushchev freed prisoners from the gulag camps."]
