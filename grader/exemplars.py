@@ -20,6 +20,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 KNN_FEATURES = ("knn_mean", "knn3_mean", "nearest_score", "nearest_similarity", "knn_spread")
 WORD_SHARE = 0.5
+MANY_EXEMPLARS = 200
+COMMON_NGRAM_SHARE = 0.2
 
 
 class ExemplarIndex:
@@ -46,7 +48,11 @@ class ExemplarIndex:
             raise ValueError(f"need one score per text and at least one text. Got {len(texts)} texts, {len(scores)} scores")
         self.scores_ = np.asarray(scores, dtype=float)
         self.word_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode", token_pattern=r"(?u)\b\w+\b")
-        self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, strip_accents="unicode", lowercase=True)
+        # With many exemplars, n-grams in more than a fifth of them carry little weight and
+        # cost most of the similarity product (its cost grows with the square of their counts).
+        max_df = COMMON_NGRAM_SHARE if len(texts) >= MANY_EXEMPLARS else 1.0
+        self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, strip_accents="unicode",
+                                     lowercase=True, max_df=max_df)
         docs = [t if isinstance(t, str) else "" for t in texts]
         self.word_matrix_ = self._fit_view(self.word_, docs)
         self.char_matrix_ = self._fit_view(self.char_, docs)
