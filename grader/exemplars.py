@@ -88,8 +88,13 @@ class ExemplarIndex:
         return total
 
     def neighbours(self, sims: np.ndarray, *, count: int) -> np.ndarray:
-        """Indices of the ``count`` most similar exemplars per row, most similar first (ties: lower index)."""
+        """Indices of the ``count`` most similar exemplars per row, most similar first (ties: lower index first)."""
         count = min(count, sims.shape[1])
+        if count < sims.shape[1] // 4:  # select first, then sort only the selected
+            part = np.argpartition(-sims, count - 1, axis=1)[:, :count]
+            keys = np.take_along_axis(sims, part, axis=1)
+            order = np.lexsort((part, -keys), axis=1) if part.size else part
+            return np.take_along_axis(part, order, axis=1)
         order = np.argsort(-sims, axis=1, kind="stable")
         return order[:, :count]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sklearn.feature_extraction.text import CountVectorizer
@@ -36,13 +37,18 @@ class WordWeights:
     weights: dict[str, float]
     intercept: float
 
+    @cached_property
+    def _model(self) -> tuple[CountVectorizer, np.ndarray]:
+        terms = sorted(self.weights)
+        return _vectorizer(terms).fit([]), np.array([self.weights[t] for t in terms])
+
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         """Intercept plus the weights of the terms each text contains."""
         if not self.weights:
             return np.full(len(texts), self.intercept)
-        terms = sorted(self.weights)
-        x = _vectorizer(terms).transform([t if isinstance(t, str) else "" for t in texts])
-        return x @ np.array([self.weights[t] for t in terms]) + self.intercept
+        vectorizer, weights = self._model
+        x = vectorizer.transform([t if isinstance(t, str) else "" for t in texts])
+        return x @ weights + self.intercept
 
     def top(self, text: str, *, count: int = 3) -> tuple[list[str], list[str]]:
         """The terms of ``text`` that raised its score most and those that lowered it most."""
