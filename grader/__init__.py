@@ -43,6 +43,12 @@ _EXPORTS = {
     "Flag": "grader.integrity",
     "check_answer": "grader.integrity",
     "rubric_vocabulary": "grader.integrity",
+    "learn": "grader.learn",
+    "LearnedScorer": "grader.learn",
+    "Learned": "grader.learned",
+    "load_learned": "grader.learned",
+    "save_learned": "grader.learned",
+    "pick_next": "grader.pick",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
