@@ -43,7 +43,6 @@ _EXPORTS = {
     "Flag": "grader.integrity",
     "check_answer": "grader.integrity",
     "rubric_vocabulary": "grader.integrity",
-    "learn": "grader.learn",
     "LearnedScorer": "grader.learn",
     "Learned": "grader.learned",
     "load_learned": "grader.learned",
