@@ -9,8 +9,9 @@ TF-IDF nearest-neighbour baseline, on the three public data sets, in one run.
 - SemEval-2013 test-unseen-answers: learn on train; 2-way accuracy, the learned pass mark
   (chosen on train) deciding "correct". Rubrics built from the reference answer.
 - Learning curve (ASAP-SAS, SemEval unseen-answers): 10/20/30/50 graded answers per
-  question picked by :func:`grader.pick.pick_next` (in rounds of 10: the next round uses
-  the model learned so far) versus at random (mean of 3 seeds).
+  question picked by :func:`grader.pick.pick_next` as ``grader next`` does (bands of the
+  rubric's score; in rounds: the next round uses the model learned so far) versus at
+  random (mean of 3 seeds).
 - Speed: ``learn`` on 2,000 graded answers; ``grader batch`` with and without learned data.
 
 Every choice of the learner was made on train splits or cross-validation on train, never
@@ -38,7 +39,7 @@ from _common import Timer, datasets_dir, markdown_table
 from grader.batch import ScorerPool
 from grader.evaluate import agreement, quadratic_kappa
 from grader.learn import Graded, check_enough, learn_questions, predict_graded, rubric_matrix
-from grader.pick import pick_next
+from grader.pick import pick_next, score_bands
 from grader.rubric import Rubric
 
 CURVE = (10, 20, 30, 50)
@@ -341,7 +342,8 @@ def picks_by_next(g: Graded, sizes=CURVE) -> dict[int, list[int]]:
                 learned = learn_questions({g.rubric.id: sub}, min_graded=2)[g.rubric.id]
                 _, _, confidence = predict_graded(learned, graded_of(g.rubric, g.texts, g.rubric_x, g.rubric_scores, g.scores, pool))
             picks = pick_next([g.texts[i] for i in pool], graded=[g.texts[i] for i in chosen], n=want,
-                              confidence=None if confidence is None else confidence.tolist())
+                              confidence=None if confidence is None else confidence.tolist(),
+                              strata=score_bands(g.rubric_x[:, 0])[pool].tolist())
             chosen += [pool[p.index] for p in picks]
         out[size] = list(chosen)
     return out

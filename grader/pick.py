@@ -1,6 +1,8 @@
 """Which answers the teacher should grade next, for the largest gain (``grader next``).
 
-First, representatives of groups of similar answers that no graded answer covers yet: a
+First, representatives (taken in turn from five bands of the rubric's own score, so the
+graded answers span the range of scores; chosen on ASAP-SAS train answers, where pure
+density picks lost to random picks and banded ones beat them) of groups of similar answers that no graded answer covers yet: a
 greedy cover in the word-and-character TF-IDF space of :class:`grader.exemplars.ExemplarIndex`
 (each pick is the answer that most raises the similarity of the ungraded answers to their
 nearest graded-or-picked answer, counting only answers at least :data:`GROUP_SIMILARITY`
@@ -50,6 +52,19 @@ def similarity_matrix(texts: Sequence[str]) -> np.ndarray:
     return sims
 
 
+def score_bands(raw: Sequence[float], *, bands: int = 5) -> np.ndarray:
+    """Band (0..bands-1) of each answer by the quantiles of the rubric's raw score, for ``strata``.
+
+    >>> score_bands([0.1, 0.9, 0.5, 0.3, 0.7]).tolist()
+    [0, 4, 2, 1, 3]
+    """
+    values = np.asarray(raw, dtype=float)
+    if not len(values):
+        return np.zeros(0, dtype=int)
+    cuts = np.quantile(values, np.linspace(0, 1, bands + 1)[1:-1])
+    return np.searchsorted(cuts, values, side="right")
+
+
 def groups_of(sims: np.ndarray, representatives: Sequence[int]) -> np.ndarray:
     """For each answer, the position in ``representatives`` of its most similar one (-1 if none)."""
     if not len(representatives):
@@ -64,6 +79,7 @@ def pick_next(
     n: int = 10,
     confidence: Sequence[float] | None = None,
     min_group: int = MIN_GROUP,
+    strata: Sequence[int] | None = None,
 ) -> list[Pick]:
     """Up to ``n`` answers (positions in ``answers``) to grade next, best first.
 
@@ -78,6 +94,10 @@ def pick_next(
     confidence : sequence of float, optional
         Confidence of the current learned score of each answer (0..1); once the groups are
         covered, the least confident are picked.
+    strata : sequence of int, optional
+        A band per answer (e.g. the quintile of the rubric's own score): representatives
+        are taken from the bands in turn, so the graded answers span the range of scores
+        and not only the most common kind of answer.
 
     >>> picks = pick_next(["the cell wall", "the cell wall", "cell walls", "mitochondria"], n=2, min_group=2)
     >>> [(p.index, p.group_size) for p in picks]
@@ -95,6 +115,9 @@ def pick_next(
     sims = every[:m, :m]
     cover = every[:m, m:].max(axis=1) if len(graded) else np.zeros(m)
     candidates = np.arange(m) if m <= MAX_CANDIDATES else np.unique(np.linspace(0, m - 1, MAX_CANDIDATES).astype(int))
+    band = np.asarray(strata) if strata is not None else None
+    if band is not None and len(band) != m:
+        raise ValueError(f"`strata` needs one value per answer. Got {len(band)} for {m} answers")
     chosen: list[int] = []
     reasons: list[str] = []
     taken = np.zeros(m, dtype=bool)
@@ -105,6 +128,11 @@ def pick_next(
         gain = gain_each.sum(axis=1)
         size = members.sum(axis=1)
         gain[taken[candidates]] = -1.0
+        if band is not None:
+            counts = {b: int(np.sum(band[chosen] == b)) if chosen else 0 for b in np.unique(band[candidates][~taken[candidates]])}
+            if counts:
+                turn = min(counts, key=lambda b: (counts[b], b))
+                gain[band[candidates] != turn] = -1.0
         best = int(np.argmax(gain))
         if size[best] >= min_group or confidence is None:
             if gain[best] < 0:
@@ -178,10 +206,12 @@ def next_to_grade(
         if not pool:
             continue
         confidence = None
+        scorer = Scorer(rubric) if model is None else LearnedScorer(Scorer(rubric), model)
+        scored = scorer.score_many([answers[i] for i in pool])
         if model is not None:
-            scored = LearnedScorer(Scorer(rubric), model).score_many([answers[i] for i in pool])
             confidence = [r.confidence for r in scored]
-        picks = pick_next([answers[i] for i in pool], graded=cover, n=n, confidence=confidence)
+        bands = score_bands([r.raw for r in scored])  # representatives across the rubric's score range
+        picks = pick_next([answers[i] for i in pool], graded=cover, n=n, confidence=confidence, strata=bands.tolist())
         out += [NextAnswer(pool[p.index], rid, k + 1, p) for k, p in enumerate(picks)]
     return out
 
