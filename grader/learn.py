@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -575,11 +575,6 @@ def format_learning(report: LearningReport) -> str:
         lines.append(f"  {qid:<{width}}  before {format_metrics(report.before[qid])}")
         lines.append(f"  {'':<{width}}  after  {format_metrics(report.after[qid])}")
     return "\n".join(lines)
-
-
-def replace_score(result: ScoreResult, **changes: Any) -> ScoreResult:
-    """A copy of ``result`` with fields changed (for front ends applying a teacher's override)."""
-    return replace(result, **changes)
 
 
 @dataclass

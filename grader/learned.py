@@ -17,7 +17,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -215,8 +215,3 @@ def save_learned(learned: Learned, rubric_path: str | os.PathLike[str]) -> Path:
             raise RubricError(f"cannot write learned data ({exc.strerror or exc})", path=str(target)) from None
         raise
     return target
-
-
-def summary(learned: Learned) -> dict[str, Any]:
-    """A short description for front ends: number of exemplars and the stored CV figures."""
-    return {"rubric_id": learned.rubric_id, "exemplars": len(learned.exemplars), "cv": learned.cv, "source": learned.source}
