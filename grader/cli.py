@@ -352,14 +352,14 @@ def cmd_next(args: argparse.Namespace) -> int:
     from grader.learned import load_learned_all
     from grader.pick import next_to_grade
     from grader.rubric import load_rubrics
-    from grader.tabular import find_column, read_rows, safe_cell
+    from grader.tabular import BadRow, find_column, read_rows, safe_cell
 
     rubrics = load_rubrics(args.rubrics)
     single = next(iter(rubrics)) if not Path(args.rubrics).is_dir() else None
     header, rows = read_rows(args.answers)
     answer_idx = find_column(header, args.answer_col, path=args.answers, option="--answer-col")
     question_idx = None if single else find_column(header, args.question_col, path=args.answers, option="--question-col")
-    table = [(row + [""] * len(header))[: len(header)] for _, row in rows if not (row and row[0] == "\x00csv-error")]
+    table = [(list(row) + [""] * len(header))[: len(header)] for _, row in rows if not isinstance(row, BadRow)]
     ids = [single if single else row[question_idx].strip() for row in table]  # type: ignore[index]
     keep = [i for i, rid in enumerate(ids) if rid in rubrics]
     graded = []

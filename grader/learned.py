@@ -108,13 +108,18 @@ class Learned(_Strict):
 
 
 def learned_path(rubric_path: str | os.PathLike[str], rubric_id: str) -> Path:
-    """Where the learned data of ``rubric_id`` lives: ``<rubric-id>.learned.json`` in the rubric's folder.
+    """Where the learned data of ``rubric_id`` lives: ``<rubric-id>.learned.json`` in the rubric's folder
+    (for a folder of question sets, the set folder holding ``<rubric-id>.yaml``).
 
     >>> learned_path("rubrics/thaw.yaml", "thaw").name
     'thaw.learned.json'
     """
     p = Path(rubric_path)
     folder = p if p.is_dir() else p.parent
+    if p.is_dir() and not any(p.glob("*.y*ml")):  # a folder of question sets: beside the rubric's own file
+        own = sorted(f.parent for f in [*p.glob(f"*/{rubric_id}.yaml"), *p.glob(f"*/{rubric_id}.yml")] if f.parent.name != "drafts")
+        if own:
+            folder = own[0]
     return folder / f"{rubric_id}{SUFFIX}"
 
 

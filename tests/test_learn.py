@@ -329,3 +329,12 @@ def test_cli_next_with_graded_file_never_repicks_graded(capsys, rubric_dir: Path
     code, out, _ = _run(capsys, "next", str(rubric_dir / "thaw.yaml"), str(pool), "--graded", str(graded), "-n", "3")
     rows = list(csv.reader(io.StringIO(out)))[1:]
     assert code == 0 and [r[2] for r in rows] == ["Khrushchev freed prisoners from the gulag camps."]
+
+
+def test_learned_data_of_a_folder_of_question_sets_lives_beside_each_rubric(tmp_path: Path, learned) -> None:
+    sets = tmp_path / "sets"
+    (sets / "history").mkdir(parents=True)
+    (sets / "history" / "thaw.yaml").write_text(yaml.safe_dump(minimal_rubric_data()), encoding="utf-8")
+    path = save_learned(learned, sets)
+    assert path == sets / "history" / "thaw.learned.json"
+    assert load_learned(sets, load_rubric(sets / "history" / "thaw.yaml")) == learned
