@@ -18,12 +18,14 @@ from app_pages.common import (
     note,
     plain,
     plain_numbers,
+    rubric_root,
     rubric_sets,
     scorers_for,
     teacher_gate,
     upload_on_disk,
     warn_set_problems,
 )
+from app_pages.learning import learn_panel
 from grader.batch import MIXED_ENCODING, Row, score_rows
 from grader.errors import GraderError, InputError
 from grader.classview import concept_misses, disagreements, score_spread
@@ -111,6 +113,7 @@ def _row_results(run_id: int, fingerprint: str, _records: tuple) -> dict:
 def row_results(run_id: int, records: list) -> dict:
     """The current scorer's full result for every scored row (concepts for reports and the class view)."""
     sets = "".join(r.model_dump_json() for name in rubric_sets() for r in scorers_for(name).rubrics.values())
+    sets += "".join(lrn.model_dump_json() for name in rubric_sets() for lrn in scorers_for(name).learned.values())  # grader learn
     fingerprint = hashlib.sha256((sets + "".join(f"{r.row}:{r.question_id}:{r.answer}" for r in records)).encode()).hexdigest()
     return _row_results(run_id, fingerprint, tuple(records))
 
@@ -327,8 +330,8 @@ if runs:
     m3.metric("Needs review", len(queue))
     m4.metric("Overridden", len(overrides))
 
-    tab_review, tab_all, tab_students, tab_charts, tab_export = st.tabs(
-        ["Needs review first", "All rows", "Students", "Class view", "Download"]
+    tab_review, tab_all, tab_students, tab_charts, tab_export, tab_learn = st.tabs(
+        ["Needs review first", "All rows", "Students", "Class view", "Download", "Group, grade, learn"]
     )
     marks = store.marks_of_run(run_id)
     results = row_results(run_id, records)
@@ -530,3 +533,6 @@ if runs:
         )
         st.caption("Every cell is spreadsheet-safe: text starting with = + - @ is prefixed with an apostrophe. "
                    "Overrides replace the automatic score; their reasons stay in the results CSV only.")
+    with tab_learn:
+        learn_set = st.selectbox("Question set to learn for", rubric_sets(), key="learn_set")
+        learn_panel(records, overrides, store, run_id, scorers_for(learn_set).rubrics, rubric_root() / learn_set)

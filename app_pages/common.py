@@ -18,6 +18,7 @@ import streamlit as st
 
 from grader.errors import ConfigError
 from grader.files import prune_old_files, save_stream
+from grader.learned import load_learned_all
 from grader.rubric import Rubric, load_rubric_set, rubric_from_yaml, rubric_to_yaml
 from grader.scorer_set import ScorerSet
 from grader.store import Store, default_url
@@ -97,7 +98,8 @@ def rubric_sets() -> list[str]:
 
 
 def _stamp(folder: Path) -> tuple[tuple[str, int], ...]:
-    return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(folder.glob("*.y*ml")))
+    files = [*folder.glob("*.y*ml"), *folder.glob("*.learned.json")]  # learned data changes scores too
+    return tuple((p.name, p.stat().st_mtime_ns) for p in sorted(files))
 
 
 def set_stamp(set_name: str) -> tuple[tuple[str, int], ...]:
@@ -108,7 +110,14 @@ def set_stamp(set_name: str) -> tuple[tuple[str, int], ...]:
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> tuple[ScorerSet, tuple[str, ...]]:
     rubrics, problems = load_rubric_set(folder)
-    return ScorerSet(dict(sorted(rubrics.items()))), tuple(str(p).replace(folder + "/", "") for p in problems)
+    learned = load_learned_all(folder, rubrics)  # grader learn: scores follow the teacher's grades
+    scorers = ScorerSet(dict(sorted(rubrics.items())), learned=learned)
+    return scorers, tuple(str(p).replace(folder + "/", "") for p in problems)
+
+
+def learned_for(set_name: str) -> dict[str, Any]:
+    """Learned data (``grader learn``) of a set's rubrics, by rubric id (what its scorer set scores with)."""
+    return dict(scorers_for(set_name).learned)
 
 
 def scorers_for(set_name: str) -> ScorerSet:

@@ -26,6 +26,7 @@ from app_pages.common import (
     upload_on_disk,
     warn_set_problems,
 )
+from app_pages.learning import learning_curve_panel
 from grader.build import build_rubric
 from grader.editing import (
     CONCEPT_COLUMNS,
@@ -318,6 +319,9 @@ if edited is not None and picked:
             f"**Per concept** - share of high-scored (>= {HIGH:.0%}) and low-scored (<= {LOW:.0%}) answers that match it."
         )
         st.dataframe(pd.DataFrame(comparison["concepts"]).round(2), hide_index=True, width="stretch", key="studio_concept_table")
+        usable = [(r.get("answer", ""), r.get("score", "")) for r, _ in picked]
+        usable = [(a, float(v)) for a, v in usable if a.strip() and v.strip().replace(".", "", 1).isdigit() and float(v) <= edited.max_score]
+        learning_curve_panel(edited, [a for a, _ in usable], [v for _, v in usable])
         if comparison["problems"]:
             with st.expander(f"{len(comparison['problems'])} sample rows could not be used"):
                 for p in comparison["problems"][:50]:

@@ -45,6 +45,11 @@ _EXPORTS = {
     "Flag": "grader.integrity",
     "check_answer": "grader.integrity",
     "rubric_vocabulary": "grader.integrity",
+    "LearnedScorer": "grader.learned_scoring",
+    "Learned": "grader.learned",
+    "load_learned": "grader.learned",
+    "save_learned": "grader.learned",
+    "pick_next": "grader.pick",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])

@@ -26,6 +26,7 @@ from typing import Any
 
 from grader.errors import InputError
 from grader.files import atomic_write, check_target
+from grader.learned_scoring import confidence_of
 from grader.rows import Layout, Row, RowScore, check_row
 from grader.rubric import Rubric
 from grader.scorer_set import ScorerSet
@@ -35,6 +36,8 @@ from grader.text import MAX_ANSWER_CHARS
 
 
 OUTPUT_COLUMNS = ("score", "max_score", "percent", "flags", "needs_review")
+LEARNED_COLUMNS = ("confidence",)
+"""Added after OUTPUT_COLUMNS only when some rubric has learned data (``grader learn``)."""
 DEFAULT_CHUNK = 2000
 """Rows read, scored and written at a time."""
 MAX_REPORTED_ERRORS = 1000
@@ -86,14 +89,23 @@ class BatchSummary:
         return text
 
 
-def output_header(header: list[str]) -> list[str]:
+def output_header(header: list[str], *, learned: bool = False) -> list[str]:
     """Input columns, then ours; ours take a ``grader_`` prefix where a name is taken."""
     taken = {h.strip().lower() for h in header}
-    return [*header, *(f"grader_{c}" if c in taken else c for c in OUTPUT_COLUMNS)]
+    ours = (*OUTPUT_COLUMNS, *LEARNED_COLUMNS) if learned else OUTPUT_COLUMNS
+    return [*header, *(f"grader_{c}" if c in taken else c for c in ours)]
 
 
-def format_result(result: ScoreResult) -> list[str]:
-    """The five output cells of a scored row."""
+def format_result(result: ScoreResult, *, learned: bool = False) -> list[str]:
+    """The five output cells of a scored row (six with ``learned``: the confidence, blank if none)."""
+    extra = []
+    if learned:
+        confidence = confidence_of(result)
+        extra = ["" if confidence is None else f"{confidence:.2f}"]
+    return [*_cells(result), *extra]
+
+
+def _cells(result: ScoreResult) -> list[str]:
     return [
         f"{result.score:g}",
         f"{result.max_score:g}",
@@ -107,15 +119,17 @@ MIXED_ENCODING = "mixed_encoding"
 """Flag of a row whose line had another encoding than its file and was decoded on its own: check it."""
 
 
-def mark_for_review(row: list[str], code: str) -> list[str]:
-    """Add flag ``code`` to an output row (its last five cells are ours) and set needs_review.
+def mark_for_review(row: list[str], code: str, *, extra: int = 0) -> list[str]:
+    """Add flag ``code`` to an output row (its last five cells are ours, then ``extra`` learned
+    columns) and set needs_review.
 
     >>> mark_for_review(["x", "5", "10", "50", "", "false"], "mixed_encoding")[-2:]
     ['mixed_encoding', 'true']
     """
-    flags = [f for f in row[-2].split(";") if f]
-    row[-2] = ";".join(dict.fromkeys([*flags, code]))
-    row[-1] = "true"
+    flag_at, review_at = -2 - extra, -1 - extra
+    flags = [f for f in row[flag_at].split(";") if f]
+    row[flag_at] = ";".join(dict.fromkeys([*flags, code]))
+    row[review_at] = "true"
     return row
 
 
@@ -141,8 +155,10 @@ class ChunkPlan:
 class AnswerScorer:
     """Scores (rubric id, answer) pairs into the five output cells with the scorers of a :class:`ScorerSet`."""
 
-    def __init__(self, scorers: ScorerSet | Mapping[str, Rubric]) -> None:
+    def __init__(self, scorers: ScorerSet | Mapping[str, Rubric], *, learned_columns: bool | None = None) -> None:
         self.scorers = ScorerSet.coerce(scorers)
+        self.with_learned = bool(self.scorers.learned) if learned_columns is None else learned_columns
+        """Whether rows get the :data:`LEARNED_COLUMNS` (default: when the set has learned data)."""
 
     def __call__(self, todo: list[tuple[str, str]]) -> list[list[str]]:
         """Output cells (formula-safe) of each pair, in order; one vectorised call per rubric."""
@@ -153,7 +169,7 @@ class AnswerScorer:
         for rid, idx in by_rubric.items():
             results = self.scorers.score_many(rid, [todo[i][1] for i in idx])
             for i, result in zip(idx, results):
-                cells[i] = [safe_cell(c) for c in format_result(result)]
+                cells[i] = [safe_cell(c) for c in format_result(result, learned=self.with_learned)]
         return cells
 
 
@@ -169,6 +185,8 @@ class ChunkScorer:
 
     def __init__(self, scorers: ScorerSet | Mapping[str, Rubric], layout: Layout, *, memo_entries: int = MEMO_ENTRIES) -> None:
         self.scorers = ScorerSet.coerce(scorers)
+        if layout.learned and dict(layout.learned) != self.scorers.learned:  # the layout's learned data rules
+            self.scorers = ScorerSet(self.scorers.rubrics, context=self.scorers.context, learned=layout.learned)
         self.layout = layout
         self.memo_entries = memo_entries
         self._memo: dict[tuple[str, str], list[str]] = {}
@@ -178,7 +196,7 @@ class ChunkScorer:
         """Output rows of ``chunk`` in input order, and the (line, code) of rows not scored."""
         plan = self.plan(chunk)
         if self._local is None:
-            self._local = AnswerScorer(self.scorers)
+            self._local = AnswerScorer(self.scorers, learned_columns=bool(self.layout.learned))
         return self.finish(plan, self._local(plan.todo) if plan.todo else [])
 
     def plan(self, chunk: list[Row]) -> ChunkPlan:
@@ -191,7 +209,8 @@ class ChunkScorer:
             cells, rid = checked.cells, checked.rubric_id
             if checked.error is not None:
                 max_score = scorers.rubrics[rid].max_score if rid in scorers else None
-                plan.out[k] = [*map(safe_cell, cells), *error_cells(checked.error, max_score)]
+                learned_blank = [""] * len(LEARNED_COLUMNS) if lay.learned else []
+                plan.out[k] = [*map(safe_cell, cells), *error_cells(checked.error, max_score), *learned_blank]
                 plan.errors.append((line, checked.error))
                 continue
             key = (rid, cells[lay.answer_idx][: MAX_ANSWER_CHARS * 2])
@@ -242,10 +261,10 @@ def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
 _WORKER: AnswerScorer | None = None
 
 
-def _init_worker(scorers: ScorerSet) -> None:
+def _init_worker(scorers: ScorerSet, learned_columns: bool) -> None:
     global _WORKER
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the CLI's handler is for the parent; Pool.terminate() ends workers
-    _WORKER = AnswerScorer(scorers)
+    _WORKER = AnswerScorer(scorers, learned_columns=learned_columns)  # the set's pickle carries its learned data
 
 
 def _work(todo: list[tuple[str, str]]) -> list[list[str]]:
@@ -277,7 +296,7 @@ def score_chunks(
     def marked(chunk: list[Row], out: list[list[str]]) -> list[list[str]]:
         for (line, _), row in zip(chunk, out):
             if line in review_lines:
-                mark_for_review(row, MIXED_ENCODING)
+                mark_for_review(row, MIXED_ENCODING, extra=len(LEARNED_COLUMNS) if layout.learned else 0)
         return out
 
     if jobs == 1:
@@ -287,7 +306,7 @@ def score_chunks(
         return
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(scorers,)) as pool:
+    with ctx.Pool(jobs, initializer=_init_worker, initargs=(scorer.scorers, bool(layout.learned))) as pool:
         pending: deque[tuple[list[Row], ChunkPlan, Any]] = deque()
 
         def settle() -> tuple[int, list[list[str]], list[tuple[int, str]]]:
@@ -314,9 +333,9 @@ def prepare(
     """Load the scorer set and open the input: (scorers, header, row iterator, layout).
 
     With a rubric file every row uses it; with a folder each row's ``question_col`` names
-    its rubric (by id).
+    its rubric (by id). Learned data stored beside the rubrics (``grader learn``) is used.
     """
-    scorers = ScorerSet.from_path(rubric_path)
+    scorers = ScorerSet.from_path(rubric_path, learned=True)
     single = next(iter(scorers)) if not Path(rubric_path).is_dir() else None
     table = read_table(input_path)
     header, rows = table.header, table.rows
@@ -324,17 +343,18 @@ def prepare(
     question_idx = None
     if single is None:
         question_idx = find_column(header, question_col, path=str(input_path))
-    return scorers, header, rows, Layout(len(header), answer_idx, question_idx, single, table.fallback_lines)
+    layout = Layout(len(header), answer_idx, question_idx, single, table.fallback_lines, scorers.learned)
+    return scorers, header, rows, layout
 
 
-def write_atomic(output_path: str | os.PathLike[str], header: list[str], chunks: Iterable[list[list[str]]]) -> None:
+def write_atomic(output_path: str | os.PathLike[str], header: list[str], chunks: Iterable[list[list[str]]], *, learned: bool = False) -> None:
     """Write chunks of CSV rows (cells already formula-safe) through :func:`grader.files.atomic_write`.
 
     The target is replaced only when every chunk is written; it must be a regular file or absent.
     """
     with atomic_write(output_path, newline="", fsync=False) as fh:
         writer = csv.writer(fh)
-        writer.writerow([safe_cell(h) for h in output_header(header)])
+        writer.writerow([safe_cell(h) for h in output_header(header, learned=learned)])
         for rows in chunks:
             writer.writerows(rows)
 
@@ -374,7 +394,7 @@ def run_batch(
             yield out
 
     try:
-        write_atomic(output_path, header, output_chunks())
+        write_atomic(output_path, header, output_chunks(), learned=bool(layout.learned))
     finally:
         close = getattr(rows, "close", None)
         if close is not None:

@@ -60,7 +60,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     """grader score RUBRIC_OR_DIR [--question ID] (--text TEXT | --file PATH | -) [--json]"""
     from grader.scorer_set import ScorerSet
 
-    scorers = ScorerSet.from_path(args.rubric)
+    scorers = ScorerSet.from_path(args.rubric, learned=True)  # learned data beside the rubric (grader learn)
     rubric_id = args.question or next(iter(scorers))
     if rubric_id not in scorers:
         raise InputError(f"{args.rubric}: no rubric with id {rubric_id!r} (ids: {', '.join(scorers)})")
@@ -80,9 +80,19 @@ def cmd_score(args: argparse.Namespace) -> int:
         print(f"  [{mark}] {c.label}{where}")
     for item in result.feedback:
         print(f"- {item.text}")
+    explanation = getattr(result, "explanation", "")
+    if explanation:  # learned from graded answers (grader learn)
+        print(f"Learned: rubric alone {result.rubric_score:g}; {explanation}; confidence {result.confidence:.2f}")
+        for n in result.neighbours:
+            print(f"  {n.score:g}/{result.max_score:g}  {_short(n.text)}")
     if result.needs_review:
         print("Needs review: " + "; ".join(result.review_reasons))
     return 0
+
+
+def _short(text: str, width: int = 90) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= width else one_line[: width - 3] + "..."
 
 
 def cmd_rubric_build(args: argparse.Namespace) -> int:
@@ -247,12 +257,20 @@ def _usable_graded(args: argparse.Namespace) -> tuple[dict[str, Any], list[Any]]
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """grader evaluate RUBRIC_OR_DIR GRADED.csv [--score-col score] [--split S] [--json]"""
     from grader.evaluate import evaluate_rows, format_report
+    from grader.learned import load_learned_all
 
     rubrics, rows, lines = _graded(args, default_split=None)
+    learned = load_learned_all(args.rubrics, rubrics.rubrics)
     report = evaluate_rows(
         rubrics, rows, score_col=args.score_col, answer_col=args.answer_col,
-        question_col=args.question_col, line_numbers=lines, top=args.top,
+        question_col=args.question_col, line_numbers=lines, top=args.top, learned=learned,
     )
+    if learned:
+        seen = {(rid, e.text) for rid, lrn in learned.items() for e in lrn.exemplars}
+        inside = sum((r.question_id, r.answer[:4000]) in seen for r in report.rows)
+        if inside:
+            print(f"note: {inside} of these graded answers were learned from (grader learn); their agreement is in-sample",
+                  file=sys.stderr)
     for problem in report.problems:
         print(f"{args.graded}: {problem}", file=sys.stderr)
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else format_report(report, top=args.top))
@@ -297,6 +315,67 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         print(json.dumps([s.to_dict() for s in out], ensure_ascii=False))
     else:
         print("\n\n".join(format_suggestions(s) for s in out))
+    return 0
+
+
+def cmd_learn(args: argparse.Namespace) -> int:
+    """grader learn RUBRIC_FILE_OR_DIR GRADED.csv [--answer-col answer] [--score-col score] [--question-col question_id]"""
+    from grader.learn import format_learning, learn
+    from grader.learned import save_learned
+
+    rubrics, usable = _usable_graded(args)
+    result = learn(rubrics.rubrics, [r.question_id for r in usable], [r.answer for r in usable], [r.human for r in usable],
+                   folds=args.folds, seed=args.seed, source=f"{Path(args.graded).name}")
+    for reason in result.refused.values():
+        print(f"grader: not learned: {reason}", file=sys.stderr)
+    assert result.report is not None
+    print(json.dumps(result.report.to_dict(), ensure_ascii=False) if args.json else format_learning(result.report))
+    if args.dry_run:
+        print("dry run: nothing written", file=sys.stderr)
+        return 0
+    for rid in sorted(result.learned):
+        path = save_learned(result.learned[rid], args.rubrics)
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    """grader next RUBRIC_FILE_OR_DIR ANSWERS.csv [--graded GRADED.csv] [-n 10]"""
+    import csv
+
+    from grader.evaluate import load_graded, parse_graded_rows
+    from grader.learned import load_learned_all
+    from grader.pick import next_to_grade
+    from grader.rubric import load_rubrics
+    from grader.tabular import BadRow, find_column, read_rows, safe_cell
+
+    rubrics = load_rubrics(args.rubrics)
+    single = next(iter(rubrics)) if not Path(args.rubrics).is_dir() else None
+    header, rows = read_rows(args.answers)
+    answer_idx = find_column(header, args.answer_col, path=args.answers, option="--answer-col")
+    question_idx = None if single else find_column(header, args.question_col, path=args.answers, option="--question-col")
+    table = [(list(row) + [""] * len(header))[: len(header)] for _, row in rows if not isinstance(row, BadRow)]
+    ids = [single if single else row[question_idx].strip() for row in table]  # type: ignore[index]
+    keep = [i for i, rid in enumerate(ids) if rid in rubrics]
+    graded = []
+    if args.graded:
+        graded_rows, lines = load_graded(args.graded)
+        graded, problems = parse_graded_rows(rubrics, graded_rows, score_col=args.score_col, answer_col=args.answer_col,
+                                             question_col=args.question_col, line_numbers=lines)
+        for problem in problems:
+            print(f"{args.graded}: {problem}", file=sys.stderr)
+    picks = next_to_grade(
+        rubrics, [ids[i] for i in keep], [table[i][answer_idx] for i in keep],
+        graded_ids=[g.question_id for g in graded], graded_answers=[g.answer for g in graded],
+        graded_scores=[g.human for g in graded], learned=load_learned_all(args.rubrics, rubrics), n=args.n,
+    )
+    writer = csv.writer(sys.stdout)
+    taken = {h.strip().lower() for h in header}
+    writer.writerow([safe_cell(h) for h in [*header, *(f"grader_{c}" if c in taken else c for c in ("rank", "group", "reason"))]])
+    for p in picks:
+        row = table[keep[p.row]]
+        writer.writerow([safe_cell(c) for c in [*row, str(p.rank), f"{p.question_id}:{p.pick.group}", p.pick.reason]])
+    print(f"{len(picks)} answers to grade next", file=sys.stderr)
     return 0
 
 
@@ -391,6 +470,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     p.add_argument("--force", action="store_true", help="write even if the cross-validated figures did not improve")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("learn", help="learn from graded answers how to score the rest, with cross-validated figures")
+    _add_graded_args(p, split_help="rows to learn from (default: tune when the file has a split column; 'all' for all)")
+    p.add_argument("--folds", type=int, default=5, help="number of cross-validation folds (default: 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fold shuffle (default: 0)")
+    p.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    p.set_defaults(func=cmd_learn)
+
+    p = sub.add_parser("next", help="which answers to grade next for the largest gain")
+    p.add_argument("rubrics", metavar="RUBRIC_FILE_OR_DIR", help="rubric YAML file or folder of rubrics")
+    p.add_argument("answers", metavar="ANSWERS.csv", help="CSV or XLSX of the answers to choose from")
+    p.add_argument("--graded", metavar="GRADED.csv", help="answers already graded (with a score column)")
+    p.add_argument("-n", type=_positive_int, default=10, help="answers to pick per question (default: 10)")
+    p.add_argument("--answer-col", default="answer", help="column holding the answers (default: answer)")
+    p.add_argument("--question-col", default="question_id", help="column holding question ids (default: question_id)")
+    p.add_argument("--score-col", default="score", help="column of --graded holding the scores (default: score)")
+    p.set_defaults(func=cmd_next)
 
     p = sub.add_parser("suggest", help="rubric suggestions from human scores")
     _add_graded_args(p, split_help="rows to learn from (default: tune when the file has a split column; 'all' for all)")

@@ -59,6 +59,9 @@ def fingerprint(scorers: ScorerSet | Mapping[str, Rubric], layout: Layout) -> st
         h.update(part.encode() + b"\x00")
         for rid in sorted(rubrics):
             h.update(rid.encode() + b"\x00" + rubrics[rid].model_dump_json().encode() + b"\x00")
+    learned = {**scorers.learned, **layout.learned}  # learned data changes the scores too
+    for rid in sorted(learned):
+        h.update(rid.encode() + b"\x01" + learned[rid].model_dump_json().encode() + b"\x00")
     return h.hexdigest()
 
 
@@ -161,10 +164,10 @@ def run_batch_dask(
                 cells = result["cells"].tolist()
                 for line, row in zip(result["line"], cells):
                     if line in layout.review_lines:
-                        mark_for_review(row, MIXED_ENCODING)
+                        mark_for_review(row, MIXED_ENCODING, extra=1 if layout.learned else 0)
                 yield cells
 
-        write_atomic(output_path, header, scored())
+        write_atomic(output_path, header, scored(), learned=bool(layout.learned))
     finally:
         close = getattr(rows, "close", None)
         if close is not None:

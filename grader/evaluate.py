@@ -280,6 +280,7 @@ def evaluate_rows(
     id_col: str = "answer_id",
     line_numbers: Sequence[int] | None = None,
     top: int = 10,
+    learned: dict[str, Any] | None = None,
 ) -> EvaluationReport:
     """Score graded answers with their rubrics and measure agreement with the human scores.
 
@@ -297,6 +298,9 @@ def evaluate_rows(
         File line of each row, used in problem messages (default: row index + 2).
     top : int
         How many of the largest disagreements to keep.
+    learned : dict, optional
+        Learned data by rubric id (:func:`grader.learned.load_learned_all`): those rubrics
+        score as ``grader batch`` does with it.
 
     Rows that cannot be used (see :func:`parse_graded_rows`) are skipped and described in
     ``problems``; the rest are scored.
@@ -307,6 +311,8 @@ def evaluate_rows(
         If no row can be scored.
     """
     scorers = ScorerSet.coerce(rubrics)
+    if learned:  # the same scorers as `grader batch` with that learned data
+        scorers = ScorerSet(scorers.rubrics, context=scorers.context, learned={**scorers.learned, **learned})
     rubrics = scorers.rubrics
     usable, problems = parse_graded_rows(
         rubrics, rows, score_col=score_col, answer_col=answer_col, question_col=question_col,

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from grader.tabular import BadRow, Cells
 
-if TYPE_CHECKING:  # pragma: no cover - a type only: reading rows needs no scorer
+if TYPE_CHECKING:  # pragma: no cover - types only: reading rows needs no scorer
+    from grader.learned import Learned
     from grader.scoring import ScoreResult
 
 UNDECODABLE = "\ufffd"
@@ -40,6 +41,9 @@ class Layout:
     single_rubric: str | None = None
     review_lines: Container[int] = field(default=(), compare=False, repr=False)
     """Lines the reader decoded with its fallback encoding (filled as the file is read)."""
+    learned: "dict[str, Learned]" = field(default_factory=dict, repr=False, compare=False)
+    """Learned data by rubric id (``grader learn``); when there is any, the output gains
+    :data:`grader.batch.LEARNED_COLUMNS`."""
 
     def rubric_id(self, cells: list[str]) -> str:
         """The id of the rubric a row (already padded to ``width``) is scored with."""

@@ -17,6 +17,8 @@ from typing import Any
 
 from grader.errors import InputError
 from grader.integrity import rubric_vocabulary
+from grader.learned import Learned, load_learned_all
+from grader.learned_scoring import wrap_scorer
 from grader.rubric import Rubric, load_rubrics
 from grader.scoring import Scorer, ScoreResult
 
@@ -32,6 +34,11 @@ class ScorerSet(Mapping[str, Scorer]):
         Other rubrics of the same question set that are not scored with here but whose
         vocabularies every scorer knows (the studio scores an edited rubric among the rest
         of its set). Ids also in ``rubrics`` are ignored.
+    learned : mapping of str to Learned, optional
+        What ``grader learn`` learned from the teacher's grades, by rubric id: the scorers of
+        those rubrics are :class:`~grader.learned_scoring.LearnedScorer` s (same interface,
+        results carry a confidence). Load it with :func:`grader.learned.load_learned_all`
+        (or ``from_path(..., learned=True)``).
 
     A set is a read-only mapping from rubric id to scorer; scorers are fitted once and
     reused, so share one set (the app caches it) rather than building scorers per answer.
@@ -51,23 +58,39 @@ class ScorerSet(Mapping[str, Scorer]):
     100.0
     """
 
-    def __init__(self, rubrics: Mapping[str, Rubric], *, context: Mapping[str, Rubric] | None = None) -> None:
+    def __init__(
+        self,
+        rubrics: Mapping[str, Rubric],
+        *,
+        context: Mapping[str, Rubric] | None = None,
+        learned: Mapping[str, Learned] | None = None,
+    ) -> None:
         self.rubrics: dict[str, Rubric] = dict(rubrics)
         self.context: dict[str, Rubric] = {rid: r for rid, r in (context or {}).items() if rid not in self.rubrics}
+        self.learned: dict[str, Learned] = {rid: lrn for rid, lrn in (learned or {}).items() if rid in self.rubrics}
         self._scorers: dict[str, Scorer] = {}
         self._vocabularies: dict[str, frozenset[str]] | None = None
 
     @classmethod
-    def from_folder(cls, path: str | os.PathLike[str]) -> "ScorerSet":
-        """Every rubric (``*.yaml``/``*.yml``) of a folder, in order of id: one question set."""
+    def from_folder(cls, path: str | os.PathLike[str], *, learned: bool = False) -> "ScorerSet":
+        """Every rubric (``*.yaml``/``*.yml``) of a folder, in order of id: one question set.
+
+        With ``learned``, the learned data stored beside the rubrics (``grader learn``) is used.
+        """
         if not Path(path).is_dir():
             raise InputError(f"{path}: expected a folder of rubrics")
-        return cls(dict(sorted(load_rubrics(path).items())))
+        return cls._loaded(path, dict(sorted(load_rubrics(path).items())), learned)
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike[str]) -> "ScorerSet":
+    def from_path(cls, path: str | os.PathLike[str], *, learned: bool = False) -> "ScorerSet":
         """A folder's question set (:meth:`from_folder`), or a set of one for a rubric file."""
-        return cls.from_folder(path) if Path(path).is_dir() else cls(load_rubrics(path))
+        if Path(path).is_dir():
+            return cls.from_folder(path, learned=learned)
+        return cls._loaded(path, load_rubrics(path), learned)
+
+    @classmethod
+    def _loaded(cls, path: str | os.PathLike[str], rubrics: dict[str, Rubric], learned: bool) -> "ScorerSet":
+        return cls(rubrics, learned=load_learned_all(path, rubrics) if learned else None)
 
     @classmethod
     def coerce(cls, rubrics: "Mapping[str, Rubric] | ScorerSet") -> "ScorerSet":
@@ -81,11 +104,13 @@ class ScorerSet(Mapping[str, Scorer]):
         version it replaces (whose vocabulary would look like "another question").
         """
         others = {rid: r for rid, r in {**self.context, **self.rubrics}.items() if rid not in {old_id, rubric.id}}
-        return ScorerSet({rubric.id: rubric}, context=others)
+        return ScorerSet({rubric.id: rubric}, context=others)  # learned data fits the saved rubric, not an edit
 
     def build_scorer(self, rubric: Rubric) -> Scorer:
-        """The one place a scorer is constructed: ``rubric`` knowing the other rubrics of the set."""
-        return Scorer(rubric, other_vocabularies=self.vocabularies())
+        """The one place a scorer is constructed: ``rubric`` knowing the other rubrics of the set,
+        wrapped in a :class:`~grader.learned_scoring.LearnedScorer` when the set has learned data for it."""
+        scorer = Scorer(rubric, other_vocabularies=self.vocabularies())
+        return wrap_scorer(scorer, self.learned.get(rubric.id))  # type: ignore[return-value]  # same interface
 
     def vocabularies(self) -> dict[str, frozenset[str]]:
         """Vocabulary of every rubric of the set (context included), by id; empty for a set of one."""
@@ -111,7 +136,7 @@ class ScorerSet(Mapping[str, Scorer]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Worker processes get the rubrics and fit their own scorers (cheaper than shipping them).
-        return (_rebuild, (self.rubrics, self.context))
+        return (_rebuild, (self.rubrics, self.context, self.learned))
 
     def score(self, rubric_id: str, answer: str) -> ScoreResult:
         """Score one answer with the rubric ``rubric_id``."""
@@ -122,5 +147,5 @@ class ScorerSet(Mapping[str, Scorer]):
         return self[rubric_id].score_many(answers)
 
 
-def _rebuild(rubrics: dict[str, Rubric], context: dict[str, Rubric]) -> ScorerSet:
-    return ScorerSet(rubrics, context=context)
+def _rebuild(rubrics: dict[str, Rubric], context: dict[str, Rubric], learned: dict[str, Learned] | None = None) -> ScorerSet:
+    return ScorerSet(rubrics, context=context, learned=learned)

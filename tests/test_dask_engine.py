@@ -117,3 +117,23 @@ def test_fingerprint_changes_with_the_rubrics(rubric_dir: Path) -> None:
     assert fingerprint(rubrics, layout) == fingerprint(load_rubrics(rubric_dir), layout)
     assert fingerprint({"thaw": rubrics["thaw"]}, layout) != fingerprint(rubrics, layout)
     assert fingerprint(rubrics, Layout(3, 1, 0)) != fingerprint(rubrics, layout)
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_dask_scores_with_learned_data_like_local(tmp_path: Path, rubric_dir: Path, client: Any) -> None:
+    from grader.batch import prepare
+    from grader.learn import graded_questions, learn_questions
+    from grader.learned import save_learned
+
+    rubrics = load_rubrics(rubric_dir)
+    answers = [ANSWERS[i % 4] + f" variant {i}" for i in range(24)]
+    scores = [float((10, 8, 2, 0)[i % 4]) for i in range(24)]
+    src = make_input(tmp_path / "in.csv", 23)
+    before = fingerprint(*prepare(rubric_dir, src)[::3])
+    save_learned(learn_questions(graded_questions(rubrics, ["thaw"] * 24, answers, scores))["thaw"], rubric_dir)
+    assert fingerprint(*prepare(rubric_dir, src)[::3]) != before  # workers must not reuse the scorers of before
+    run_batch(rubric_dir, src, tmp_path / "local.csv")
+    run_batch_dask(rubric_dir, src, tmp_path / "dask.csv", chunk_size=5, client=client, window=2)
+    assert read(tmp_path / "dask.csv") == read(tmp_path / "local.csv")
+    assert read(tmp_path / "local.csv")[0][-1] == "confidence"
