@@ -132,6 +132,8 @@ def key_phrases(question: str, model_answer: str, *, limit: int = 8) -> list[Can
 
 BUILT_SIMILARITY_WEIGHT = 0.5
 """Similarity share of a built rubric's score (hand-made rubrics default to 0.25)."""
+NEGATED_CLAIM_PENALTY = 0.15
+"""What a built rubric takes off for each claim the answer denies (the `negated_concept` flag)."""
 MAX_SLOTS = 6
 """A claim's key phrase keeps its most telling content words, at most this many."""
 MIN_CLAIM_WORDS = 2
@@ -427,6 +429,7 @@ def build_rubric(
         scoring=Scoring(
             concept_weight=1 - similarity_weight, similarity_weight=similarity_weight, partial_credit=True,
             score_step=_score_step(max_score),
+            flag_penalties={"negated_concept": NEGATED_CLAIM_PENALTY},
         ),
     )
 
@@ -522,6 +525,34 @@ def mine_misconceptions(
     ]
 
 
+_PHRASE_HINTS = {
+    "date": "Include a key date or period and say what happened then.",
+    "name": "Name a key person, place or event involved and explain its role.",
+    "term": _MINED_HINT,
+}
+
+
+def _key_phrase_rubric(question: str, model_answer: str, *, rubric_id: str, title: str, max_score: float) -> Rubric:
+    """A rubric of key-phrase concepts (:func:`key_phrases`), all or nothing, for a model answer
+    pieced together from students' answers: their sentences are not a teacher's claims, so
+    :func:`build_rubric`'s one-concept-per-claim does not fit them (chosen on a validation
+    split of ASAP-SAS train when these rubrics were introduced)."""
+    limit = max(3, min(8, len(model_answer.split()) // 12))
+    phrases = key_phrases(question, model_answer, limit=limit) or [Candidate(("answer",), 1.0, "term")]
+    concepts = []
+    for i, c in enumerate(phrases):
+        terms = [c.text]
+        if len(c.words) == 3:
+            terms += [" ".join(c.words[:2]), " ".join(c.words[1:])]
+        concepts.append(Concept(id=f"c{i + 1}-{_slug(c.text)}", label=c.text[:1].upper() + c.text[1:],
+                                hint=_PHRASE_HINTS[c.kind], weight=1.5 if i < 2 else 1.0, terms=terms))
+    return Rubric(
+        id=rubric_id, title=title or question[:80], question=question, model_answer=model_answer,
+        max_score=max_score, concepts=concepts,
+        scoring=Scoring(concept_weight=1 - BUILT_SIMILARITY_WEIGHT, similarity_weight=BUILT_SIMILARITY_WEIGHT),
+    )
+
+
 def build_rubric_from_samples(
     question: str,
     answers: Sequence[str],
@@ -533,13 +564,12 @@ def build_rubric_from_samples(
     n_model: int = 8,
     limit: int = 80,
     misconceptions: int = 0,
-    use_wordnet: bool = False,
 ) -> Rubric:
     """Propose a rubric from graded answers when there is no model answer.
 
     The model answer joins the ``n_model`` most typical top-scored answers (highest mean
     TF-IDF cosine to the other top-scored ones); concepts are its key phrases
-    (:func:`build_rubric`) plus :func:`mine_concepts`, and up to ``misconceptions``
+    (:func:`key_phrases`, all or nothing) plus :func:`mine_concepts`, and up to ``misconceptions``
     mined misconception candidates (:func:`mine_misconceptions`). Scores are whole points
     (``score_step`` 1). Fit the weights afterwards with :mod:`grader.calibrate`.
     """
@@ -557,7 +587,7 @@ def build_rubric_from_samples(
     except ValueError:  # only stop words
         order = list(range(len(top)))
     model_answer = " ".join(" ".join(top[i].split()) for i in order[:n_model])
-    base = build_rubric(question, model_answer, rubric_id=rubric_id, title=title, max_score=max_score, use_wordnet=use_wordnet)
+    base = _key_phrase_rubric(question, model_answer, rubric_id=rubric_id, title=title, max_score=max_score)
     mined = mine_concepts(answers, scores, known=base.concepts, limit=limit)
     taken = {c.id for c in base.concepts}
     mined = [c for c in mined if c.id not in taken]

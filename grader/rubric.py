@@ -31,7 +31,7 @@ DEFAULT_FLAG_CAPS: dict[str, float] = {
     "gibberish": 0.1, "off_topic": 0.2, "wrong_question": 0.2,
 }
 """Default cap (fraction of max_score) a flag puts on the score."""
-DEFAULT_FLAG_PENALTIES: dict[str, float] = {"padding": 0.1, "contradiction": 0.1, "negated_concept": 0.15}
+DEFAULT_FLAG_PENALTIES: dict[str, float] = {"padding": 0.1, "contradiction": 0.1}
 """Default penalty (fraction of max_score) a flag takes off the score."""
 
 
