@@ -259,7 +259,9 @@ def predict(rubrics: dict[str, Rubric], features: Features, rows: Sequence[int],
         frac = np.minimum(frac, cap)
         points = [min(rubric.max_score, round_to_step(f * rubric.max_score, scoring.score_step)) for f in frac]
         floor = below_pass_mark(rubric.max_score, scoring)  # as the scorer: no concept earned, no pass
-        out[ks] = [floor if r == 0 and p >= scoring.pass_mark * rubric.max_score > 0 else p for p, r in zip(points, ratio[ks])]
+        if scoring.calibration is None:
+            points = [floor if r == 0 and p >= scoring.pass_mark * rubric.max_score > 0 else p for p, r in zip(points, ratio[ks])]
+        out[ks] = points
     return out
 
 

@@ -244,8 +244,9 @@ class Scorer:
         for cap in caps:  # calibration must not lift a capped answer back up
             fraction = min(fraction, cap)
         score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
-        if matched_weight == 0 and score >= scoring.pass_mark * rubric.max_score > 0:
-            score = below_pass_mark(rubric.max_score, scoring)  # wording alone, rounded up, must not pass
+        if matched_weight == 0 and scoring.calibration is None and score >= scoring.pass_mark * rubric.max_score > 0:
+            # wording alone, rounded up, must not pass; a calibration fitted to a teacher's grades decides itself
+            score = below_pass_mark(rubric.max_score, scoring)
         reasons = _review_reasons(flags, misconceptions, coverage, scaled, fraction, scoring)
         feedback = build_feedback(rubric, concepts, misconceptions, flags)
         return ScoreResult(
