@@ -22,13 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.concepts import ALTERNATIVE, QUESTION_WORD_SHARE, compile_phrase
+from grader.concepts import ALTERNATIVE, QUESTION_WORD_SHARE, YEAR, compile_phrase
 from grader.rubric import Concept, Misconception, Rubric, Scoring
 from grader.text import NEGATION_CUES, STOP_WORDS, is_content, is_negated, normalize, sentences, stem, tokenize
 from grader.wordinfo import rarity_weight, related
 
 _WORD = re.compile(r"[^\W_]+(?:['\-][^\W_]+)*|[.,;:!?()\"]", re.UNICODE)
-_YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
 _WEAK = frozenset(
     """also including include includes allowed allow led lead leading aimed aim marked mark
     significantly subsequent throughout like both however while well various way ways due
@@ -113,7 +112,7 @@ def key_phrases(question: str, model_answer: str, *, limit: int = 8) -> list[Can
         new = [s for s in stems if s not in question_stems]
         if not new:
             continue
-        kind = "date" if any(_YEAR.match(w) for w in words) else "name" if any(cap for _, cap in piece) else "term"
+        kind = "date" if any(YEAR.match(w) for w in words) else "name" if any(cap for _, cap in piece) else "term"
         score = sum(degree[s] / freq[s] for s in new) + (1.5 if kind != "term" else 0.0)
         candidates.append(Candidate(words, score, kind))
     candidates.sort(key=lambda c: (-c.score, c.text))
@@ -232,7 +231,7 @@ def claim_slots(claim: str, question_stems: frozenset[str], *, use_wordnet: bool
         seen.add(s)
         weight = rarity_weight(s) * (QUESTION_WORD_SHARE if s in question_stems else 1.0)
         alternatives: tuple[str, ...] = ()
-        if use_wordnet and not _YEAR.match(lower) and s not in question_stems:
+        if use_wordnet and not YEAR.match(lower) and s not in question_stems:
             alternatives = _relatives(lower, s)
         name = word[0].isupper() and not word.isupper() and (i > 0 or short)
         slots.append(Slot(word if name else lower, s, round(weight, 3), alternatives, name=name, negated=s in denied))

@@ -49,7 +49,7 @@ from grader.errors import InputError
 from grader.evaluate import POOLED_MAX_SCORE, agreement, correlation, format_metrics, quadratic_kappa
 from grader.rubric import Calibration, Rubric, Scoring, load_rubric, rubric_from_dict, save_rubric
 from grader.scorer_set import ScorerSet
-from grader.scoring import SIMILARITY_LEAD, below_pass_mark, round_to_step
+from grader.scoring import below_pass_mark, round_to_step, similarity_part
 
 SIMILARITY_WEIGHTS = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
 FLOORS = (0.0, 0.05, 0.1, 0.15, 0.2)
@@ -230,9 +230,7 @@ def raw_scores(ratio: np.ndarray, missing: np.ndarray, similarity: np.ndarray, p
     span = scoring.similarity_ceiling - scoring.similarity_floor
     scaled = np.clip((similarity - scoring.similarity_floor) / span, 0.0, 1.0)
     total = scoring.concept_weight + scoring.similarity_weight
-    rest = 1.0 - scoring.coverage_target
-    floor = ratio if rest <= 0 else np.maximum(0.0, (ratio - scoring.coverage_target) / rest)
-    part = np.minimum(np.maximum(scaled, floor), coverage + SIMILARITY_LEAD)  # as grader.scoring.similarity_part
+    part = similarity_part(coverage, scaled, completeness=ratio, coverage_target=scoring.coverage_target)
     raw = (scoring.concept_weight * coverage + scoring.similarity_weight * part) / total
     raw = np.where(missing, np.minimum(raw, scoring.missing_required_cap), raw)
     raw = np.minimum(raw - penalty, cap)

@@ -29,7 +29,8 @@ WINDOW_SLACK = 3
 MISCONCEPTION_SLACK = 1
 _ARTICLES = frozenset({"a", "an", "the"})
 """Misconceptions must match tightly and in order: a false alarm costs the student points."""
-_YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
+YEAR = re.compile(r"^(1[0-9]{3}|20[0-9]{2})$")
+"""A year written in full ("1989"): it carries a claim, and another year contradicts it."""
 ALTERNATIVE = "|"
 """Separates the accepted words of one phrase slot: "skilled|trained workers"."""
 PARTIAL_FLOOR = 0.2
@@ -476,11 +477,11 @@ def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list
             slots.setdefault(k, t)
         return slots
 
-    year_slots = [k for k, slot in enumerate(phrase.stems) if _YEAR.match(slot)]
+    year_slots = [k for k, slot in enumerate(phrase.stems) if YEAR.match(slot)]
     years: dict[int, set[str]] = {}
     if year_slots:
         for t in content:
-            if _YEAR.match(tokens[t].text):
+            if YEAR.match(tokens[t].text):
                 years.setdefault(tokens[t].sentence, set()).add(tokens[t].text)
 
     def best(side: dict[int, dict[int, int]], other: dict[int, dict[int, int]]) -> tuple[float, list[int]]:

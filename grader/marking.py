@@ -20,15 +20,7 @@ from typing import TYPE_CHECKING
 from grader.concepts import ConceptMatch
 from grader.feedback import FeedbackItem, build_feedback
 from grader.rubric import Rubric
-from grader.scoring import (
-    Scorer,
-    ScoreResult,
-    apply_calibration,
-    below_pass_mark,
-    combine,
-    round_to_step,
-    scale_similarity,
-)
+from grader.scoring import Scorer, ScoreResult, scale_similarity, score_parts
 
 if TYPE_CHECKING:  # annotations only: marking needs no database driver
     from grader.store import ConceptMark
@@ -86,7 +78,6 @@ def score_with_marks(rubric: Rubric, result: ScoreResult, marks: Mapping[str, bo
     ]
     changed = {c.concept_id: c.matched for c, old in zip(concepts, result.concepts) if c.matched != old.matched}
     earned_weight = sum(c.weight * c.earned for c in concepts)
-    coverage = min(1.0, earned_weight / (rubric.total_weight * scoring.coverage_target))
     required = {c.id for c in rubric.concepts if c.required}
     missing_required = any(not c.matched for c in concepts if c.concept_id in required)
     now_present = [c for c in result.concepts if changed.get(c.concept_id) and c.negated]
@@ -96,15 +87,8 @@ def score_with_marks(rubric: Rubric, result: ScoreResult, marks: Mapping[str, bo
     ]
     penalty = sum(m.penalty for m in result.misconceptions) + sum(f.penalty for f in flags)
     caps = [f.cap for f in flags if f.cap is not None]
-    raw = combine(coverage, scale_similarity(result.similarity, scoring), scoring=scoring,
-                  missing_required=missing_required, penalty=penalty, caps=caps,
-                  completeness=earned_weight / rubric.total_weight)
-    fraction = apply_calibration(raw, scoring.calibration)
-    for cap in caps:
-        fraction = min(fraction, cap)
-    score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
-    if earned_weight == 0 and score >= scoring.pass_mark * rubric.max_score > 0:
-        score = below_pass_mark(rubric.max_score, scoring)  # as the scorer: wording alone must not pass
+    score = score_parts(rubric, earned_weight=earned_weight, scaled_similarity=scale_similarity(result.similarity, scoring),
+                        missing_required=missing_required, penalty=penalty, caps=caps).score
     feedback = build_feedback(rubric, concepts, list(result.misconceptions), flags)
     return MarkedScore(score, rubric.max_score, concepts, changed, feedback)
 

@@ -131,7 +131,7 @@ SIMILARITY_LEAD = 0.5
 
 
 def similarity_part(coverage: float, scaled_similarity: float, *, completeness: float, coverage_target: float) -> float:
-    """The similarity term of the score, bounded by the concepts the answer earned.
+    """The similarity term of the score, bounded by the concepts the answer earned (floats or arrays).
 
     Wording never runs more than SIMILARITY_LEAD ahead of ``coverage``, and an answer that
     covers every concept (``completeness`` 1: earned weight / total weight) gets the whole
@@ -145,8 +145,9 @@ def similarity_part(coverage: float, scaled_similarity: float, *, completeness: 
     0.5
     """
     span = 1.0 - coverage_target
-    floor = completeness if span <= 0 else max(0.0, (completeness - coverage_target) / span)
-    return min(max(scaled_similarity, floor), coverage + SIMILARITY_LEAD)
+    floor = completeness if span <= 0 else np.maximum(0.0, (np.asarray(completeness) - coverage_target) / span)
+    part = np.minimum(np.maximum(scaled_similarity, floor), np.asarray(coverage) + SIMILARITY_LEAD)
+    return part if isinstance(part, np.ndarray) and part.ndim else float(part)  # arrays for calibrate, else a float
 
 
 def combine(
@@ -178,6 +179,50 @@ def combine(
     for cap in caps:
         raw = min(raw, cap)
     return min(1.0, max(0.0, raw))
+
+
+@dataclass(frozen=True)
+class ScoreParts:
+    """The steps from what an answer earned to its score (see the module docstring)."""
+
+    coverage: float
+    raw: float
+    fraction: float
+    score: float
+
+
+def score_parts(
+    rubric: Rubric,
+    *,
+    earned_weight: float,
+    scaled_similarity: float,
+    missing_required: bool,
+    penalty: float,
+    caps: Sequence[float],
+) -> ScoreParts:
+    """Coverage, raw score, calibrated fraction and points from an answer's earned concept weight.
+
+    The one place the formula runs: the scorer and a teacher's concept marks
+    (:mod:`grader.marking`) both come here.
+
+    >>> from grader.rubric import rubric_from_dict
+    >>> r = rubric_from_dict({"id": "x", "question": "Q?", "model_answer": "A.",
+    ...     "concepts": [{"id": "c", "label": "C", "terms": ["gulag"]}]})
+    >>> score_parts(r, earned_weight=1.0, scaled_similarity=0.0, missing_required=False, penalty=0.0, caps=[]).score == r.max_score
+    True
+    """
+    scoring = rubric.scoring
+    coverage = min(1.0, earned_weight / (rubric.total_weight * scoring.coverage_target))
+    raw = combine(coverage, scaled_similarity, scoring=scoring, missing_required=missing_required, penalty=penalty,
+                  caps=caps, completeness=earned_weight / rubric.total_weight)
+    fraction = apply_calibration(raw, scoring.calibration)
+    for cap in caps:  # calibration must not lift a capped answer back up
+        fraction = min(fraction, cap)
+    score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
+    if earned_weight == 0 and scoring.calibration is None and score >= scoring.pass_mark * rubric.max_score > 0:
+        # wording alone, rounded up, must not pass; a calibration fitted to a teacher's grades decides itself
+        score = below_pass_mark(rubric.max_score, scoring)
+    return ScoreParts(coverage, raw, fraction, score)
 
 
 class Scorer:
@@ -226,7 +271,6 @@ class Scorer:
         if any(f.code == "padding" for f in flags):  # score the relevant core, not the filler
             similarity = float(self.similarity_.similarity([on_topic_core(answer, analysis.tokens, self.context_)])[0])
         matched_weight = sum(c.weight * c.earned for c in concepts)
-        coverage = min(1.0, matched_weight / (rubric.total_weight * scoring.coverage_target))
         missing_required = any(
             not m.matched for m, c in zip(concepts, rubric.concepts) if c.required
         )
@@ -238,15 +282,9 @@ class Scorer:
         penalty = sum(m.penalty for m in misconceptions) + sum(f.penalty for f in flags)
         caps = [f.cap for f in flags if f.cap is not None]
         scaled = scale_similarity(similarity, scoring)
-        raw = combine(coverage, scaled, scoring=scoring, missing_required=missing_required, penalty=penalty, caps=caps,
-                      completeness=matched_weight / rubric.total_weight)
-        fraction = apply_calibration(raw, scoring.calibration)
-        for cap in caps:  # calibration must not lift a capped answer back up
-            fraction = min(fraction, cap)
-        score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
-        if matched_weight == 0 and scoring.calibration is None and score >= scoring.pass_mark * rubric.max_score > 0:
-            # wording alone, rounded up, must not pass; a calibration fitted to a teacher's grades decides itself
-            score = below_pass_mark(rubric.max_score, scoring)
+        parts = score_parts(rubric, earned_weight=matched_weight, scaled_similarity=scaled,
+                            missing_required=missing_required, penalty=penalty, caps=caps)
+        coverage, raw, fraction, score = parts.coverage, parts.raw, parts.fraction, parts.score
         reasons = _review_reasons(flags, misconceptions, coverage, scaled, fraction, scoring)
         feedback = build_feedback(rubric, concepts, misconceptions, flags)
         return ScoreResult(

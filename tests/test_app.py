@@ -369,16 +369,7 @@ def test_studio_invalid_edit_is_reported_and_cannot_be_saved(env) -> None:
 
 @pytest.mark.slow  # a long walk through the app (AppTest)
 def test_studio_builds_a_rubric_and_saves_it_into_a_new_set(env) -> None:
-    at = start("studio")
-    at.radio(key="studio_mode").set_value("Build from a question and model answer").run()
-    at.text_input(key="studio_build_id").set_value("berlin-wall")
-    at.text_area(key="studio_build_question").set_value("Why did the Berlin Wall fall in 1989?")
-    at.text_area(key="studio_build_model").set_value(
-        "Mass protests in East Germany, the exodus through Hungary and Gorbachev's refusal to use force "
-        "led the East German government to open the border on 9 November 1989."
-    )
-    at.checkbox(key="studio_build_wordnet").uncheck()
-    at.button(key="studio_build").click().run()
+    at = build_berlin(start("studio"))
     assert not at.exception and not at.error
     assert len(at.data_editor[0].value) >= 2  # one concept per claim of the model answer, ready to edit
     at.selectbox(key="studio_target_set").set_value("(new set)").run()

@@ -73,3 +73,19 @@ def test_latest_marks_keep_the_last_mark_per_row_and_concept() -> None:
     marks = [ConceptMark(1, 0, "q", "a", True, "ans", now), ConceptMark(1, 0, "q", "a", False, "ans", now),
              ConceptMark(2, 0, "q", "a", True, "other", now)]
     assert latest_marks(marks) == [("ans", "a", False), ("other", "a", True)]
+
+
+def test_marks_follow_the_scorer_on_a_calibrated_rubric_with_no_concept_earned() -> None:
+    """Both go through grader.scoring.score_parts: a calibration that lets a no-concept answer
+    pass applies to the recomputed score too (a copied formula once missed this)."""
+    from grader.rubric import rubric_from_dict
+    from grader.scoring import Scorer
+
+    rubric = rubric_from_dict({
+        "id": "x", "question": "Who led the USSR after Stalin?", "model_answer": "Nikita Khrushchev led it.",
+        "concepts": [{"id": "k", "label": "Khrushchev", "terms": ["Khrushchev"]}],
+        "scoring": {"calibration": {"points": [[0, 0.6], [1, 1]]}},
+    })
+    result = Scorer(rubric).score("Some leader took over after him.")
+    assert not any(c.matched for c in result.concepts) and result.score >= 5  # the calibration passes it
+    assert score_with_marks(rubric, result, {}).score == result.score
