@@ -5,19 +5,23 @@ forgive misspellings). Both are fitted on the sentences of the model answer plus
 question, so the vocabulary is the model answer's, and every feature made only of question
 words is multiplied by ``question_word_weight``: copying the question earns (almost) nothing.
 Range of every similarity: [0, 1]; an empty text has similarity 0.
+
+The TF-IDF is scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` (smoothed IDF, 1 + log
+of the counts, rows of unit length) computed here on sparse vectors held as dicts, so that
+scoring does not import scikit-learn (seconds at every ``grader score``); the character
+view's n-grams are its ``char_wb`` n-grams. ``tests/test_similarity.py`` checks the values
+against scikit-learn's to 1e-9.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import sparse
-from sklearn import preprocessing
-from sklearn.exceptions import NotFittedError
-from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
 from grader.text import NEGATION_CUES, Token, is_content, normalize, tokenize
 
@@ -27,6 +31,9 @@ _NGRAM_RANGE = (3, 5)
 """Character n-gram lengths of the character view (within word boundaries: ``char_wb``)."""
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+SparseVector = dict[int, float]
+"""A row of a TF-IDF matrix: feature index -> weight (absent features are 0)."""
 
 
 def word_features(text: str) -> list[str]:
@@ -44,20 +51,79 @@ def _token_features(tokens: Sequence[Token]) -> list[str]:
     return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
 
 
-class _WordFeatures(list):  # type: ignore[type-arg]
-    """Word features computed already from tokens; the word analyzer passes them through."""
-
-    __slots__ = ()
-
-
-def _word_analyzer(doc: str | _WordFeatures) -> list[str]:
-    """The word view's analyzer: :func:`word_features`, or features prepared from tokens."""
-    return doc if isinstance(doc, _WordFeatures) else word_features(doc)
-
-
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences at ., ! or ? followed by space."""
     return [s for s in _SENTENCE.split(normalize(text).strip()) if s]
+
+
+@dataclass(frozen=True)
+class Tfidf:
+    """A fitted TF-IDF weighting: scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` defaults.
+
+    ``vocabulary_`` maps each feature to its column (features in sorted order, as
+    scikit-learn numbers them); ``idf_[j]`` is ``ln((1 + n) / (1 + df_j)) + 1`` for ``n``
+    fitted documents of which ``df_j`` contain feature ``j``.
+    """
+
+    vocabulary_: dict[str, int]
+    idf_: tuple[float, ...]
+
+    def vector(self, counts: Mapping[int, int], scale: Sequence[float] | None = None) -> SparseVector:
+        """Unit-length TF-IDF row of feature ``counts`` (1 + ln count, times IDF), optionally
+        multiplied column-wise by ``scale`` and brought back to unit length (an empty row stays empty)."""
+        idf = self.idf_
+        row = _unit({j: (math.log(c) + 1.0) * idf[j] for j, c in counts.items()})
+        if scale is not None:
+            row = _unit({j: w * scale[j] for j, w in row.items()})
+        return row
+
+
+def fit_tfidf(documents: Iterable[Sequence[str]]) -> Tfidf:
+    """:class:`Tfidf` fitted on documents given as their features (smoothed IDF, as scikit-learn).
+
+    Raises ``ValueError`` when no document has a feature (scikit-learn's "empty vocabulary").
+
+    >>> t = fit_tfidf([["gulag", "thaw"], ["thaw"]])
+    >>> t.vocabulary_, [round(x, 4) for x in t.idf_]
+    ({'gulag': 0, 'thaw': 1}, [1.4055, 1.0])
+    """
+    df: dict[str, int] = {}
+    n = 0
+    for features in documents:
+        n += 1
+        for f in set(features):
+            df[f] = df.get(f, 0) + 1
+    if not df:
+        raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+    names = sorted(df)
+    return Tfidf({f: j for j, f in enumerate(names)}, tuple(math.log((n + 1) / (df[f] + 1)) + 1.0 for f in names))
+
+
+def _unit(row: SparseVector) -> SparseVector:
+    """``row`` scaled to unit Euclidean length (unchanged if its length is 0)."""
+    norm = math.sqrt(sum(w * w for w in row.values()))
+    if norm == 0.0:
+        return row
+    return {j: w / norm for j, w in row.items()}
+
+
+def _dot(a: SparseVector, b: SparseVector) -> float:
+    """Dot product of two sparse rows."""
+    if len(a) > len(b):
+        a, b = b, a
+    get = b.get
+    return sum(w * get(j, 0.0) for j, w in a.items())
+
+
+def _counts(features: Iterable[str], vocabulary: Mapping[str, int]) -> dict[int, int]:
+    """How often each known feature occurs (unknown features are dropped, as scikit-learn's transform does)."""
+    counts: dict[int, int] = {}
+    get = vocabulary.get
+    for f in features:
+        j = get(f)
+        if j is not None:
+            counts[j] = counts.get(j, 0) + 1
+    return counts
 
 
 class SimilarityModel:
@@ -90,50 +156,48 @@ class SimilarityModel:
         docs = split_sentences(model_answer) + [normalize(question)] + [normalize(e) for e in (*extra, *references[1:])]
         docs = [d for d in docs if d.strip()] or [model_answer]
         self.question_stems_ = frozenset(f for f in word_features(question) if " " not in f)
-        self.word_vectorizer_ = TfidfVectorizer(analyzer=_word_analyzer, sublinear_tf=True)
+        doc_tokens = [tokenize(d) for d in docs]
         try:
-            self.word_vectorizer_.fit(docs)
+            self.word_vectorizer_ = fit_tfidf(_token_features(t) for t in doc_tokens)
         except ValueError:  # no content word anywhere (model answer "4"): every similarity is 0
-            self.word_vectorizer_.fit([_WordFeatures(["\x00"])])
-        self.word_scale_ = self._feature_scale(self.word_vectorizer_.get_feature_names_out())
-        self.char_vectorizer_ = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=_NGRAM_RANGE, sublinear_tf=True, preprocessor=self._char_text
-        )
+            self.word_vectorizer_ = fit_tfidf([["\x00"]])
+        self.word_scale_ = self._feature_scale(self.word_vectorizer_.vocabulary_)
         try:
-            self.char_vectorizer_.fit(docs)
+            self.char_vectorizer_: Tfidf | None = fit_tfidf(
+                [g for word in self._char_text_of(t).split() for g in _word_ngrams(word)] for t in doc_tokens
+            )
         except ValueError:  # the model answer only repeats question words: no character view
             self.char_vectorizer_ = None
-        self.model_word_ = self._word_matrix(references)
-        self.model_char_ = self._char_matrix(references) if self.char_vectorizer_ is not None else None
+        ref_tokens = [tokenize(r) for r in references]
+        self.model_word_ = [self._word_vector(t) for t in ref_tokens]
+        self.model_char_ = [self._char_vector(t) for t in ref_tokens] if self.char_vectorizer_ is not None else None
         return self
 
-    def _feature_scale(self, names: np.ndarray) -> sparse.dia_matrix:
+    def _feature_scale(self, vocabulary: Mapping[str, int]) -> tuple[float, ...]:
+        """Per word feature (by column): ``question_word_weight`` if made only of question stems, else 1."""
         q = self.question_stems_
-        scale = np.array(
-            [self.question_word_weight if all(p in q for p in name.split(" ")) else 1.0 for name in names]
-        )
-        return sparse.diags(scale)
-
-    def _char_text(self, text: str) -> str:
-        return self._char_text_of(tokenize(text))
+        names = sorted(vocabulary, key=vocabulary.__getitem__)
+        return tuple(self.question_word_weight if all(p in q for p in name.split(" ")) else 1.0 for name in names)
 
     def _char_text_of(self, tokens: Sequence[Token]) -> str:
         q = self.question_stems_
         return " ".join(t.text for t in tokens if t.stem not in q and is_content(t))
 
-    def _word_matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return _l2_rows(self.word_vectorizer_.transform(texts) @ self.word_scale_)
+    def _word_vector(self, tokens: Sequence[Token]) -> SparseVector:
+        """Word-view row of a tokenised text: TF-IDF, question features demoted, unit length."""
+        tfidf = self.word_vectorizer_
+        return tfidf.vector(_counts(_token_features(tokens), tfidf.vocabulary_), self.word_scale_)
 
-    def _char_matrix(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return _l2_rows(self.char_vectorizer_.transform(texts))
+    def _char_vector(self, tokens: Sequence[Token]) -> SparseVector:
+        """Character-view row of a tokenised text (``char_wb`` n-grams of its content words)."""
+        tfidf = self.char_vectorizer_
+        assert tfidf is not None
+        grams = (g for word in self._char_text_of(tokens).split() for g in _word_ngrams(word))
+        return tfidf.vector(_counts(grams, tfidf.vocabulary_))
 
     def similarity(self, texts: Sequence[str]) -> np.ndarray:
-        """Combined similarity of each text to the model answer, one sparse transform per view."""
-        if not hasattr(self, "model_word_"):
-            raise NotFittedError("SimilarityModel is not fitted yet: call fit(model_answer, question=...) first.")
-        if len(texts) == 0:
-            return np.zeros(0)
-        return self._combined(texts, texts)
+        """Combined similarity of each text to the model answer."""
+        return self.similarity_of_tokens([tokenize(t) for t in texts])
 
     def similarity_of_tokens(self, token_lists: Sequence[Sequence[Token]]) -> np.ndarray:
         """:meth:`similarity` of texts already split by :func:`grader.text.tokenize` (same values).
@@ -141,40 +205,19 @@ class SimilarityModel:
         Lets a scorer tokenise each answer once for matching and both similarity views.
         """
         if not hasattr(self, "model_word_"):
+            from sklearn.exceptions import NotFittedError  # an error path only: scoring never imports sklearn
+
             raise NotFittedError("SimilarityModel is not fitted yet: call fit(model_answer, question=...) first.")
-        if len(token_lists) == 0:
-            return np.zeros(0)
-        # Features outside the fitted vocabularies are dropped here rather than by the
-        # vectorizers (same counts, same matrices): most of an answer's n-grams are unknown.
-        vocab = self.word_vectorizer_.vocabulary_
-        words = [_WordFeatures(f for f in _token_features(tokens) if f in vocab) for tokens in token_lists]
-        if self.char_vectorizer_ is None:
-            return self._combined(words, [])
-        char_counts = _char_wb_counts(
-            [self._char_text_of(tokens) for tokens in token_lists], self.char_vectorizer_.vocabulary_
-        )
-        return self._combined(words, char_counts)
+        return np.array([self._one(tokens) for tokens in token_lists], dtype=np.float64)
 
-    def _combined(self, word_docs: Sequence[str], char_docs: Sequence[str] | sparse.csr_matrix) -> np.ndarray:
-        # one column per reference (the model answer, then any alternatives): the best one counts
-        word = np.asarray((self._word_matrix(word_docs) @ self.model_word_.T).todense())
-        if self.char_vectorizer_ is None:
-            return np.clip(word.max(axis=1), 0.0, 1.0)
-        if sparse.issparse(char_docs):  # counts over the vocabulary: TF-IDF them as the vectorizer would
-            chars = _l2_rows(self._char_tfidf().transform(char_docs))
-        else:
-            chars = self._char_matrix(char_docs)  # type: ignore[arg-type]
-        char = np.asarray((chars @ self.model_char_.T).todense())
-        return np.clip((WORD_SHARE * word + (1 - WORD_SHARE) * char).max(axis=1), 0.0, 1.0)
-
-    def _char_tfidf(self) -> TfidfTransformer:
-        """The character view's TF-IDF weighting (the fitted vectorizer's IDF), for prepared counts."""
-        if getattr(self, "char_tfidf_", None) is None:
-            v = self.char_vectorizer_
-            tfidf = TfidfTransformer(norm=v.norm, use_idf=v.use_idf, smooth_idf=v.smooth_idf, sublinear_tf=v.sublinear_tf)
-            tfidf.idf_ = v.idf_
-            self.char_tfidf_ = tfidf
-        return self.char_tfidf_
+    def _one(self, tokens: Sequence[Token]) -> float:
+        """Similarity of one tokenised text: the best over the references (model answer, alternatives)."""
+        word = self._word_vector(tokens)
+        sims = [_dot(word, ref) for ref in self.model_word_]
+        if self.model_char_ is not None:
+            char = self._char_vector(tokens)
+            sims = [WORD_SHARE * w + (1 - WORD_SHARE) * _dot(char, ref) for w, ref in zip(sims, self.model_char_)]
+        return min(1.0, max(0.0, max(sims)))
 
 
 @lru_cache(maxsize=100_000)
@@ -194,35 +237,6 @@ def _word_ngrams(word: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _char_wb_counts(texts: Sequence[str], vocabulary: dict[str, int]) -> sparse.csr_matrix:
-    """Counts of the known ``char_wb`` n-grams of each text (rows), as CountVectorizer.transform builds them."""
-    indptr = [0]
-    indices: list[int] = []
-    values: list[int] = []
-    get = vocabulary.get
-    for text in texts:
-        counts: dict[int, int] = {}
-        for word in text.split():
-            for gram in _word_ngrams(word):
-                j = get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-        indices.extend(counts)
-        values.extend(counts.values())
-        indptr.append(len(indices))
-    matrix = sparse.csr_matrix(
-        (np.asarray(values, dtype=np.float64), np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int32)),
-        shape=(len(texts), len(vocabulary)),
-    )
-    matrix.sort_indices()
-    return matrix
-
-
-def _l2_rows(matrix: sparse.spmatrix) -> sparse.csr_matrix:
-    """Each row scaled to unit length (empty rows stay empty)."""
-    return preprocessing.normalize(sparse.csr_matrix(matrix), norm="l2", axis=1)
-
-
 def tfidf_cosine(answer: str, reference: str) -> float:
     """Bare TF-IDF cosine between two texts (the baseline scorers are compared with).
 
@@ -233,6 +247,8 @@ def tfidf_cosine(answer: str, reference: str) -> float:
     """
     if not answer.strip() or not reference.strip():
         return 0.0
+    from sklearn.feature_extraction.text import TfidfVectorizer  # the baseline only; scoring does not need it
+
     vec = TfidfVectorizer(stop_words="english")
     try:
         m = vec.fit_transform([reference, answer])

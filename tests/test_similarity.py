@@ -122,3 +122,95 @@ def test_model_answer_of_question_words_only_still_fits() -> None:
     model = SimilarityModel().fit("By rows.", question="How are arrays stored in memory, by rows or by columns?")
     sims = model.similarity(["by rows", "by columns", ""])
     assert sims[0] > sims[1] and sims[2] == 0.0
+
+
+# --- the same numbers as scikit-learn's TfidfVectorizer ------------------------------
+
+
+def _sklearn_similarity(model: SimilarityModel, model_answer: str, question: str, extra: list[str],
+                        alternatives: list[str], texts: list[str]) -> np.ndarray:
+    """The similarity as grader computed it with scikit-learn's TfidfVectorizer (before it was
+    computed without it): the reference the sklearn-free implementation must match."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize as l2_rows
+
+    from grader.similarity import WORD_SHARE
+    from grader.text import is_content, normalize, tokenize
+
+    references = [model_answer, *(a for a in alternatives if a.strip())]
+    docs = split_sentences(model_answer) + [normalize(question)] + [normalize(e) for e in (*extra, *references[1:])]
+    docs = [d for d in docs if d.strip()] or [model_answer]
+    q = frozenset(f for f in word_features(question) if " " not in f)
+
+    def char_text(text: str) -> str:
+        return " ".join(t.text for t in tokenize(text) if t.stem not in q and is_content(t))
+
+    words = TfidfVectorizer(analyzer=word_features, sublinear_tf=True)
+    try:
+        words.fit(docs)
+    except ValueError:  # no content word: the word view is 0
+        word = np.zeros((len(texts), len(references)))
+    else:
+        scale = sparse.diags([model.question_word_weight if all(p in q for p in n.split(" ")) else 1.0
+                              for n in words.get_feature_names_out()])
+        rows = [l2_rows(sparse.csr_matrix(words.transform(t) @ scale)) for t in (texts, references)]
+        word = (rows[0] @ rows[1].T).toarray()
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, preprocessor=char_text)
+    try:
+        chars.fit(docs)
+    except ValueError:  # no character view
+        return np.clip(word.max(axis=1), 0.0, 1.0)
+    char = (chars.transform(texts) @ chars.transform(references).T).toarray()
+    return np.clip((WORD_SHARE * word + (1 - WORD_SHARE) * char).max(axis=1), 0.0, 1.0)
+
+
+def _sample_cases() -> list[tuple[str, object, list[str]]]:
+    """(name, rubric, answers): the seed rubrics and rubrics built from the bundled samples."""
+    import csv
+
+    from conftest import REPO, SEED_DIR
+    from grader.build import build_rubric
+    from grader.rubric import load_rubrics
+
+    def read(path: object) -> list[dict[str, str]]:
+        with open(path, newline="", encoding="utf-8") as fh:  # type: ignore[call-overload]
+            return list(csv.DictReader(fh))
+
+    cases = []
+    seed_answers = read(REPO / "samples" / "destalinization" / "graded.csv")
+    for rid, rubric in load_rubrics(SEED_DIR).items():
+        cases.append((rid, rubric, [r["answer"] for r in seed_answers]))
+    for name in ("history", "short-answer"):
+        graded = read(REPO / "samples" / name / "graded.csv")
+        for q in read(REPO / "samples" / name / "questions.csv"):
+            alternatives = [a for a in q.get("alternatives", "").split("|") if a.strip()]
+            rubric = build_rubric(q["question"], q["model_answer"], rubric_id=q["question_id"], use_wordnet=False,
+                                  alternatives=alternatives)
+            cases.append((q["question_id"], rubric, [r["answer"] for r in graded if r["question_id"] == q["question_id"]]))
+    return cases
+
+
+def test_similarity_equals_scikit_learn_on_the_bundled_rubrics_and_samples() -> None:
+    from grader.scoring import Scorer
+
+    checked = 0
+    for name, rubric, answers in _sample_cases():
+        texts = [*answers, "", "Khrushchev released prisoners", rubric.model_answer, rubric.question]  # type: ignore[attr-defined]
+        model = Scorer(rubric).similarity_  # type: ignore[arg-type]
+        extra = [" ".join(c.phrases) for c in rubric.concepts]  # type: ignore[attr-defined]
+        expected = _sklearn_similarity(model, rubric.model_answer, rubric.question, extra,  # type: ignore[attr-defined]
+                                       list(rubric.alternatives), texts)  # type: ignore[attr-defined]
+        assert np.abs(model.similarity(texts) - expected).max() < 1e-9, name
+        checked += len(texts)
+    assert checked > 500
+
+
+@pytest.mark.parametrize(("model_answer", "question"), [("4", "What is 2+2?"), ("By rows.", "How are arrays stored in memory, by rows or by columns?"),
+                                                        ("Never.", "Did it work?"), (MODEL, QUESTION)])
+@pytest.mark.parametrize("weight", [0.0, 0.15, 1.0])
+def test_similarity_equals_scikit_learn_at_the_edges(model_answer: str, question: str, weight: float) -> None:
+    texts = ["by rows", "never", "4", "", MODEL, "Kruschev denounced Stallin", "not not never", QUESTION]
+    model = SimilarityModel(question_word_weight=weight).fit(model_answer, question=question, alternatives=["Columns, never rows."])
+    expected = _sklearn_similarity(model, model_answer, question, [], ["Columns, never rows."], texts)
+    assert np.abs(model.similarity(texts) - expected).max() < 1e-9
