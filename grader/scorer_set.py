@@ -18,7 +18,6 @@ from typing import Any
 from grader.errors import InputError
 from grader.integrity import rubric_vocabulary
 from grader.learned import Learned, load_learned_all
-from grader.learned_scoring import wrap_scorer
 from grader.rubric import Rubric, load_rubrics
 from grader.scoring import Scorer, ScoreResult
 
@@ -110,7 +109,13 @@ class ScorerSet(Mapping[str, Scorer]):
         """The one place a scorer is constructed: ``rubric`` knowing the other rubrics of the set,
         wrapped in a :class:`~grader.learned_scoring.LearnedScorer` when the set has learned data for it."""
         scorer = Scorer(rubric, other_vocabularies=self.vocabularies())
-        return wrap_scorer(scorer, self.learned.get(rubric.id))  # type: ignore[return-value]  # same interface
+        learned = self.learned.get(rubric.id)
+        if learned is None:
+            return scorer
+        # imported here: learned scoring needs scikit-learn, which one plain answer does not (cold start)
+        from grader.learned_scoring import wrap_scorer
+
+        return wrap_scorer(scorer, learned)  # type: ignore[return-value]  # same interface
 
     def vocabularies(self) -> dict[str, frozenset[str]]:
         """Vocabulary of every rubric of the set (context included), by id; empty for a set of one."""
