@@ -415,7 +415,7 @@ def _script() -> str:
     return found
 
 
-@pytest.mark.slow  # a fresh Python process imports scikit-learn
+@pytest.mark.slow  # a fresh Python process
 @pytest.mark.subprocess
 def test_console_script_scores_from_stdin() -> None:
     proc = subprocess.run(
@@ -426,7 +426,7 @@ def test_console_script_scores_from_stdin() -> None:
     _check_contract(json.loads(proc.stdout), "destal-politics")
 
 
-@pytest.mark.slow  # a fresh Python process imports scikit-learn
+@pytest.mark.slow  # a fresh Python process
 @pytest.mark.subprocess
 def test_console_script_error_is_one_line() -> None:
     proc = subprocess.run(
