@@ -15,9 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from grader.concepts import ConceptMatch, MisconceptionMatch, RubricMatcher
 from grader.feedback import FeedbackItem, build_feedback
@@ -25,6 +23,9 @@ from grader.integrity import Flag, build_context, check_answer, on_topic_core
 from grader.rubric import Calibration, Rubric, Scoring
 from grader.similarity import SimilarityModel, word_features
 from grader.text import Token, tokenize
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ def apply_calibration(raw: float, calibration: Calibration | None) -> float:
     """
     if calibration is None:
         return raw
+    import numpy as np  # only a calibrated rubric needs it (not imported for one plain answer: cold start)
+
     xs = [p[0] for p in calibration.points]
     ys = [p[1] for p in calibration.points]
     return float(np.interp(raw, xs, ys))
@@ -145,9 +148,14 @@ def similarity_part(coverage: float, scaled_similarity: float, *, completeness: 
     0.5
     """
     span = 1.0 - coverage_target
+    if all(isinstance(v, float | int) for v in (coverage, scaled_similarity, completeness)):  # one answer: no numpy
+        floor = completeness if span <= 0 else max(0.0, (completeness - coverage_target) / span)
+        return float(min(max(scaled_similarity, floor), coverage + SIMILARITY_LEAD))
+    import numpy as np  # arrays, for calibrate
+
     floor = completeness if span <= 0 else np.maximum(0.0, (np.asarray(completeness) - coverage_target) / span)
     part = np.minimum(np.maximum(scaled_similarity, floor), np.asarray(coverage) + SIMILARITY_LEAD)
-    return part if isinstance(part, np.ndarray) and part.ndim else float(part)  # arrays for calibrate, else a float
+    return part if isinstance(part, np.ndarray) and part.ndim else float(part)
 
 
 def combine(
@@ -257,8 +265,8 @@ class Scorer:
         """Score many answers; similarity is one vectorised transform for the whole list."""
         answers = [a if isinstance(a, str) else "" for a in answers]
         tokens = [tokenize(a) for a in answers]  # once per answer: matching and both similarity views
-        sims = self.similarity_.similarity_of_tokens(tokens)
-        return [self._score_one(a, float(s), t) for a, s, t in zip(answers, sims, tokens)]
+        sims = self.similarity_.similarities(tokens)
+        return [self._score_one(a, s, t) for a, s, t in zip(answers, sims, tokens)]
 
     def _score_one(self, answer: str, similarity: float, tokens: list[Token] | None = None) -> ScoreResult:
         rubric, scoring = self.rubric, self.rubric.scoring
@@ -269,7 +277,7 @@ class Scorer:
             known_spans=tuple((s.start, s.end) for m in misconceptions for s in m.evidence),
         )
         if any(f.code == "padding" for f in flags):  # score the relevant core, not the filler
-            similarity = float(self.similarity_.similarity([on_topic_core(answer, analysis.tokens, self.context_)])[0])
+            similarity = self.similarity_.similarities([tokenize(on_topic_core(answer, analysis.tokens, self.context_))])[0]
         matched_weight = sum(c.weight * c.earned for c in concepts)
         missing_required = any(
             not m.matched for m, c in zip(concepts, rubric.concepts) if c.required

@@ -20,8 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from grader.text import NEGATION_CUES, Token, is_content, normalize, tokenize
 
@@ -31,6 +30,9 @@ _NGRAM_RANGE = (3, 5)
 """Character n-gram lengths of the character view (within word boundaries: ``char_wb``)."""
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SparseVector = dict[int, float]
 """A row of a TF-IDF matrix: feature index -> weight (absent features are 0)."""
@@ -196,11 +198,17 @@ class SimilarityModel:
         return tfidf.vector(_counts(grams, tfidf.vocabulary_))
 
     def similarity(self, texts: Sequence[str]) -> np.ndarray:
-        """Combined similarity of each text to the model answer."""
+        """Combined similarity of each text to the model answer, as an array."""
         return self.similarity_of_tokens([tokenize(t) for t in texts])
 
     def similarity_of_tokens(self, token_lists: Sequence[Sequence[Token]]) -> np.ndarray:
-        """:meth:`similarity` of texts already split by :func:`grader.text.tokenize` (same values).
+        """:meth:`similarity` of texts already split by :func:`grader.text.tokenize` (same values)."""
+        import numpy as np  # not at module level: the scorer uses similarities(), and one answer needs no numpy
+
+        return np.array(self.similarities(token_lists), dtype=np.float64)
+
+    def similarities(self, token_lists: Sequence[Sequence[Token]]) -> list[float]:
+        """:meth:`similarity_of_tokens` as a list of floats.
 
         Lets a scorer tokenise each answer once for matching and both similarity views.
         """
@@ -208,7 +216,7 @@ class SimilarityModel:
             from sklearn.exceptions import NotFittedError  # an error path only: scoring never imports sklearn
 
             raise NotFittedError("SimilarityModel is not fitted yet: call fit(model_answer, question=...) first.")
-        return np.array([self._one(tokens) for tokens in token_lists], dtype=np.float64)
+        return [self._one(tokens) for tokens in token_lists]
 
     def _one(self, tokens: Sequence[Token]) -> float:
         """Similarity of one tokenised text: the best over the references (model answer, alternatives)."""
