@@ -29,6 +29,9 @@ WORD_SHARE = 0.6
 _NGRAM_RANGE = (3, 5)
 """Character n-gram lengths of the character view (within word boundaries: ``char_wb``)."""
 
+_NGRAM_CACHE_MAX = 50_000
+"""Words whose known character n-grams a fitted model remembers."""
+
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 if TYPE_CHECKING:
@@ -170,6 +173,7 @@ class SimilarityModel:
             )
         except ValueError:  # the model answer only repeats question words: no character view
             self.char_vectorizer_ = None
+        self._ngram_cache: dict[str, tuple[int, ...]] = {}  # word -> known n-gram columns (of this vocabulary)
         ref_tokens = [tokenize(r) for r in references]
         self.model_word_ = [self._word_vector(t) for t in ref_tokens]
         self.model_char_ = [self._char_vector(t) for t in ref_tokens] if self.char_vectorizer_ is not None else None
@@ -194,8 +198,24 @@ class SimilarityModel:
         """Character-view row of a tokenised text (``char_wb`` n-grams of its content words)."""
         tfidf = self.char_vectorizer_
         assert tfidf is not None
-        grams = (g for word in self._char_text_of(tokens).split() for g in _word_ngrams(word))
-        return tfidf.vector(_counts(grams, tfidf.vocabulary_))
+        counts: dict[int, int] = {}
+        for word in self._char_text_of(tokens).split():
+            for j in self._known_ngrams(word):
+                counts[j] = counts.get(j, 0) + 1
+        return tfidf.vector(counts)
+
+    def _known_ngrams(self, word: str) -> tuple[int, ...]:
+        """Columns of the character n-grams of ``word`` that are in the vocabulary (cached per word:
+        most of an answer's n-grams are unknown, and words repeat across answers)."""
+        cache = self._ngram_cache
+        known = cache.get(word)
+        if known is None:
+            get = self.char_vectorizer_.vocabulary_.get  # type: ignore[union-attr]
+            known = tuple(j for j in map(get, _word_ngrams(word)) if j is not None)
+            if len(cache) >= _NGRAM_CACHE_MAX:  # bounded: memory stays flat on endless input
+                cache.clear()
+            cache[word] = known
+        return known
 
     def similarity(self, texts: Sequence[str]) -> np.ndarray:
         """Combined similarity of each text to the model answer, as an array."""

@@ -214,3 +214,12 @@ def test_similarity_equals_scikit_learn_at_the_edges(model_answer: str, question
     model = SimilarityModel(question_word_weight=weight).fit(model_answer, question=question, alternatives=["Columns, never rows."])
     expected = _sklearn_similarity(model, model_answer, question, [], ["Columns, never rows."], texts)
     assert np.abs(model.similarity(texts) - expected).max() < 1e-9
+
+
+def test_refitting_forgets_the_previous_vocabulary() -> None:
+    texts = ["Sputnik, the first satellite, was launched in 1957.", "prisoners left the gulag", ""]
+    refitted = SimilarityModel().fit(MODEL, question=QUESTION)
+    refitted.similarity(texts)  # fills the per-word n-gram cache of the first vocabulary
+    refitted.fit("Sputnik was the first satellite, launched in 1957.", question="What was Sputnik?")
+    fresh = SimilarityModel().fit("Sputnik was the first satellite, launched in 1957.", question="What was Sputnik?")
+    assert refitted.similarity(texts).tolist() == fresh.similarity(texts).tolist()
