@@ -26,7 +26,6 @@ from typing import Any
 
 from grader.errors import InputError
 from grader.files import atomic_write, check_target
-from grader.learned_scoring import confidence_of
 from grader.rows import Layout, Row, RowScore, check_row
 from grader.rubric import Rubric
 from grader.scorer_set import ScorerSet
@@ -100,6 +99,8 @@ def format_result(result: ScoreResult, *, learned: bool = False) -> list[str]:
     """The five output cells of a scored row (six with ``learned``: the confidence, blank if none)."""
     extra = []
     if learned:
+        from grader.learned_scoring import confidence_of  # learned scoring imports scikit-learn: only when used
+
         confidence = confidence_of(result)
         extra = ["" if confidence is None else f"{confidence:.2f}"]
     return [*_cells(result), *extra]
