@@ -1,7 +1,8 @@
 """grader: essay-answer grading with explainable concept matching and TF-IDF similarity.
 
 The public API is re-exported here lazily, so importing ``grader`` (and running the CLI)
-does not pay for scikit-learn until scoring needs it.
+pays only for what is used: scoring answers imports neither scikit-learn nor NLTK (numpy
+only for a calibrated rubric, scikit-learn for learned data; ``tests/test_cold_start.py``).
 """
 
 from __future__ import annotations
