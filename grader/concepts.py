@@ -398,9 +398,14 @@ class PhraseMatcher:
         if phrase.all_words:
             all_words = ordered = True
         index, ranks = (analysis.every_positions, analysis.every) if all_words else (analysis.positions, analysis.content)
-        lists = [_slot_positions(index, slot) for slot in phrase.stems]
-        if not phrase.stems or any(not lst for lst in lists):
+        if not phrase.stems:
             return [], []
+        lists = []
+        for slot in phrase.stems:  # most phrases miss a word: stop at the first one
+            lst = _slot_positions(index, slot)
+            if not lst:
+                return [], []
+            lists.append(lst)
         limit = len(phrase.stems) + slack
         anchor_idx = min(range(len(lists)), key=lambda k: len(lists[k]))  # rarest word anchors
         affirmed: list[Span] = []
@@ -447,6 +452,20 @@ def _slot_positions(index: dict[str, list[int]], slot: str) -> list[int] | None:
         return index.get(slot)
     merged = sorted(p for s in slot_stems(slot) for p in index.get(s, ()))
     return merged or None
+
+
+def _may_earn(phrase: Phrase, analysis: Analysis) -> bool:
+    """False when the phrase's words the answer holds at all weigh too little for any credit.
+
+    An upper bound of :func:`best_sentence_share` (either side), so skipping the phrase
+    changes no score: most partial phrases of a rubric find none or one of their words.
+    """
+    total = sum(phrase.weights)
+    if not total:
+        return False
+    present = sum(w for slot, w in zip(phrase.stems, phrase.weights) if _slot_positions(analysis.positions, slot))
+    floor = LONG_PARTIAL_FLOOR if len(phrase.stems) > LONG_PHRASE_SLOTS else PARTIAL_FLOOR
+    return present / total > floor
 
 
 def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list[int], float, list[int]]:
@@ -580,6 +599,8 @@ def _match_concept(
         )
     best, best_tokens, best_phrase, denied, denied_tokens = 0.0, [], None, 0.0, []
     for phrase in partial:
+        if not _may_earn(phrase, analysis):
+            continue
         share, where, no_share, no_where = best_sentence_share(phrase, analysis)
         earned, against = partial_credit(share, len(phrase.stems)), partial_credit(no_share, len(phrase.stems))
         if earned > best:
