@@ -463,7 +463,11 @@ def _may_earn(phrase: Phrase, analysis: Analysis) -> bool:
     total = sum(phrase.weights)
     if not total:
         return False
-    present = sum(w for slot, w in zip(phrase.stems, phrase.weights) if _slot_positions(analysis.positions, slot))
+    positions = analysis.positions
+    present = sum(
+        w for slot, w in zip(phrase.stems, phrase.weights)
+        if (slot in positions if ALTERNATIVE not in slot else any(s in positions for s in slot_stems(slot)))
+    )
     floor = LONG_PARTIAL_FLOOR if len(phrase.stems) > LONG_PHRASE_SLOTS else PARTIAL_FLOOR
     return present / total > floor
 
@@ -539,15 +543,17 @@ class RubricMatcher:
         self.matcher_ = PhraseMatcher(everything)
 
     def match(
-        self, answer: str, *, tokens: list[Token] | None = None
+        self, answer: str, *, tokens: list[Token] | None = None, evidence: bool = True
     ) -> tuple[list[ConceptMatch], list[MisconceptionMatch], Analysis]:
         """Match every concept and misconception of the rubric against ``answer``.
 
-        ``tokens`` may pass ``tokenize(answer)`` when the caller has it already.
+        ``tokens`` may pass ``tokenize(answer)`` when the caller has it already;
+        ``evidence=False`` leaves out the spans of earned concepts (same matches and credit;
+        negated spans and misconception spans are kept, as flags and checks read them).
         """
         analysis = self.matcher_.analyze(answer) if tokens is None else self.matcher_.analyze_tokens(tokens, answer)
         concepts = [
-            _match_concept(c, phrases, self.matcher_, analysis, answer)
+            _match_concept(c, phrases, self.matcher_, analysis, answer, evidence)
             for c, phrases in zip(self.rubric.concepts, self.concept_phrases_)
         ]
         misconceptions = []
@@ -574,7 +580,8 @@ def _with_text(spans: list[Span], answer: str) -> tuple[Span, ...]:
 
 
 def _match_concept(
-    concept: Concept, phrases: tuple[Phrase, ...], matcher: PhraseMatcher, analysis: Analysis, answer: str
+    concept: Concept, phrases: tuple[Phrase, ...], matcher: PhraseMatcher, analysis: Analysis, answer: str,
+    with_evidence: bool = True,
 ) -> ConceptMatch:
     affirmed: list[Span] = []
     negated: list[Span] = []
@@ -592,7 +599,7 @@ def _match_concept(
             label=concept.label,
             weight=concept.weight,
             matched=bool(affirmed),
-            evidence=_with_text(affirmed, answer),
+            evidence=_with_text(affirmed, answer) if with_evidence else (),
             negated=_with_text(negated, answer) if not affirmed else (),
             phrase=first_phrase,
             credit=1.0 if affirmed else (0.0 if partial else None),
@@ -617,7 +624,7 @@ def _match_concept(
         label=concept.label,
         weight=concept.weight,
         matched=credit >= MATCHED_CREDIT,
-        evidence=_with_text(evidence, answer),
+        evidence=_with_text(evidence, answer) if with_evidence else (),
         negated=_with_text(negated, answer) if credit < MATCHED_CREDIT else (),
         phrase=best_phrase if credit else None,
         credit=credit,
