@@ -398,9 +398,14 @@ class PhraseMatcher:
         if phrase.all_words:
             all_words = ordered = True
         index, ranks = (analysis.every_positions, analysis.every) if all_words else (analysis.positions, analysis.content)
-        lists = [_slot_positions(index, slot) for slot in phrase.stems]
-        if not phrase.stems or any(not lst for lst in lists):
+        if not phrase.stems:
             return [], []
+        lists = []
+        for slot in phrase.stems:  # most phrases miss a word: stop at the first one
+            lst = _slot_positions(index, slot)
+            if not lst:
+                return [], []
+            lists.append(lst)
         limit = len(phrase.stems) + slack
         anchor_idx = min(range(len(lists)), key=lambda k: len(lists[k]))  # rarest word anchors
         affirmed: list[Span] = []
@@ -447,6 +452,24 @@ def _slot_positions(index: dict[str, list[int]], slot: str) -> list[int] | None:
         return index.get(slot)
     merged = sorted(p for s in slot_stems(slot) for p in index.get(s, ()))
     return merged or None
+
+
+def _may_earn(phrase: Phrase, analysis: Analysis) -> bool:
+    """False when the phrase's words the answer holds at all weigh too little for any credit.
+
+    An upper bound of :func:`best_sentence_share` (either side), so skipping the phrase
+    changes no score: most partial phrases of a rubric find none or one of their words.
+    """
+    total = sum(phrase.weights)
+    if not total:
+        return False
+    positions = analysis.positions
+    present = sum(
+        w for slot, w in zip(phrase.stems, phrase.weights)
+        if (slot in positions if ALTERNATIVE not in slot else any(s in positions for s in slot_stems(slot)))
+    )
+    floor = LONG_PARTIAL_FLOOR if len(phrase.stems) > LONG_PHRASE_SLOTS else PARTIAL_FLOOR
+    return present / total > floor
 
 
 def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list[int], float, list[int]]:
@@ -520,15 +543,17 @@ class RubricMatcher:
         self.matcher_ = PhraseMatcher(everything)
 
     def match(
-        self, answer: str, *, tokens: list[Token] | None = None
+        self, answer: str, *, tokens: list[Token] | None = None, evidence: bool = True
     ) -> tuple[list[ConceptMatch], list[MisconceptionMatch], Analysis]:
         """Match every concept and misconception of the rubric against ``answer``.
 
-        ``tokens`` may pass ``tokenize(answer)`` when the caller has it already.
+        ``tokens`` may pass ``tokenize(answer)`` when the caller has it already;
+        ``evidence=False`` leaves out the spans of earned concepts (same matches and credit;
+        negated spans and misconception spans are kept, as flags and checks read them).
         """
         analysis = self.matcher_.analyze(answer) if tokens is None else self.matcher_.analyze_tokens(tokens, answer)
         concepts = [
-            _match_concept(c, phrases, self.matcher_, analysis, answer)
+            _match_concept(c, phrases, self.matcher_, analysis, answer, evidence)
             for c, phrases in zip(self.rubric.concepts, self.concept_phrases_)
         ]
         misconceptions = []
@@ -555,7 +580,8 @@ def _with_text(spans: list[Span], answer: str) -> tuple[Span, ...]:
 
 
 def _match_concept(
-    concept: Concept, phrases: tuple[Phrase, ...], matcher: PhraseMatcher, analysis: Analysis, answer: str
+    concept: Concept, phrases: tuple[Phrase, ...], matcher: PhraseMatcher, analysis: Analysis, answer: str,
+    with_evidence: bool = True,
 ) -> ConceptMatch:
     affirmed: list[Span] = []
     negated: list[Span] = []
@@ -573,13 +599,15 @@ def _match_concept(
             label=concept.label,
             weight=concept.weight,
             matched=bool(affirmed),
-            evidence=_with_text(affirmed, answer),
+            evidence=_with_text(affirmed, answer) if with_evidence else (),
             negated=_with_text(negated, answer) if not affirmed else (),
             phrase=first_phrase,
             credit=1.0 if affirmed else (0.0 if partial else None),
         )
     best, best_tokens, best_phrase, denied, denied_tokens = 0.0, [], None, 0.0, []
     for phrase in partial:
+        if not _may_earn(phrase, analysis):
+            continue
         share, where, no_share, no_where = best_sentence_share(phrase, analysis)
         earned, against = partial_credit(share, len(phrase.stems)), partial_credit(no_share, len(phrase.stems))
         if earned > best:
@@ -596,7 +624,7 @@ def _match_concept(
         label=concept.label,
         weight=concept.weight,
         matched=credit >= MATCHED_CREDIT,
-        evidence=_with_text(evidence, answer),
+        evidence=_with_text(evidence, answer) if with_evidence else (),
         negated=_with_text(negated, answer) if credit < MATCHED_CREDIT else (),
         phrase=best_phrase if credit else None,
         credit=credit,
