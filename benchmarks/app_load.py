@@ -118,7 +118,7 @@ def start_server(port: int, log_path: Path, db_path: Path) -> subprocess.Popen[b
     env.pop("GRADER_TEACHER_PASSCODE", None)
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port),
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+           "--browser.gatherUsageStats", "false"]
     with log_path.open("wb") as log:
         return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
