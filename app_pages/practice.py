@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import answer_box, drop_session_uploads, note, plain, rubric_sets, scorers_for
+from app_pages.common import answer_box, drop_session_uploads, line_chart, note, plain, rubric_sets, scorers_for
 from grader.highlight import highlight_html, marks_from_concepts
 from grader.text import MAX_ANSWER_CHARS
 
@@ -96,7 +96,7 @@ if drafts:
     st.markdown("**Your drafts this session**")
     history = pd.DataFrame(drafts).set_index("draft")
     if len(drafts) >= 2:
-        st.line_chart(history[["score"]], height=180, x_label="draft", y_label="score")
+        line_chart(history[["score"]], height=180, x_label="draft", y_label="score")
     st.dataframe(history, width="stretch", key="practice_history")
 
 after = rubric.show_model_answer_after
