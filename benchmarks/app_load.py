@@ -27,9 +27,14 @@ Errors: exceptions drawn in the app, a run that ends without a score, closed soc
 timeouts (``--timeout`` per run), and tracebacks in the server's log. The server is killed at
 the end; the whole run is bounded (setup + ``--seconds`` + ``--timeout`` + a margin).
 
-Prints one Markdown table (students, submissions, p50/p95/max submit-to-score, errors,
-answers/s, the server's CPU seconds per answer, the load average before and after) and, with
-``--json PATH``, writes the same figures as JSON.
+Prints one Markdown table (students, submissions, p50/p95/max submit-to-score, p95 from submit
+to the end of the page's run, errors, answers/s, the server's CPU milliseconds per answer in the
+submitting window, the 1-minute load average before and after) and, with ``--json PATH``, writes
+the same figures as JSON. Exits 1 when there were errors.
+
+The server runs with the repository's ``.streamlit/config.toml``, as ``make run`` starts it.
+With ``--think 0`` every student submits again as soon as the page is complete, so each
+draws far more drafts than a real student would (a longer draft table and chart each time).
 """
 
 from __future__ import annotations

@@ -47,3 +47,19 @@ def test_draft_chart_reuses_the_spec_for_the_practice_history() -> None:
     from app_pages.common import _line_chart_template
 
     assert _line_chart_template((("score", "float64"),), ("draft", "int64"), 180, "draft", "score") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_app_load_benchmark_runs(tmp_path: Path) -> None:
+    """Two students for five seconds against a real server: answers are scored, nothing fails."""
+    out = tmp_path / "app_load.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "app_load.py"), "--students", "2", "--seconds", "5",
+         "--timeout", "60", "--json", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    figures = json.loads(out.read_text())
+    assert figures["submissions"] > 0 and figures["errors"] == 0, figures
+    assert "| students |" in proc.stdout
