@@ -80,7 +80,7 @@ class StudentError(Exception):
 class RunResult:
     """What one script run sent back: widgets by label, the score metric, exceptions, timings."""
 
-    widgets: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)  # label -> (kind, id, options)
+    widgets: dict[str, tuple[str, str, list[str], str]] = field(default_factory=dict)  # label -> (kind, id, options, fragment)
     pages: dict[str, str] = field(default_factory=dict)  # page name / url path -> page_script_hash
     score: str | None = None
     score_points: int = 0
@@ -208,7 +208,7 @@ def read_delta(msg: ForwardMsg, result: RunResult, started: float) -> None:
     else:
         widget = widget_of(element)
         if widget is not None:
-            result.widgets[widget[1]] = (widget[0], widget[2], widget[3])
+            result.widgets[widget[1]] = (widget[0], widget[2], widget[3], delta.fragment_id)
 
 
 async def run_script(ws: ClientConnection, state: ClientState, timeout: float) -> RunResult:
@@ -243,9 +243,10 @@ async def run_script(ws: ClientConnection, state: ClientState, timeout: float) -
         raise StudentError(f"socket closed: {exc}") from exc
 
 
-def client_state(page_hash: str, states: dict[str, WidgetState]) -> ClientState:
-    """A rerun request for a page with these widget states (what the browser sends)."""
-    state = ClientState(page_script_hash=page_hash, query_string="")
+def client_state(page_hash: str, states: dict[str, WidgetState], fragment_id: str = "") -> ClientState:
+    """A rerun request for a page with these widget states (what the browser sends); a widget
+    inside an ``st.fragment`` reruns only its fragment, so the browser names the fragment."""
+    state = ClientState(page_script_hash=page_hash, query_string="", fragment_id=fragment_id)
     state.widget_states.widgets.extend(states.values())
     state.context_info.timezone = "UTC"
     state.context_info.locale = "en-US"
@@ -289,7 +290,8 @@ async def student(number: int, port: int, answers: dict[str, list[str]], start_a
                 text = pool[(number * 7 + drafts) % len(pool)]
                 submit_states = {**states, answer_id: WidgetState(id=answer_id, string_value=text),
                                  submit_id: WidgetState(id=submit_id, trigger_value=True)}
-                run = await run_script(ws, client_state(practice, submit_states), timeout)
+                fragment = picked.widgets[WIDGET_LABELS["submit"]][3]
+                run = await run_script(ws, client_state(practice, submit_states, fragment), timeout)
                 drafts += 1
                 if run.exceptions:
                     raise StudentError(f"exception in the app: {run.exceptions[0]}")
