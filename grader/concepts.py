@@ -238,6 +238,8 @@ def _fuzzy_ok(a: str, b: str) -> bool:
     return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
 
 
+CANONICAL_CACHE = 200_000
+"""Distinct (stem, word) misspelling lookups remembered per rubric."""
 MIN_SPELLING_LETTERS = 5
 """Written words of this length or more may be a misspelling of a rubric word (as written)."""
 COMMON_WORD_ZIPF = 4.0
@@ -295,7 +297,8 @@ class PhraseMatcher:
         for s in sorted(self.vocabulary_):
             if len(s) >= 5:
                 self._by_initial.setdefault(s[0], []).append(s)
-        self._canon_cache: dict[str, str] = {}
+        # misspelling lookups, per matcher (the answer depends on this rubric's words); bounded
+        self._canonical = lru_cache(maxsize=CANONICAL_CACHE)(self._find_canonical)
         # last words of names the rubric writes in full ("Franklin Roosevelt"): after another
         # given name ("Theodore Roosevelt") they name someone else
         self.name_stems_ = frozenset(
@@ -315,10 +318,9 @@ class PhraseMatcher:
         """Map a stem (of the written ``word``) to the rubric stem it misspells, or return it unchanged."""
         if stem in self.vocabulary_ or stem.isdigit() or (len(stem) < 5 and len(word) < MIN_SPELLING_LETTERS):
             return stem
-        key = f"{stem} {word}"
-        cached = self._canon_cache.get(key)
-        if cached is not None:
-            return cached
+        return self._canonical(stem, word)
+
+    def _find_canonical(self, stem: str, word: str) -> str:
         best = stem
         if len(stem) >= 5:
             for candidate in self._by_initial.get(stem[0], ()):
@@ -335,8 +337,6 @@ class PhraseMatcher:
                 if _spelling_ok(word, written):
                     best = written_stem
                     break
-        if len(self._canon_cache) < 500_000:
-            self._canon_cache[key] = best
         return best
 
     def analyze(self, answer: str) -> Analysis:
