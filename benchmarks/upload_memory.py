@@ -5,7 +5,7 @@ mix: streams it to disk in 1 MB blocks (:func:`grader.files.save_stream`, as the
 with the uploaded file), and parses it into the header and the list of rows the page keeps
 (:func:`grader.tabular.read_table`). Reports the peak Python allocation during the parse
 (tracemalloc) against the memory the parsed rows occupy once read, and the process's peak
-RSS. The bound checked in the README: peak < 2 x the parsed size.
+RSS. The bound it checks: peak < 2 x the parsed size (figures in docs/trust.md, "Sizes").
 
 Usage: ``.venv/bin/python benchmarks/upload_memory.py [--mb 20]``
 """

@@ -64,8 +64,14 @@ class AnswerContext:
     reversal_stems: frozenset[str] = frozenset()
     other_vocabularies: tuple[tuple[str, frozenset[str]], ...] = ()
     own_distinct: frozenset[str] = frozenset()
+    other_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """Stem -> positions in ``other_vocabularies`` of the rubrics whose words include it (built from them)."""
     caps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_CAPS))
     penalties: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_PENALTIES))
+
+    def __post_init__(self) -> None:
+        if self.other_vocabularies and not self.other_index:
+            object.__setattr__(self, "other_index", _inverted(self.other_vocabularies))
 
 
 # --- thresholds (tuned on the gaming corpus in tests/gaming and the `tune` split only) ---
@@ -255,6 +261,34 @@ def build_context(rubric: Rubric, *, other_vocabularies: Mapping[str, frozenset[
     )
 
 
+def _inverted(vocabularies: tuple[tuple[str, frozenset[str]], ...]) -> dict[str, tuple[int, ...]]:
+    """Stem -> indices of the vocabularies holding it: one lookup per answer word, whatever the set's size.
+
+    >>> _inverted((("a", frozenset({"thaw"})), ("b", frozenset({"thaw", "gulag"}))))["thaw"]
+    (0, 1)
+    """
+    index: dict[str, list[int]] = {}
+    for k, (_, vocab) in enumerate(vocabularies):
+        for stem in vocab:
+            index.setdefault(stem, []).append(k)
+    return {stem: tuple(ks) for stem, ks in index.items()}
+
+
+def _other_rubric_hits(content: list[Token], ctx: AnswerContext) -> tuple[list[int], dict[int, set[str]]]:
+    """Per other rubric: how many content words it knows (as :func:`_in_vocab` counts), and which stems."""
+    counts = [0] * len(ctx.other_vocabularies)
+    stems: dict[int, set[str]] = {}
+    index = ctx.other_index
+    for t in content:
+        hit = index.get(t.stem, ())
+        if "-" in t.stem:
+            hit = {*hit, *(k for p in t.stem.split("-") if len(p) > 2 for k in index.get(p, ()))}
+        for k in hit:
+            counts[k] += 1
+            stems.setdefault(k, set()).add(t.stem)
+    return counts, stems
+
+
 def _reversals(rubric: Rubric) -> tuple[Reversal, ...]:
     """Concept phrases with one direction word flipped; flips that are themselves rubric phrases are skipped."""
     out: list[Reversal] = []
@@ -296,6 +330,12 @@ def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
         if "-" in t.stem:
             out.extend(p for p in t.stem.split("-") if len(p) > 2)
     return out
+
+
+@lru_cache(maxsize=100_000)
+def _hyphen_parts(stem: str) -> tuple[str, ...]:
+    """The parts of a hyphenated stem that count as words of their own (longer than two letters)."""
+    return tuple(p for p in stem.split("-") if len(p) > 2) if "-" in stem else ()
 
 
 def _in_vocab(token: Token, vocab: frozenset[str]) -> bool:
@@ -364,14 +404,26 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     words = [t.text for t in tokens]
     content = [t for t in tokens if _is_word(t)]
     vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
-    hits = [_in_vocab(t, vocab) for t in content]
-    question_hits = sum(1 for t in content if _in_vocab(t, ctx.question_stems))
-    question_seen = set(_stems_with_parts(content)) & ctx.question_stems
-    question_coverage = len(question_seen) / len(ctx.question_stems) if ctx.question_stems else 0.0
-    new_words = [t for t in content if not _in_vocab(t, ctx.question_stems) and t.stem not in _VAGUE]
-    new = len(new_words)
-    new_relevant = sum(1 for t in new_words if _in_vocab(t, vocab))
-    model_share = sum(1 for t in content if _in_vocab(t, ctx.model_stems)) / len(content) if content else 0.0
+    question, model = ctx.question_stems, ctx.model_stems
+    hits: list[bool] = []
+    question_hits = new = new_relevant = model_hits = 0
+    question_seen: set[str] = set()
+    for t in content:  # one pass: each word against the rubric's word sets (stem, or a hyphenated stem's parts)
+        stem = t.stem
+        parts = _hyphen_parts(stem)
+        hit = stem in vocab or bool(parts) and any(p in vocab for p in parts)
+        hits.append(hit)
+        if stem in question or bool(parts) and any(p in question for p in parts):
+            question_hits += 1
+        elif stem not in _VAGUE:
+            new += 1
+            new_relevant += hit
+        model_hits += stem in model or bool(parts) and any(p in model for p in parts)
+        if stem in question:
+            question_seen.add(stem)
+        question_seen.update(p for p in parts if p in question)
+    question_coverage = len(question_seen) / len(question) if question else 0.0
+    model_share = model_hits / len(content) if content else 0.0
 
     trigrams = list(zip(words, words[1:], words[2:]))
     model_trigram_share = sum(1 for g in trigrams if g in ctx.model_trigrams) / len(trigrams) if trigrams else 0.0
@@ -411,11 +463,11 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     other_best = None
     if ctx.other_vocabularies and content:
         own_share = sum(1 for t in content if _in_vocab(t, ctx.own_distinct)) / len(content)
-        for rid, distinct in ctx.other_vocabularies:
-            found = [t.stem for t in content if _in_vocab(t, distinct)]
-            share = len(found) / len(content)
+        counts, found = _other_rubric_hits(content, ctx)
+        for k, (rid, _) in enumerate(ctx.other_vocabularies):
+            share = counts[k] / len(content)
             if other_best is None or share > other_best[1]:
-                other_best = (rid, share, own_share, len(set(found)))
+                other_best = (rid, share, own_share, len(found.get(k, ())))
 
     return Signals(
         words=n,

@@ -228,25 +228,21 @@ def test_save_rubric_refuses_symlink_escape(tmp_path: Path, rubric_data: dict) -
         save_rubric(rubric_from_dict(rubric_data), root / "link" / "x.yaml", root=root)
 
 
-def _readme_section(title: str) -> str:
+def _rubric_format_doc() -> str:
     from conftest import REPO
 
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    start = text.index(f"## {title}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end != -1 else None]
+    return (REPO / "docs" / "rubric-format.md").read_text(encoding="utf-8")
 
 
-def test_readme_rubric_example_is_valid() -> None:
-    section = _readme_section("Rubric format")
-    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
-    rubric = rubric_from_yaml(example, source="README.md")
+def test_documented_rubric_example_is_valid() -> None:
+    example = _rubric_format_doc().split("```yaml\n", 1)[1].split("```", 1)[0]
+    rubric = rubric_from_yaml(example, source="docs/rubric-format.md")
     assert rubric.id == "destal-politics"
     assert rubric.scoring.calibration is not None and rubric.show_model_answer_after == 3
 
 
 @pytest.mark.parametrize("model", [Rubric, Concept, Misconception, Scoring, Calibration], ids=lambda m: m.__name__)
-def test_readme_documents_every_rubric_field(model) -> None:
-    section = _readme_section("Rubric format")
-    missing = [name for name in model.model_fields if f"`{name}`" not in section]
-    assert missing == [], f"README '## Rubric format' does not document {model.__name__} fields {missing}"
+def test_docs_document_every_rubric_field(model) -> None:
+    doc = _rubric_format_doc()
+    missing = [name for name in model.model_fields if f"`{name}`" not in doc]
+    assert missing == [], f"docs/rubric-format.md does not document {model.__name__} fields {missing}"

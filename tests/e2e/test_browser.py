@@ -4,8 +4,8 @@ Types an answer on Practice, submits, checks the score and the highlight, checks
 neither the served DOM nor the websocket traffic carries the model answer or hidden rubric
 phrases, scores the bundled samples on Batch scoring and downloads the CSV, opens the
 Rubric studio, and saves a screenshot of each page to a temporary folder, or to
-docs/screenshots/ (used by the README) when GRADER_REFRESH_SCREENSHOTS=1: `make test` never
-rewrites tracked files. Nothing is downloaded: the browser is /usr/bin/chromium.
+docs/screenshots/ (used by the README and docs/app.md) when GRADER_REFRESH_SCREENSHOTS=1:
+`make test` never rewrites tracked files. Nothing is downloaded: the browser is /usr/bin/chromium.
 """
 
 from __future__ import annotations
