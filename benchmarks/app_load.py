@@ -59,6 +59,7 @@ from pathlib import Path
 import yaml
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
+from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import ClientConnection, connect
@@ -182,9 +183,9 @@ def sample_answers() -> dict[str, list[str]]:
     return dict(answers)
 
 
-def widget_of(element: object) -> tuple[str, str, str, list[str]] | None:
+def widget_of(element: Element) -> tuple[str, str, str, list[str]] | None:
     """(kind, label, id, options) of an element that is one of the widgets a student uses."""
-    kind = element.WhichOneof("type")  # type: ignore[attr-defined]
+    kind = element.WhichOneof("type")
     if kind not in {"selectbox", "text_area", "button"}:
         return None
     proto = getattr(element, kind)
@@ -261,45 +262,66 @@ def widget_id(result: RunResult, name: str) -> str:
     return result.widgets[label][1]
 
 
+@dataclass
+class Desk:
+    """A student's Practice page, ready to submit: the page, the chosen question, the widgets."""
+
+    practice: str  # page_script_hash
+    states: dict[str, WidgetState]  # the question set and question pickers
+    answer_id: str
+    submit_id: str
+    fragment: str  # the fragment the submit button belongs to ("" when none)
+    question: str
+
+
+async def open_practice(ws: ClientConnection, number: int, timeout: float) -> Desk:
+    """Open the app, go to Practice and pick a question (students are spread over the questions)."""
+    first = await run_script(ws, client_state("", {}), timeout)
+    practice = first.pages.get("Practice") or first.pages.get("practice")
+    if practice is None:
+        raise StudentError(f"no Practice page in the navigation: {sorted(first.pages)}")
+    landing = await run_script(ws, client_state(practice, {}), timeout)  # navigate to Practice
+    set_id, question_id = widget_id(landing, "set"), widget_id(landing, "question")
+    sets, questions = landing.widgets[WIDGET_LABELS["set"]][2], landing.widgets[WIDGET_LABELS["question"]][2]
+    title = questions[number % len(questions)]
+    states = {set_id: WidgetState(id=set_id, string_value=RUBRICS.name if RUBRICS.name in sets else sets[0]),
+              question_id: WidgetState(id=question_id, string_value=title)}
+    picked = await run_script(ws, client_state(practice, states), timeout)
+    if picked.exceptions:
+        raise StudentError(f"exception in the app: {picked.exceptions[0]}")
+    fragment = picked.widgets[WIDGET_LABELS["submit"]][3] if WIDGET_LABELS["submit"] in picked.widgets else ""
+    return Desk(practice, states, widget_id(picked, "answer"), widget_id(picked, "submit"), fragment, title)
+
+
+async def submit(ws: ClientConnection, desk: Desk, text: str, drafts: int, timeout: float) -> RunResult:
+    """Type ``text`` and press "Score my answer"; the run, checked to show the score of draft ``drafts``."""
+    states = {**desk.states, desk.answer_id: WidgetState(id=desk.answer_id, string_value=text),
+              desk.submit_id: WidgetState(id=desk.submit_id, trigger_value=True)}
+    run = await run_script(ws, client_state(desk.practice, states, desk.fragment), timeout)
+    if run.exceptions:
+        raise StudentError(f"exception in the app: {run.exceptions[0]}")
+    if run.score is None or run.score_at is None:
+        raise StudentError(f"no score in the run ({run.status})")
+    if drafts >= 2 and run.score_points != drafts:  # the metric's sparkline has a point per draft
+        raise StudentError(f"the score shown is not this draft's ({run.score_points} points, {drafts} drafts)")
+    return run
+
+
 async def student(number: int, port: int, answers: dict[str, list[str]], start_at: float, end_at: float,
                   think: float, timeout: float, latencies: list[tuple[float, float]], errors: list[str]) -> None:
-    """One student: open a session, go to Practice, pick a question, submit answers until ``end_at``."""
+    """One student: open a session, go to Practice, pick a question, submit answers until ``end_at``
+    (a student stops at the first error, which is recorded)."""
     url = f"ws://127.0.0.1:{port}/_stcore/stream"
     try:
         async with connect(url, subprotocols=[Subprotocol("streamlit")], max_size=None, open_timeout=timeout) as ws:
-            first = await run_script(ws, client_state("", {}), timeout)
-            practice = first.pages.get("Practice") or first.pages.get("practice")
-            if practice is None:
-                raise StudentError(f"no Practice page in the navigation: {sorted(first.pages)}")
-            states: dict[str, WidgetState] = {}
-            landing = await run_script(ws, client_state(practice, states), timeout)  # navigate to Practice
-            set_id, question_id = widget_id(landing, "set"), widget_id(landing, "question")
-            set_options, questions = landing.widgets[WIDGET_LABELS["set"]][2], landing.widgets[WIDGET_LABELS["question"]][2]
-            set_name = "destalinization" if "destalinization" in set_options else set_options[0]
-            states[set_id] = WidgetState(id=set_id, string_value=set_name)
-            title = questions[number % len(questions)]
-            states[question_id] = WidgetState(id=question_id, string_value=title)
-            picked = await run_script(ws, client_state(practice, states), timeout)
-            if picked.exceptions:
-                raise StudentError(f"exception in the app: {picked.exceptions[0]}")
-            answer_id, submit_id = widget_id(picked, "answer"), widget_id(picked, "submit")
-            pool = answers.get(title) or [a for group in answers.values() for a in group]
+            desk = await open_practice(ws, number, timeout)
+            pool = answers.get(desk.question) or [a for group in answers.values() for a in group]
             await asyncio.sleep(max(0.0, start_at - time.monotonic()))
             drafts = 0
             while time.monotonic() < end_at:
-                text = pool[(number * 7 + drafts) % len(pool)]
-                submit_states = {**states, answer_id: WidgetState(id=answer_id, string_value=text),
-                                 submit_id: WidgetState(id=submit_id, trigger_value=True)}
-                fragment = picked.widgets[WIDGET_LABELS["submit"]][3]
-                run = await run_script(ws, client_state(practice, submit_states, fragment), timeout)
                 drafts += 1
-                if run.exceptions:
-                    raise StudentError(f"exception in the app: {run.exceptions[0]}")
-                if run.score is None or run.score_at is None:
-                    raise StudentError(f"no score in the run ({run.status})")
-                if drafts >= 2 and run.score_points != drafts:
-                    raise StudentError(f"the score shown is not this draft's ({run.score_points} points, {drafts} drafts)")
-                latencies.append((run.score_at, run.finished_at or run.score_at))
+                run = await submit(ws, desk, pool[(number * 7 + drafts) % len(pool)], drafts, timeout)
+                latencies.append((run.score_at or 0.0, run.finished_at or 0.0))
                 if think:
                     await asyncio.sleep(think)
     except StudentError as exc:
