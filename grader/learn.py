@@ -60,6 +60,7 @@ from grader.learned_scoring import (  # noqa: F401 - re-exported: scoring with w
     wrap_scorer,
 )
 from grader.rubric import Rubric
+from grader.score_maps import qwk_cuts
 from grader.scorer_set import ScorerSet
 from grader.scoring import ScoreResult
 from grader.words import WordWeights, fit_word_weights
@@ -234,8 +235,6 @@ def learn_questions(questions: Mapping[str, Graded], *, k: int | None = None, mi
 
 def _finish(g: Graded, index: ExemplarIndex, x: np.ndarray, coef: np.ndarray, intercept: float, loo: np.ndarray, *, k: int, source: str,
             words: WordWeights | None = None) -> Learned:
-    from grader.calibrate import qwk_cuts
-
     rubric = g.rubric
     levels = _whole_levels(g)
     cuts = None
