@@ -18,7 +18,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
 
 from grader.calibrator import Calibrator, Features, Settings, predict
 from grader.errors import InputError
-from grader.evaluate import POOLED_MAX_SCORE, agreement, format_metrics
+from grader.evaluate import POOLED_MAX_SCORE, agreement, before_after_json, format_before_after, metrics_json
 from grader.rubric import Rubric
 
 
@@ -67,19 +67,12 @@ class CrossValidation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (NaN becomes None)."""
-
-        def clean(m: dict[str, float]) -> dict[str, float | None]:
-            return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
-
         return {
             "by": self.by,
             "folds": len(self.folds),
-            "before": clean(self.before),
-            "after": clean(self.after),
-            "per_question": {
-                q: {"before": clean(self.before_per_question[q]), "after": clean(self.after_per_question[q])}
-                for q in self.before_per_question
-            },
+            "before": metrics_json(self.before),
+            "after": metrics_json(self.after),
+            "per_question": before_after_json(self.before_per_question, self.after_per_question),
         }
 
 
@@ -128,14 +121,9 @@ def cross_validate(
 
 def format_cross_validation(cv: CrossValidation) -> str:
     """Before/after cross-validated figures as plain text (never in-sample figures)."""
-    lines = [f"Cross-validated agreement ({len(cv.folds)} folds by {cv.by}; every answer scored by a fit that never saw it)"]
-    width = max([len("overall"), *(len(q) for q in cv.before_per_question)])
-    for qid in cv.before_per_question:
-        lines.append(f"  {qid:<{width}}  before {format_metrics(cv.before_per_question[qid])}")
-        lines.append(f"  {'':<{width}}  after  {format_metrics(cv.after_per_question[qid])}")
-    lines.append(f"  {'overall':<{width}}  before {format_metrics(cv.before)}")
-    lines.append(f"  {'':<{width}}  after  {format_metrics(cv.after)}")
-    return "\n".join(lines)
+    title = f"Cross-validated agreement ({len(cv.folds)} folds by {cv.by}; every answer scored by a fit that never saw it)"
+    rows = [(qid, cv.before_per_question[qid], cv.after_per_question[qid]) for qid in cv.before_per_question]
+    return format_before_after(title, [*rows, ("overall", cv.before, cv.after)])
 
 
 def improved(cv: CrossValidation, *, metric: str = "pearson") -> bool:
