@@ -27,7 +27,7 @@ from app_pages.common import (
 )
 from app_pages.learning import learn_panel
 from grader.batch import MIXED_ENCODING, Row, score_rows
-from grader.errors import GraderError, InputError
+from grader.errors import GraderError
 from grader.classview import concept_misses, disagreements, score_spread
 from grader.marking import score_with_marks
 from grader.reports import build_reports, reports_html, reports_pdf
@@ -75,13 +75,11 @@ def read_upload(path: str, name: str) -> tuple[list[str], list[Row], frozenset[i
     """Header, rows and fallback-decoded lines of a file on disk, read by the library's reader.
 
     Cached as a resource (shared, never copied or pickled: the rows are not mutated), keyed
-    by the path, which is named by the file's digest.
+    by the path, which is named by the file's digest; errors name the file ``name`` (the
+    user's file, not our copy on disk).
     """
-    try:
-        table = read_table(path)
-        rows = list(table.rows)
-    except GraderError as exc:  # name the user's file, not our copy on disk
-        raise InputError(str(exc).replace(str(path), name)) from None
+    table = read_table(path, name=name)
+    rows = list(table.rows)
     return table.header, rows, frozenset(table.fallback_lines)
 
 

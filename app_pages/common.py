@@ -112,7 +112,7 @@ def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> tuple[Scor
     rubrics, problems = load_rubric_set(folder)
     learned = load_learned_all(folder, rubrics)  # grader learn: scores follow the teacher's grades
     scorers = ScorerSet(dict(sorted(rubrics.items())), learned=learned)
-    return scorers, tuple(str(p).replace(folder + "/", "") for p in problems)
+    return scorers, tuple(str(p) for p in problems)  # each names its file within the folder
 
 
 def learned_for(set_name: str) -> dict[str, Any]:

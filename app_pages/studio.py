@@ -36,7 +36,7 @@ from grader.editing import (
     misconception_rows,
     rubric_from_tables,
 )
-from grader.errors import GraderError, InputError
+from grader.errors import GraderError
 from grader.evaluate import TUNE_SPLIT, filter_split, load_graded
 from grader.highlight import highlight_html, marks_from_concepts
 from grader.lifecycle import describe_changes, list_drafts, publish, published_path, save_draft
@@ -60,11 +60,9 @@ st.title("Rubric studio")
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def load_samples(path: str, name: str) -> tuple[list[dict[str, str]], list[int]]:
-    """Graded sample rows (cell dicts) and their file lines, read by the library from disk (shared, not copied)."""
-    try:
-        return load_graded(path)
-    except GraderError as exc:
-        raise InputError(str(exc).replace(path, name)) from None
+    """Graded sample rows (cell dicts) and their file lines, read by the library from disk (shared, not
+    copied); errors name the file ``name`` (the user's upload, not our copy on disk)."""
+    return load_graded(path, name=name)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -354,13 +354,13 @@ def evaluate_rows(
     )
 
 
-def load_graded(path: str | os.PathLike[str]) -> tuple[list[dict[str, str]], list[int]]:
+def load_graded(path: str | os.PathLike[str], *, name: str | None = None) -> tuple[list[dict[str, str]], list[int]]:
     """Read a graded CSV/XLSX into (rows as dicts keyed by header, their file line numbers).
 
     Unparseable CSV rows are dropped here and reported by line when evaluated: they come
-    back as rows without columns.
+    back as rows without columns. ``name`` is how errors name the file (default: its path).
     """
-    header, it = read_rows(path)
+    header, it = read_rows(path, name=name)
     rows: list[dict[str, str]] = []
     lines: list[int] = []
     for line, cells in it:
