@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +39,7 @@ from grader.editing import (
 from grader.errors import GraderError
 from grader.evaluate import TUNE_SPLIT, filter_split, load_graded
 from grader.highlight import highlight_html, marks_from_concepts
+from grader.ids import SAFE_NAME
 from grader.lifecycle import describe_changes, list_drafts, publish, published_path, save_draft
 from grader.marking import agreement_with_marks, latest_marks
 from grader.rescore import moved, rescore_runs
@@ -54,7 +54,6 @@ MAX_SCORE_BOX = (0.5, 1000.0)
 """Lowest and highest max score the studio's box accepts."""
 MAX_SCORE_STEP = 0.5
 """Step of the studio's max score box."""
-SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 EDIT_KEYS = (
     "studio_id", "studio_title", "studio_question", "studio_model_answer", "studio_max_score",
     "studio_show_after", "studio_concepts", "studio_misconceptions", "studio_replace", "studio_target_set",
@@ -171,9 +170,9 @@ if mode != modes[0]:
     pick = s1.selectbox("Save into question set", options, index=options.index(home), key="studio_target_set")
     if pick == "(new set)":
         name = s2.text_input("New set name", base.id, key="studio_new_set").strip()
-        if name and not SET_NAME.match(name):
+        if name and not SAFE_NAME.match(name):
             s2.error("Use letters, digits, '.', '_' or '-' only.")
-        target_set = name if SET_NAME.match(name) else None
+        target_set = name if SAFE_NAME.match(name) else None
     else:
         target_set = pick
 

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from grader import strict_yaml
 from grader.errors import OutputError, RubricError
 from grader.files import atomic_write
+from grader.ids import SAFE_NAME
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+def _check_id(value: str) -> str:
+    if not SAFE_NAME.fullmatch(value):
+        raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+"""The id of a rubric, concept or misconception: also a file name (:data:`grader.ids.SAFE_NAME`)."""
+
 MAX_RUBRIC_BYTES = 1_000_000
 
 FLAG_CODES: frozenset[str] = frozenset(
@@ -50,20 +59,13 @@ class Concept(_Strict):
     must point at the idea without giving away its wording.
     """
 
-    id: str
+    id: Id
     label: str
     hint: str = ""
     weight: float = 1.0
     terms: list[str] = Field(min_length=1)
     synonyms: list[str] = Field(default_factory=list)
     required: bool = False
-
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not _ID.fullmatch(value):
-            raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
-        return value
 
     @field_validator("weight")
     @classmethod
@@ -89,17 +91,10 @@ class Concept(_Strict):
 class Misconception(_Strict):
     """A wrong claim: phrases that signal it, the fraction of max_score it costs, and feedback."""
 
-    id: str
+    id: Id
     phrases: list[str] = Field(min_length=1)
     penalty: float = Field(default=0.2, ge=0, le=1)
     feedback: str
-
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not _ID.fullmatch(value):
-            raise ValueError(f"must be letters, digits, '.', '_' or '-'. Got {value!r}")
-        return value
 
 
 class Calibration(_Strict):
@@ -178,7 +173,7 @@ class Scoring(_Strict):
 class Rubric(_Strict):
     """A question, its model answer, the concepts a good answer covers, and scoring settings."""
 
-    id: str
+    id: Id
     title: str = ""
     question: str
     model_answer: str
@@ -190,13 +185,6 @@ class Rubric(_Strict):
     misconceptions: list[Misconception] = Field(default_factory=list)
     scoring: Scoring = Field(default_factory=Scoring)
     show_model_answer_after: int | None = Field(default=None, ge=1)
-
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not _ID.fullmatch(value):
-            raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
-        return value
 
     @field_validator("alternatives")
     @classmethod
