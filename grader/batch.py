@@ -167,7 +167,7 @@ class AnswerScorer:
             by_rubric.setdefault(rid, []).append(i)
         cells: list[list[str]] = [[] for _ in todo]
         for rid, idx in by_rubric.items():
-            results = self.scorers.score_many(rid, [todo[i][1] for i in idx])
+            results = self.scorers.score_many(rid, [todo[i][1] for i in idx], detail=False)  # cells need no feedback
             for i, result in zip(idx, results):
                 cells[i] = [safe_cell(c) for c in format_result(result, learned=self.with_learned)]
         return cells

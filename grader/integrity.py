@@ -332,6 +332,12 @@ def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=100_000)
+def _hyphen_parts(stem: str) -> tuple[str, ...]:
+    """The parts of a hyphenated stem that count as words of their own (longer than two letters)."""
+    return tuple(p for p in stem.split("-") if len(p) > 2) if "-" in stem else ()
+
+
 def _in_vocab(token: Token, vocab: frozenset[str]) -> bool:
     if token.stem in vocab:
         return True
@@ -398,14 +404,26 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     words = [t.text for t in tokens]
     content = [t for t in tokens if _is_word(t)]
     vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
-    hits = [_in_vocab(t, vocab) for t in content]
-    question_hits = sum(1 for t in content if _in_vocab(t, ctx.question_stems))
-    question_seen = set(_stems_with_parts(content)) & ctx.question_stems
-    question_coverage = len(question_seen) / len(ctx.question_stems) if ctx.question_stems else 0.0
-    new_words = [t for t in content if not _in_vocab(t, ctx.question_stems) and t.stem not in _VAGUE]
-    new = len(new_words)
-    new_relevant = sum(1 for t in new_words if _in_vocab(t, vocab))
-    model_share = sum(1 for t in content if _in_vocab(t, ctx.model_stems)) / len(content) if content else 0.0
+    question, model = ctx.question_stems, ctx.model_stems
+    hits: list[bool] = []
+    question_hits = new = new_relevant = model_hits = 0
+    question_seen: set[str] = set()
+    for t in content:  # one pass: each word against the rubric's word sets (stem, or a hyphenated stem's parts)
+        stem = t.stem
+        parts = _hyphen_parts(stem)
+        hit = stem in vocab or bool(parts) and any(p in vocab for p in parts)
+        hits.append(hit)
+        if stem in question or bool(parts) and any(p in question for p in parts):
+            question_hits += 1
+        elif stem not in _VAGUE:
+            new += 1
+            new_relevant += hit
+        model_hits += stem in model or bool(parts) and any(p in model for p in parts)
+        if stem in question:
+            question_seen.add(stem)
+        question_seen.update(p for p in parts if p in question)
+    question_coverage = len(question_seen) / len(question) if question else 0.0
+    model_share = model_hits / len(content) if content else 0.0
 
     trigrams = list(zip(words, words[1:], words[2:]))
     model_trigram_share = sum(1 for g in trigrams if g in ctx.model_trigrams) / len(trigrams) if trigrams else 0.0

@@ -173,10 +173,10 @@ class LearnedScorer:
         """Score one answer."""
         return self.score_many([answer])[0]
 
-    def score_many(self, answers: Sequence[str]) -> list[LearnedScoreResult]:
+    def score_many(self, answers: Sequence[str], *, detail: bool = True) -> list[LearnedScoreResult]:
         """Score many answers: the rubric's results, then one vectorised learned prediction."""
         answers = [a if isinstance(a, str) else "" for a in answers]
-        base = self.scorer.score_many(answers)
+        base = self.scorer.score_many(answers, detail=detail)
         if not base:
             return []
         points, fraction, confidence, sims = self.model_.predict(answers, rubric_matrix(self.rubric, base))

@@ -142,9 +142,10 @@ class ScorerSet(Mapping[str, Scorer]):
         """Score one answer with the rubric ``rubric_id``."""
         return self[rubric_id].score(answer)
 
-    def score_many(self, rubric_id: str, answers: Sequence[str]) -> list[ScoreResult]:
-        """Score many answers with the rubric ``rubric_id`` (one vectorised call)."""
-        return self[rubric_id].score_many(answers)
+    def score_many(self, rubric_id: str, answers: Sequence[str], *, detail: bool = True) -> list[ScoreResult]:
+        """Score many answers with the rubric ``rubric_id`` (one vectorised call; ``detail=False``:
+        scores, flags and review reasons only, see :meth:`Scorer.score_many`)."""
+        return self[rubric_id].score_many(answers, detail=detail)
 
 
 def _rebuild(rubrics: dict[str, Rubric], context: dict[str, Rubric], learned: dict[str, Learned] | None = None) -> ScorerSet:

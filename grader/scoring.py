@@ -318,16 +318,20 @@ class Scorer:
         """Score one answer."""
         return self.score_many([answer])[0]
 
-    def score_many(self, answers: Sequence[str]) -> list[ScoreResult]:
-        """Score many answers; similarity is one vectorised transform for the whole list."""
+    def score_many(self, answers: Sequence[str], *, detail: bool = True) -> list[ScoreResult]:
+        """Score many answers; similarity is one vectorised transform for the whole list.
+
+        ``detail=False`` is the scores-only path of batch runs: the same scores, flags and
+        review reasons, without feedback items or the evidence spans of earned concepts.
+        """
         answers = [a if isinstance(a, str) else "" for a in answers]
         tokens = [tokenize(a) for a in answers]  # once per answer: matching and both similarity views
         sims = self.similarity_.similarity_of_tokens(tokens)
-        return [self._score_one(a, float(s), t) for a, s, t in zip(answers, sims, tokens)]
+        return [self._score_one(a, float(s), t, detail=detail) for a, s, t in zip(answers, sims, tokens)]
 
-    def _score_one(self, answer: str, similarity: float, tokens: list[Token] | None = None) -> ScoreResult:
+    def _score_one(self, answer: str, similarity: float, tokens: list[Token] | None = None, *, detail: bool = True) -> ScoreResult:
         rubric, scoring = self.rubric, self.rubric.scoring
-        concepts, misconceptions, analysis = self.matcher_.match(answer, tokens=tokens)
+        concepts, misconceptions, analysis = self.matcher_.match(answer, tokens=tokens, evidence=detail)
         flags = check_answer(
             answer, analysis.tokens, self.context_,
             matched=frozenset(c.concept_id for c in concepts if c.matched),
@@ -351,7 +355,7 @@ class Scorer:
                             missing_required=missing_required, penalty=penalty, caps=caps)
         coverage, raw, fraction, score = parts.coverage, parts.raw, parts.fraction, parts.score
         reasons = _review_reasons(flags, misconceptions, coverage, scaled, fraction, scoring)
-        feedback = build_feedback(rubric, concepts, misconceptions, flags)
+        feedback = build_feedback(rubric, concepts, misconceptions, flags) if detail else []
         return ScoreResult(
             rubric_id=rubric.id,
             score=score,
