@@ -38,6 +38,14 @@ UPLOADS_DIR = Path(os.environ.get(UPLOADS_ENV) or Path(tempfile.gettempdir()) / 
 """Teacher uploads are copied here (by digest) and parsed from disk, not from a bytes copy in memory."""
 UPLOADS_KEPT_SECONDS = 24 * 3600
 """Uploads untouched for a day are deleted when the next one arrives."""
+FALLBACK_MAX_SCORE = 10.0
+"""Top of a teacher's score box for a stored row without a max score."""
+GRADE_STEP = 0.5
+"""Step of a teacher's score box (override, group grade)."""
+REASON_MAX_CHARS = 1000
+"""Longest reason a teacher may give for an override or a group grade."""
+NAME_MAX_CHARS = 100
+"""Longest short name a teacher types (gradebook item, author in the change log)."""
 
 HIGHLIGHT_CSS = """<style>
 .grader-answer {line-height: 1.7; padding: .75rem 1rem; border: 1px solid rgba(128,128,128,.3);
@@ -114,7 +122,7 @@ def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> tuple[Scor
     rubrics, problems = load_rubric_set(folder)
     learned = load_learned_all(folder, rubrics)  # grader learn: scores follow the teacher's grades
     scorers = ScorerSet(dict(sorted(rubrics.items())), learned=learned)
-    return scorers, tuple(str(p).replace(folder + "/", "") for p in problems)
+    return scorers, tuple(str(p) for p in problems)  # each names its file within the folder
 
 
 def learned_for(set_name: str) -> dict[str, Any]:
