@@ -321,6 +321,7 @@ def answer_box(highlighted_html: str) -> None:
 
 
 _DATASET_PLACEHOLDER = "grader-line-chart-dataset"
+"""Stands for the dataset's name in a cached line-chart spec."""
 _LINE_CHART_MAX_ROWS = 200
 """Longer frames go through ``st.line_chart`` itself (Altair lays out large data differently)."""
 
