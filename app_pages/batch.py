@@ -12,7 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.common import (
+    FALLBACK_MAX_SCORE,
+    GRADE_STEP,
     MAX_UPLOAD_BYTES,
+    NAME_MAX_CHARS,
+    REASON_MAX_CHARS,
     SAMPLES_CSV,
     get_store,
     note,
@@ -27,7 +31,7 @@ from app_pages.common import (
 )
 from app_pages.learning import learn_panel
 from grader.batch import MIXED_ENCODING, Row, score_rows
-from grader.errors import GraderError, InputError
+from grader.errors import GraderError
 from grader.classview import concept_misses, disagreements, score_spread
 from grader.marking import score_with_marks
 from grader.reports import build_reports, reports_html, reports_pdf
@@ -55,6 +59,20 @@ from grader.store import ResultRecord
 from grader.tabular import read_table
 
 NONE = "(none)"
+MIXED_LINES_SHOWN = 10
+"""Line numbers listed in the warning about lines in another encoding (then "...")."""
+SCORE_CHUNK_ROWS = 200
+"""Rows scored per chunk: the progress bar moves after each."""
+RUN_DIGEST_CHARS = 10
+"""Hex digits of the file-rubrics-columns digest that name a run (the same inputs: the same run)."""
+NOTE_MAX_CHARS = 500
+"""Longest note a teacher adds to concept marks."""
+COMMENT_MAX_CHARS = 5000
+"""Longest comment a teacher writes for a student's report."""
+MARGIN_MAX = 50.0
+"""Widest "near a boundary" margin (percentage points) the review queue's box accepts."""
+MARGIN_STEP = 0.5
+"""Step of the review queue's margin box (percentage points)."""
 
 
 def flag_mixed_encoding(record: ResultRecord) -> ResultRecord:
@@ -75,13 +93,11 @@ def read_upload(path: str, name: str) -> tuple[list[str], list[Row], frozenset[i
     """Header, rows and fallback-decoded lines of a file on disk, read by the library's reader.
 
     Cached as a resource (shared, never copied or pickled: the rows are not mutated), keyed
-    by the path, which is named by the file's digest.
+    by the path, which is named by the file's digest; errors name the file ``name`` (the
+    user's file, not our copy on disk).
     """
-    try:
-        table = read_table(path)
-        rows = list(table.rows)
-    except GraderError as exc:  # name the user's file, not our copy on disk
-        raise InputError(str(exc).replace(str(path), name)) from None
+    table = read_table(path, name=name)
+    rows = list(table.rows)
     return table.header, rows, frozenset(table.fallback_lines)
 
 
@@ -148,7 +164,7 @@ except GraderError as exc:
 if table is not None:
     header, rows, mixed_lines = table
     if mixed_lines:
-        shown = ", ".join(str(n) for n in sorted(mixed_lines)[:10]) + (" ..." if len(mixed_lines) > 10 else "")
+        shown = ", ".join(str(n) for n in sorted(mixed_lines)[:MIXED_LINES_SHOWN]) + (" ..." if len(mixed_lines) > MIXED_LINES_SHOWN else "")
         st.warning(f"{len(mixed_lines)} line(s) are in another encoding than the rest of the file and were "
                    f"decoded on their own (lines {shown}); their rows are flagged for review: check names and accents.")
     st.caption(plain(f"{source}: {len(rows)} rows, columns: {', '.join(header)}"))
@@ -190,7 +206,7 @@ if table is not None:
     # Same file, same rubrics and same column choices: the same run (no duplicate runs).
     rubric_texts = "\n".join(r.model_dump_json() for _, r in sorted(scorers.rubrics.items()))
     settings = f"{chosen_set}|{answer_col}|{student_col}|{student_id_col}|{question_col if not rubric_id else ''}|{rubric_id}"
-    digest = hashlib.sha256(file_digest.encode() + settings.encode() + rubric_texts.encode()).hexdigest()[:10]
+    digest = hashlib.sha256(file_digest.encode() + settings.encode() + rubric_texts.encode()).hexdigest()[:RUN_DIGEST_CHARS]
     run_name = f"{source} ({digest})"
     if st.button("Score answers", type="primary", disabled=not ready, key="batch_score"):
         existing = store.find_run(run_name)
@@ -219,7 +235,7 @@ if table is not None:
                     answer_col=answer_col,
                     question_col=None if rubric_id else question_col,
                     rubric_id=rubric_id,
-                    chunk_size=200,
+                    chunk_size=SCORE_CHUNK_ROWS,
                     on_progress=advance,
                 )
             except GraderError as exc:
@@ -315,7 +331,8 @@ if runs:
         bounds_text = st.text_input(
             "Grade boundaries (% of max score)", ", ".join(f"{b:g}" for b in DEFAULT_BOUNDARIES), key="batch_bounds"
         )
-        margin = st.number_input("Near a boundary means within (percentage points)", 0.0, 50.0, DEFAULT_MARGIN, 0.5, key="batch_margin")
+        margin = st.number_input("Near a boundary means within (percentage points)", 0.0, MARGIN_MAX, DEFAULT_MARGIN, MARGIN_STEP,
+                                 key="batch_margin")
     try:
         boundaries = tuple(float(b) for b in bounds_text.replace(";", ",").split(",") if b.strip())
     except ValueError:
@@ -375,7 +392,7 @@ if runs:
             mark_note = ""
             if marked.changed:
                 mark_note = st.text_input("Your note (added to the override's reason, optional)",
-                                          key=f"batch_marks_note_{run_id}_{row}", max_chars=500).strip()
+                                          key=f"batch_marks_note_{run_id}_{row}", max_chars=NOTE_MAX_CHARS).strip()
             if marked.changed and st.button(
                 f"Save {marked.score:g} for line {rec.line} as an override", key=f"batch_marks_save_{run_id}_{row}"
             ):
@@ -391,13 +408,13 @@ if runs:
                         f"Saved: line {rec.line} now scores {marked.score:g} ({reason})."
                     )
                     st.rerun()
-        top = float(rec.max_score or 10)
+        top = float(rec.max_score or FALLBACK_MAX_SCORE)
         with st.form(f"batch_override_form_{run_id}_{row}"):
             o1, o2 = st.columns([1, 3])
             new_score = o1.number_input(
-                "New score", 0.0, top, float(rec.score or 0.0), 0.5, key=f"batch_override_score_{run_id}_{row}"
+                "New score", 0.0, top, float(rec.score or 0.0), GRADE_STEP, key=f"batch_override_score_{run_id}_{row}"
             )
-            reason = o2.text_input("Reason (required)", key=f"batch_override_reason_{run_id}_{row}", max_chars=1000)
+            reason = o2.text_input("Reason (required)", key=f"batch_override_reason_{run_id}_{row}", max_chars=REASON_MAX_CHARS)
             save = st.form_submit_button(f"Save override for line {rec.line}", key="batch_override_save")
         if save:
             try:
@@ -433,7 +450,7 @@ if runs:
             )
             with st.form(f"batch_comment_form_{run_id}_{pick_student}"):
                 comment = st.text_area("Comment for the student (printed in their report)", rep.comment,
-                                       key=f"batch_comment_{run_id}_{pick_student}", max_chars=5000)
+                                       key=f"batch_comment_{run_id}_{pick_student}", max_chars=COMMENT_MAX_CHARS)
                 if st.form_submit_button("Save comment", key="batch_comment_save"):
                     try:
                         store.set_comment(run_id, pick_student, comment)
@@ -492,7 +509,7 @@ if runs:
     with tab_export:
         g1, g2 = st.columns([2, 2])
         total_name = g1.text_input(
-            "Gradebook item name (the total's column; blank: Total)", key="batch_item_name", max_chars=100
+            "Gradebook item name (the total's column; blank: Total)", key="batch_item_name", max_chars=NAME_MAX_CHARS
         ).strip() or None
         policy = g2.selectbox(
             "A student with two answers to one question", DUPLICATE_POLICIES, key="batch_duplicates",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import html
+import json
 import logging
 import math
 import os
@@ -36,6 +38,14 @@ UPLOADS_DIR = Path(os.environ.get(UPLOADS_ENV) or Path(tempfile.gettempdir()) / 
 """Teacher uploads are copied here (by digest) and parsed from disk, not from a bytes copy in memory."""
 UPLOADS_KEPT_SECONDS = 24 * 3600
 """Uploads untouched for a day are deleted when the next one arrives."""
+FALLBACK_MAX_SCORE = 10.0
+"""Top of a teacher's score box for a stored row without a max score."""
+GRADE_STEP = 0.5
+"""Step of a teacher's score box (override, group grade)."""
+REASON_MAX_CHARS = 1000
+"""Longest reason a teacher may give for an override or a group grade."""
+NAME_MAX_CHARS = 100
+"""Longest short name a teacher types (gradebook item, author in the change log)."""
 
 HIGHLIGHT_CSS = """<style>
 .grader-answer {line-height: 1.7; padding: .75rem 1rem; border: 1px solid rgba(128,128,128,.3);
@@ -112,7 +122,7 @@ def _load_scorers(folder: str, stamp: tuple[tuple[str, int], ...]) -> tuple[Scor
     rubrics, problems = load_rubric_set(folder)
     learned = load_learned_all(folder, rubrics)  # grader learn: scores follow the teacher's grades
     scorers = ScorerSet(dict(sorted(rubrics.items())), learned=learned)
-    return scorers, tuple(str(p).replace(folder + "/", "") for p in problems)
+    return scorers, tuple(str(p) for p in problems)  # each names its file within the folder
 
 
 def learned_for(set_name: str) -> dict[str, Any]:
@@ -308,6 +318,71 @@ def note(text: str, kind: str = "info") -> None:
 def answer_box(highlighted_html: str) -> None:
     """Show an already-escaped highlighted answer (from grader.highlight) in ``st.html`` (no Markdown)."""
     st.html(f'<div class="grader-answer">{highlighted_html}</div>')
+
+
+_DATASET_PLACEHOLDER = "grader-line-chart-dataset"
+"""Stands for the dataset's name in a cached line-chart spec."""
+_LINE_CHART_MAX_ROWS = 200
+"""Longer frames go through ``st.line_chart`` itself (Altair lays out large data differently)."""
+
+
+def _arrow_bytes(frame: pd.DataFrame) -> bytes:
+    """A frame as Streamlit serializes chart data (Arrow IPC)."""
+    from streamlit import dataframe_util
+
+    return dataframe_util.convert_anything_to_arrow_bytes(frame)
+
+
+@functools.lru_cache(maxsize=16)
+def _line_chart_template(dtypes: tuple[tuple[str, str], ...], index: tuple[str, str], height: int,
+                         x_label: str, y_label: str) -> str | None:
+    """``st.line_chart``'s Vega-Lite spec for a frame of this shape, as JSON with the dataset's name
+    replaced by a placeholder; built once per shape in Altair, as Streamlit builds it.
+
+    None when the spec cannot be reused: the data Streamlit charts is not the frame with its
+    index as a column (several columns are melted), or the private helpers moved.
+    """
+    try:
+        from streamlit.elements.lib.built_in_chart_utils import ChartType, generate_chart
+        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+    except ImportError:  # another Streamlit: st.line_chart itself is used
+        return None
+    sample = pd.DataFrame({name: pd.Series([1, 2], dtype=dtype) for name, dtype in dtypes},
+                          index=pd.Index([1, 2], dtype=index[1], name=index[0]))
+    chart = generate_chart(chart_type=ChartType.LINE, data=sample, x_from_user=None, y_from_user=None,
+                           x_axis_label=x_label, y_axis_label=y_label, color_from_user=None,
+                           size_from_user=None, width="stretch", height=height)
+    spec = _convert_altair_to_vega_lite_spec(chart)
+    datasets = spec.pop("datasets", {})
+    if list(datasets.values()) != [_arrow_bytes(sample.reset_index())]:
+        return None
+    (name,) = datasets
+    return json.dumps(spec).replace(name, _DATASET_PLACEHOLDER)
+
+
+def line_chart(frame: pd.DataFrame, *, height: int, x_label: str, y_label: str) -> None:
+    """``st.line_chart(frame, height=..., x_label=..., y_label=...)`` (the index on x, each column
+    a line), sending the same element without building an Altair chart on every run.
+
+    Building and validating the Altair chart took ~100 ms of server CPU per run, most of a
+    Practice submit; the spec depends only on the frame's shape, so it is built once per
+    shape and only the data (a content-named Arrow dataset, as Streamlit names it) changes.
+    """
+    from streamlit.util import calc_hash
+
+    dtypes = tuple((str(c), str(t)) for c, t in frame.dtypes.items())
+    index = (str(frame.index.name or "index"), str(frame.index.dtype))
+    template = None
+    if len(frame) <= _LINE_CHART_MAX_ROWS and frame.index.name is not None and len(dtypes) == 1:
+        template = _line_chart_template(dtypes, index, height, x_label, y_label)
+    if template is None:
+        st.line_chart(frame, height=height, x_label=x_label, y_label=y_label)
+        return
+    data = _arrow_bytes(frame.reset_index())
+    name = calc_hash(data)
+    spec = json.loads(template.replace(_DATASET_PLACEHOLDER, name))
+    spec["datasets"] = {name: data}
+    st.vega_lite_chart(spec=spec, width="stretch", height=height, theme="streamlit")
 
 
 def page_style() -> None:

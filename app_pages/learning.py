@@ -13,12 +13,24 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from app_pages.common import FALLBACK_MAX_SCORE, GRADE_STEP, REASON_MAX_CHARS
 from grader.errors import GraderError
 from grader.learn import Graded, format_learning, learn, learning_curve
 from grader.learned import save_learned
 from grader.pick import answer_groups, pick_next
 from grader.rubric import Rubric
 from grader.store import ResultRecord, Store
+
+ANSWER_PREVIEW_CHARS = 300
+"""Characters of an answer shown in a table cell."""
+GROUP_LABEL_CHARS = 80
+"""Characters of a group's first answer shown to name the group."""
+NEXT_PICKS = 5
+"""Answers per question suggested by "Grade these next"."""
+CURVE_SIZES = (5, 10, 20, 30, 50)
+"""Numbers of graded answers at which the learning curve is measured."""
+MIN_CURVE_SAMPLES = 10
+"""Fewest graded samples for which a learning curve is drawn."""
 
 
 def _group_grading(records: Sequence[ResultRecord], overrides: dict, store: Store, run_id: int) -> None:
@@ -36,7 +48,7 @@ def _group_grading(records: Sequence[ResultRecord], overrides: dict, store: Stor
     if not groups:
         st.info("No two answers to this question are worded alike.")
         return
-    labels = [f"{len(g)} answers like: {recs[g[0]].answer[:80]}" for g in groups]
+    labels = [f"{len(g)} answers like: {recs[g[0]].answer[:GROUP_LABEL_CHARS]}" for g in groups]
     pick = st.selectbox("Group", range(len(groups)), format_func=lambda k: labels[k], key="learn_group_pick")
     members = [recs[i] for i in groups[pick]]
     table = pd.DataFrame({
@@ -44,14 +56,15 @@ def _group_grading(records: Sequence[ResultRecord], overrides: dict, store: Stor
         "row": [r.row for r in members],
         "auto score": [r.score for r in members],
         "override": [overrides[r.row].score if r.row in overrides else None for r in members],
-        "answer": [r.answer[:300] for r in members],
+        "answer": [r.answer[:ANSWER_PREVIEW_CHARS] for r in members],
     })
     edited = st.data_editor(table, hide_index=True, disabled=["row", "auto score", "override", "answer"], key="learn_group_table")
-    top = float(members[0].max_score or 10)
+    top = float(members[0].max_score or FALLBACK_MAX_SCORE)
     with st.form("learn_group_form"):
         g1, g2 = st.columns([1, 3])
-        score = g1.number_input("Score for the ticked answers", 0.0, top, float(members[0].score or 0.0), 0.5, key="learn_group_score")
-        reason = g2.text_input("Reason (required)", key="learn_group_reason", max_chars=1000)
+        score = g1.number_input("Score for the ticked answers", 0.0, top, float(members[0].score or 0.0), GRADE_STEP,
+                                 key="learn_group_score")
+        reason = g2.text_input("Reason (required)", key="learn_group_reason", max_chars=REASON_MAX_CHARS)
         save = st.form_submit_button("Grade the group", key="learn_group_save")
     if save:
         rows = [int(r) for r, keep in zip(edited["row"], edited["grade"]) if keep]
@@ -79,10 +92,10 @@ def _grade_next(records: Sequence[ResultRecord], overrides: dict) -> None:
         if not todo:
             continue
         confidence = [_confidence(r) for r in todo]
-        picks = pick_next([r.answer for r in todo], graded=done, n=5,
+        picks = pick_next([r.answer for r in todo], graded=done, n=NEXT_PICKS,
                           confidence=confidence if all(c is not None for c in confidence) else None)
         out += [{"question": qid, "row": todo[p.index].row, "auto score": todo[p.index].score, "why": p.reason,
-                 "answer": todo[p.index].answer[:300]} for p in picks]
+                 "answer": todo[p.index].answer[:ANSWER_PREVIEW_CHARS]} for p in picks]
     if out:
         st.dataframe(pd.DataFrame(out), hide_index=True, width="stretch", key="learn_next_table")
     else:
@@ -137,15 +150,15 @@ def _curve(rubric_json: str, answers: tuple[str, ...], scores: tuple[float, ...]
 
     rubric = Rubric.model_validate_json(rubric_json)
     questions: dict[str, Graded] = graded_questions({rubric.id: rubric}, [rubric.id] * len(answers), list(answers), list(scores))
-    return learning_curve(questions, sizes=(5, 10, 20, 30, 50))
+    return learning_curve(questions, sizes=CURVE_SIZES)
 
 
 def learning_curve_panel(rubric: Rubric, answers: Sequence[str], scores: Sequence[float]) -> None:
     """The Rubric studio's learning curve: agreement against the number of graded answers."""
     st.markdown("**Learning curve** - agreement with your grades on the rest of the samples after learning "
                 "from the first N graded answers (shuffled).")
-    if len(answers) < 10:
-        st.info("At least 10 graded samples are needed for a learning curve.")
+    if len(answers) < MIN_CURVE_SAMPLES:
+        st.info(f"At least {MIN_CURVE_SAMPLES} graded samples are needed for a learning curve.")
         return
     try:
         curve = _curve(rubric.model_dump_json(), tuple(answers), tuple(float(s) for s in scores))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import answer_box, drop_session_uploads, note, plain, rubric_sets, scorers_for
+from app_pages.common import answer_box, drop_session_uploads, line_chart, note, plain, rubric_sets, scorers_for
 from grader.highlight import highlight_html, marks_from_concepts
 from grader.text import MAX_ANSWER_CHARS
 
@@ -37,76 +37,93 @@ rid = right.selectbox(
     format_func=lambda r: scorers[r].rubric.title or scorers[r].rubric.question,
     key="practice_question",
 )
-scorer = scorers[rid]
-rubric = scorer.rubric
-st.subheader(plain(rubric.question), anchor=False)
 
-with st.form("practice_form"):
-    answer = st.text_area(
-        "Your answer",
-        key="practice_answer",
-        height=220,
-        max_chars=MAX_ANSWER_CHARS,
-        placeholder="Explain in full sentences...",
-    )
-    submitted = st.form_submit_button("Score my answer", type="primary", key="practice_submit")
 
-drafts: list[dict] = st.session_state["drafts"].setdefault(rid, [])
-if submitted:
-    if not answer.strip():
-        st.warning("Write an answer first.")
-    else:
-        result = scorer.score(answer)
-        drafts.append(
-            {
-                "draft": len(drafts) + 1,
-                "score": result.score,
-                "percent": result.percent,
-                "words": len(answer.split()),
-                "concepts covered": sum(c.matched for c in result.concepts),
-            }
+@st.fragment
+def answer_and_feedback(set_name: str, rid: str) -> None:
+    """The question, the answer form and all that a submit changes (score, highlights, feedback,
+    drafts, model answer): a fragment, so a submit reruns only this part of the page, not the
+    router, the header and the question pickers (a class of students submitting at once).
+
+    The scorer is looked up on each run (cached until a rubric file changes), as before.
+    """
+    drop_session_uploads()  # on fragment runs too
+    scorers = scorers_for(set_name)
+    if rid not in scorers:  # the question left the set since the page was drawn
+        st.rerun()
+    scorer = scorers[rid]
+    rubric = scorer.rubric
+    st.subheader(plain(rubric.question), anchor=False)
+
+    with st.form("practice_form"):
+        answer = st.text_area(
+            "Your answer",
+            key="practice_answer",
+            height=220,
+            max_chars=MAX_ANSWER_CHARS,
+            placeholder="Explain in full sentences...",
         )
-        st.session_state["practice_last"][rid] = (answer, result)
+        submitted = st.form_submit_button("Score my answer", type="primary", key="practice_submit")
 
-last = st.session_state["practice_last"].get(rid)
-if last is not None:
-    text, result = last
-    col_score, col_bar = st.columns([1, 3])
-    previous = drafts[-2]["score"] if len(drafts) >= 2 else None
-    col_score.metric(
-        "Score",
-        f"{result.score:g} / {result.max_score:g}",
-        delta=None if previous is None else f"{result.score - previous:+g} since last draft",
-        chart_data=[d["score"] for d in drafts] if len(drafts) >= 2 else None,
-        chart_type="line",
-        border=True,
-    )
-    col_bar.progress(min(1.0, result.percent / 100), text=f"{result.percent:g}% of the points")
-    covered = sum(c.matched for c in result.concepts)
-    col_bar.caption(f"Key points covered: {covered} of {len(result.concepts)}")
+    drafts: list[dict] = st.session_state["drafts"].setdefault(rid, [])
+    if submitted:
+        if not answer.strip():
+            st.warning("Write an answer first.")
+        else:
+            result = scorer.score(answer)
+            drafts.append(
+                {
+                    "draft": len(drafts) + 1,
+                    "score": result.score,
+                    "percent": result.percent,
+                    "words": len(answer.split()),
+                    "concepts covered": sum(c.matched for c in result.concepts),
+                }
+            )
+            st.session_state["practice_last"][rid] = (answer, result)
 
-    st.markdown("**Your answer** - highlighted words earned credit; hover to see for which point.")
-    answer_box(highlight_html(text, marks_from_concepts(result.concepts)))
+    last = st.session_state["practice_last"].get(rid)
+    if last is not None:
+        text, result = last
+        col_score, col_bar = st.columns([1, 3])
+        previous = drafts[-2]["score"] if len(drafts) >= 2 else None
+        col_score.metric(
+            "Score",
+            f"{result.score:g} / {result.max_score:g}",
+            delta=None if previous is None else f"{result.score - previous:+g} since last draft",
+            chart_data=[d["score"] for d in drafts] if len(drafts) >= 2 else None,
+            chart_type="line",
+            border=True,
+        )
+        col_bar.progress(min(1.0, result.percent / 100), text=f"{result.percent:g}% of the points")
+        covered = sum(c.matched for c in result.concepts)
+        col_bar.caption(f"Key points covered: {covered} of {len(result.concepts)}")
 
-    for item in result.feedback:
-        note(item.text, item.kind)
+        st.markdown("**Your answer** - highlighted words earned credit; hover to see for which point.")
+        answer_box(highlight_html(text, marks_from_concepts(result.concepts)))
 
-if drafts:
-    st.divider()
-    st.markdown("**Your drafts this session**")
-    history = pd.DataFrame(drafts).set_index("draft")
-    if len(drafts) >= 2:
-        st.line_chart(history[["score"]], height=180, x_label="draft", y_label="score")
-    st.dataframe(history, width="stretch", key="practice_history")
+        for item in result.feedback:
+            note(item.text, item.kind)
 
-after = rubric.show_model_answer_after
-if after is not None:
-    if len(drafts) >= after:
-        if st.button("Show the model answer", key="practice_show_model"):
-            st.session_state["model_answer_shown"].add(rid)
-        if rid in st.session_state["model_answer_shown"]:
-            with st.container(border=True):
-                st.markdown("**Model answer**")
-                note(rubric.model_answer, "model")
-    else:
-        st.caption(f"A model answer becomes available after {after} drafts (you have {len(drafts)}).")
+    if drafts:
+        st.divider()
+        st.markdown("**Your drafts this session**")
+        history = pd.DataFrame(drafts).set_index("draft")
+        if len(drafts) >= 2:
+            line_chart(history[["score"]], height=180, x_label="draft", y_label="score")
+        st.dataframe(history, width="stretch", key="practice_history")
+
+    after = rubric.show_model_answer_after
+    if after is not None:
+        if len(drafts) >= after:
+            if st.button("Show the model answer", key="practice_show_model"):
+                st.session_state["model_answer_shown"].add(rid)
+            if rid in st.session_state["model_answer_shown"]:
+                with st.container(border=True):
+                    st.markdown("**Model answer**")
+                    note(rubric.model_answer, "model")
+        else:
+            st.caption(f"A model answer becomes available after {after} drafts (you have {len(drafts)}).")
+
+
+answer_and_feedback(chosen_set, rid)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +10,7 @@ import streamlit as st
 
 from app_pages.common import (
     MAX_UPLOAD_BYTES,
+    NAME_MAX_CHARS,
     SAMPLES_CSV,
     answer_box,
     edited_scorers,
@@ -36,16 +36,24 @@ from grader.editing import (
     misconception_rows,
     rubric_from_tables,
 )
-from grader.errors import GraderError, InputError
+from grader.errors import GraderError
 from grader.evaluate import TUNE_SPLIT, filter_split, load_graded
 from grader.highlight import highlight_html, marks_from_concepts
+from grader.ids import SAFE_NAME
 from grader.lifecycle import describe_changes, list_drafts, publish, published_path, save_draft
 from grader.marking import agreement_with_marks, latest_marks
 from grader.rescore import moved, rescore_runs
 from grader.rubric import Rubric, load_rubric, rubric_from_yaml, rubric_to_yaml
 from grader.suggest import HIGH, LOW
 
-SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+PROBLEMS_SHOWN = 50
+"""Unusable sample rows listed under the comparison (the first ones)."""
+EDIT_TAG_CHARS = 12
+"""Hex digits of the starting rubric's digest that tell when to reset the editing widgets."""
+MAX_SCORE_BOX = (0.5, 1000.0)
+"""Lowest and highest max score the studio's box accepts."""
+MAX_SCORE_STEP = 0.5
+"""Step of the studio's max score box."""
 EDIT_KEYS = (
     "studio_id", "studio_title", "studio_question", "studio_model_answer", "studio_max_score",
     "studio_show_after", "studio_concepts", "studio_misconceptions", "studio_replace", "studio_target_set",
@@ -60,11 +68,9 @@ st.title("Rubric studio")
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def load_samples(path: str, name: str) -> tuple[list[dict[str, str]], list[int]]:
-    """Graded sample rows (cell dicts) and their file lines, read by the library from disk (shared, not copied)."""
-    try:
-        return load_graded(path)
-    except GraderError as exc:
-        raise InputError(str(exc).replace(path, name)) from None
+    """Graded sample rows (cell dicts) and their file lines, read by the library from disk (shared, not
+    copied); errors name the file ``name`` (the user's upload, not our copy on disk)."""
+    return load_graded(path, name=name)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -150,7 +156,7 @@ if base is None:
 
 # Editing widgets keep their keys; when the starting rubric changes, their state is reset.
 base_yaml = rubric_to_yaml(base)
-tag = hashlib.sha256(f"{mode}\n{base_yaml}".encode()).hexdigest()[:12]
+tag = hashlib.sha256(f"{mode}\n{base_yaml}".encode()).hexdigest()[:EDIT_TAG_CHARS]
 if st.session_state.get("studio_tag") != tag:
     for key in EDIT_KEYS:
         st.session_state.pop(key, None)
@@ -164,9 +170,9 @@ if mode != modes[0]:
     pick = s1.selectbox("Save into question set", options, index=options.index(home), key="studio_target_set")
     if pick == "(new set)":
         name = s2.text_input("New set name", base.id, key="studio_new_set").strip()
-        if name and not SET_NAME.match(name):
+        if name and not SAFE_NAME.match(name):
             s2.error("Use letters, digits, '.', '_' or '-' only.")
-        target_set = name if SET_NAME.match(name) else None
+        target_set = name if SAFE_NAME.match(name) else None
     else:
         target_set = pick
 
@@ -176,7 +182,7 @@ st.subheader("Edit", anchor=False)
 e1, e2, e3, e4 = st.columns([1, 2, 1, 1])
 edit_id = e1.text_input("Rubric id", base.id, key="studio_id")
 edit_title = e2.text_input("Title", base.title, key="studio_title")
-edit_max = e3.number_input("Max score", 0.5, 1000.0, float(base.max_score), 0.5, key="studio_max_score")
+edit_max = e3.number_input("Max score", *MAX_SCORE_BOX, float(base.max_score), MAX_SCORE_STEP, key="studio_max_score")
 edit_after = e4.number_input(
     "Show model answer after N drafts (0 = never)", 0, 100, int(base.show_model_answer_after or 0), 1, key="studio_show_after"
 )
@@ -324,7 +330,7 @@ if edited is not None and picked:
         learning_curve_panel(edited, [a for a, _ in usable], [v for _, v in usable])
         if comparison["problems"]:
             with st.expander(f"{len(comparison['problems'])} sample rows could not be used"):
-                for p in comparison["problems"][:50]:
+                for p in comparison["problems"][:PROBLEMS_SHOWN]:
                     note(p, "warning")
 
 # --- 4b. agreement with the teachers' concept marks (from batch review) -------------------------
@@ -355,7 +361,7 @@ if edited is not None:
     f1.download_button(
         "Download YAML", yaml_text, file_name=f"{edited.id}.yaml", mime="application/x-yaml", key="studio_download"
     )
-    author = f1.text_input("Your name (for the change log)", key="studio_author", max_chars=100).strip() or "(no name)"
+    author = f1.text_input("Your name (for the change log)", key="studio_author", max_chars=NAME_MAX_CHARS).strip() or "(no name)"
     if target_set is None:
         f2.warning("Choose the question set to save into.")
     else:

@@ -5,7 +5,7 @@ These prompts have scoring rubrics but no model answer, so each rubric is built 
 top-scored answers as model answer, their key phrases, plus words and word pairs whose use
 goes with higher scores as concepts and, as misconception candidates whose penalty the
 calibration fits, up to 40 whose use goes with lower scores; both chosen on a validation
-split of train), then calibrated on train (:mod:`grader.calibrate`, with the
+split of train), then calibrated on train (:mod:`grader.calibrator`, with the
 staircase map whose cut points maximise QWK on train) and scored
 on public_test, which is never used for fitting. The bare TF-IDF cosine baseline (answer
 vs the same built model answer) is mapped to points by an isotonic fit on train.
@@ -22,7 +22,7 @@ from _common import Timer, datasets_dir, markdown_table
 from sklearn.isotonic import IsotonicRegression
 
 from grader.build import build_rubric_from_samples
-from grader.calibrate import extract_features, fit_settings, predict
+from grader.calibrator import extract_features, fit_settings, predict
 from grader.evaluate import quadratic_kappa
 from grader.similarity import tfidf_cosine
 

@@ -111,7 +111,7 @@ def asap_data(cache: Path):
     import pandas as pd
 
     from grader.build import build_rubric_from_samples
-    from grader.calibrate import extract_features, fit_settings, predict
+    from grader.calibrator import extract_features, fit_settings, predict
 
     data = pd.read_csv(datasets_dir() / "asap-sas" / "asap-sas.csv", keep_default_na=False)
     out = {}
@@ -183,7 +183,7 @@ def mohler_data(cache: Path):
 
 
 def run_mohler(mohler) -> tuple[str, float]:
-    from grader.calibrate import extract_features, fit_settings, predict
+    from grader.calibrator import extract_features, fit_settings, predict
 
     rubrics, scored, texts, human, ids = mohler
     rng = np.random.default_rng(0)
@@ -229,7 +229,7 @@ def semeval_data(cache: Path):
     import pandas as pd
 
     from grader.build import build_rubric
-    from grader.calibrate import extract_features, fit_settings, predict
+    from grader.calibrator import extract_features, fit_settings, predict
 
     data = pd.read_csv(datasets_dir() / "semeval2013" / "semeval2013.csv", keep_default_na=False)
     data = data[data["split"].isin(("train", "test-unseen-answers"))].reset_index(drop=True)

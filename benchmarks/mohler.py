@@ -2,7 +2,7 @@
 
 Rubrics are built automatically from each question and its reference answer (no
 training), then scored on the 2,273 answers of the published benchmark (rows with
-``excluded_in_published_work=1`` dropped). Calibration (:mod:`grader.calibrate`) is then
+``excluded_in_published_work=1`` dropped). Calibration (:mod:`grader.calibrator`) is then
 cross-validated two ways: by question (fit on some questions, score the others) and by
 answer (5 folds stratified by question). Every figure is computed in this run, including
 the bare TF-IDF cosine baseline; published figures come from the data sets README.
@@ -20,7 +20,8 @@ import numpy as np
 from _common import Timer, datasets_dir, fmt, markdown_table
 
 from grader.build import build_rubric
-from grader.calibrate import cross_validate, extract_features, predict
+from grader.calibrator import extract_features, predict
+from grader.cross_validation import cross_validate
 from grader.evaluate import agreement
 from grader.similarity import tfidf_cosine
 

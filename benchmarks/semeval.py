@@ -7,7 +7,7 @@ the score fraction with thresholds learned on the *train* split only:
 - 3-way: correct as above; otherwise contradictory when the scorer saw a contradiction
   (a negated concept, a matched misconception or a contradiction flag), else incorrect.
 
-"+ calibration" first fits :mod:`grader.calibrate` settings on the train answers (for
+"+ calibration" first fits :mod:`grader.calibrator` settings on the train answers (for
 test-unseen-answers the same questions have per-question maps), then learns t on them.
 The bare TF-IDF cosine baseline learns its own t (2-way) and a second, lower threshold
 below which answers are incorrect and above which contradictory (3-way).
@@ -24,7 +24,7 @@ from _common import Timer, datasets_dir, markdown_table
 from sklearn.metrics import accuracy_score, f1_score
 
 from grader.build import build_rubric
-from grader.calibrate import extract_features, fit_settings, predict
+from grader.calibrator import extract_features, fit_settings, predict
 from grader.similarity import tfidf_cosine
 
 SPLITS = ("test-unseen-answers", "test-unseen-questions", "test-unseen-domains")

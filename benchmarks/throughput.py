@@ -9,9 +9,11 @@ Data: the ASAP-SAS answers in ``../shared/datasets/asap-sas`` (22,267 answers to
 prompts, ~50 words each). Each prompt gets a rubric built by ``grader.build.build_rubric``
 from its question and its longest top-scored training answer (no WordNet), so the rubrics
 look like the ones a teacher starts from. Inputs of N rows cycle through the answers in file
-order: the 10k input has (almost) only distinct answers; 100k and 1M repeat each answer
-~4.5 and ~45 times, where the batch memo (a repeated answer to the same question is scored
-once per process) applies and the bare script gets no such help.
+order; by default the k-th repeat of an answer gets " k" appended, so
+every row is a distinct answer (the batch memo, which scores a repeated answer to the same
+question once per process, cannot help: the worst case) and the work per row stays that of
+a real answer. ``--repeats`` keeps exact repeats, where the memo applies and the bare script
+gets no such help.
 
 Everything runs in one invocation and prints one Markdown table:
 
@@ -97,7 +99,14 @@ def load_answers() -> tuple[list[tuple[str, str]], dict[str, tuple[str, str]]]:
     return answers, {q: (questions[q], ref) for q, ref in best.items()}
 
 
-def prepare(work: Path, sizes: list[int]) -> tuple[Path, Path, dict[int, Path], list[tuple[str, str]]]:
+def row_answer(answers: list[tuple[str, str]], i: int, *, distinct: bool) -> tuple[str, str]:
+    """The i-th input row: the answers in file order, repeats made distinct by a number."""
+    q, a = answers[i % len(answers)]
+    copy = i // len(answers)
+    return (q, f"{a} {copy}") if distinct and copy else (q, a)
+
+
+def prepare(work: Path, sizes: list[int], *, distinct: bool = True) -> tuple[Path, Path, dict[int, Path], list[tuple[str, str]]]:
     """Rubric folder, references CSV, one input CSV per size, and the answers."""
     from grader.build import build_rubric
     from grader.rubric import save_rubric
@@ -117,7 +126,7 @@ def prepare(work: Path, sizes: list[int]) -> tuple[Path, Path, dict[int, Path], 
             w = csv.writer(fh)
             w.writerow(["question_id", "answer_id", "answer"])
             for i in range(n):
-                q, a = answers[i % len(answers)]
+                q, a = row_answer(answers, i, distinct=distinct)
                 w.writerow([q, i, a])
         inputs[n] = path
     return rubrics, refs, inputs, answers
@@ -168,7 +177,9 @@ def pct(values: list[float], p: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000,1000000", help="row counts (comma-separated)")
+    parser.add_argument("--sizes", default="20000,100000,200000,1000000", help="row counts (comma-separated)")
+    parser.add_argument("--repeats", action="store_true",
+                        help="repeat answers exactly past the data set's 22,267 (the memo applies); default: distinct rows")
     parser.add_argument("--jobs-size", type=int, default=100_000, help="rows for the --jobs 2 vs 1 comparison")
     parser.add_argument("--cold-runs", type=int, default=5, help="runs of the CLI cold start (median shown)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep the files (default: a temp dir)")
@@ -182,13 +193,13 @@ def main() -> int:
     bare_script.write_text(BARE_SCRIPT, encoding="utf-8")
     print(f"# grader throughput benchmark  ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start)", flush=True)
-    rubrics, refs, inputs, answers = prepare(work, sizes)
+    rubrics, refs, inputs, answers = prepare(work, sizes, distinct=not opts.repeats)
 
     rows = []
     timings: dict[tuple[int, int], float] = {}
     peaks: dict[int, float] = {}
     for n in sizes:
-        distinct = len({answers[i % len(answers)] for i in range(min(n, len(answers)))})
+        distinct = len({row_answer(answers, i, distinct=not opts.repeats) for i in range(n)})
         wall, cpu, rss = run_child(batch_args(rubrics, inputs[n], work / "out.csv", 1))
         timings[(n, 1)], peaks[n] = wall, rss
         b_wall, b_cpu, b_rss = run_child([PY, str(bare_script), str(refs), str(inputs[n]), str(work / "bare.csv")])

@@ -510,7 +510,7 @@ def mine_misconceptions(
 ) -> list[Misconception]:
     """Misconception candidates from graded answers: words and word pairs whose use goes
     with *lower* scores (the mirror of :func:`mine_concepts`). Their penalty starts at 0;
-    :mod:`grader.calibrate` fits it.
+    :mod:`grader.calibrator` fits it.
 
     >>> answers = ["acid rain erodes marble", "marble loses mass", "no idea", "it rained"]
     >>> [m.phrases[0] for m in mine_misconceptions(answers, [2, 2, 0, 0], min_correlation=0.5)][:1]

@@ -238,6 +238,8 @@ def _fuzzy_ok(a: str, b: str) -> bool:
     return Levenshtein.distance(a, b, score_cutoff=allowed) <= allowed
 
 
+CANONICAL_CACHE = 200_000
+"""Distinct (stem, word) misspelling lookups remembered per rubric."""
 MIN_SPELLING_LETTERS = 5
 """Written words of this length or more may be a misspelling of a rubric word (as written)."""
 COMMON_WORD_ZIPF = 4.0
@@ -273,6 +275,14 @@ class Analysis:
     positions: dict[str, list[int]] = field(default_factory=dict)
     every: list[int] = field(default_factory=list)
     every_positions: dict[str, list[int]] = field(default_factory=dict)
+    _negated: dict[int, bool] = field(default_factory=dict, repr=False)
+
+    def negated(self, index: int) -> bool:
+        """:func:`grader.text.is_negated` of ``tokens[index]``, worked out once per token."""
+        known = self._negated.get(index)
+        if known is None:
+            known = self._negated[index] = is_negated(self.tokens, index)
+        return known
 
 
 class PhraseMatcher:
@@ -287,7 +297,8 @@ class PhraseMatcher:
         for s in sorted(self.vocabulary_):
             if len(s) >= 5:
                 self._by_initial.setdefault(s[0], []).append(s)
-        self._canon_cache: dict[str, str] = {}
+        # misspelling lookups, per matcher (the answer depends on this rubric's words); bounded
+        self._canonical = lru_cache(maxsize=CANONICAL_CACHE)(self._find_canonical)
         # last words of names the rubric writes in full ("Franklin Roosevelt"): after another
         # given name ("Theodore Roosevelt") they name someone else
         self.name_stems_ = frozenset(
@@ -307,10 +318,9 @@ class PhraseMatcher:
         """Map a stem (of the written ``word``) to the rubric stem it misspells, or return it unchanged."""
         if stem in self.vocabulary_ or stem.isdigit() or (len(stem) < 5 and len(word) < MIN_SPELLING_LETTERS):
             return stem
-        key = f"{stem} {word}"
-        cached = self._canon_cache.get(key)
-        if cached is not None:
-            return cached
+        return self._canonical(stem, word)
+
+    def _find_canonical(self, stem: str, word: str) -> str:
         best = stem
         if len(stem) >= 5:
             for candidate in self._by_initial.get(stem[0], ()):
@@ -327,8 +337,6 @@ class PhraseMatcher:
                 if _spelling_ok(word, written):
                     best = written_stem
                     break
-        if len(self._canon_cache) < 500_000:
-            self._canon_cache[key] = best
         return best
 
     def analyze(self, answer: str) -> Analysis:
@@ -342,24 +350,29 @@ class PhraseMatcher:
         after a name the rubric does not know ("Theodore Roosevelt" for "Franklin Roosevelt"),
         is someone else: not indexed.
         """
-        other_name = self._other_names(tokens, text) if text is not None and self.name_stems_ else set()
-        every = [i for i, t in enumerate(tokens) if t.text not in NEGATION_CUES and i not in other_name]
+        other_name = self._other_names(tokens, text) if text is not None and self.name_stems_ else ()
         canon, known = self.canonical, self.vocabulary_
-        canonical = {  # once per token, shared by both indexes; rubric words and short words map to themselves
-            i: s if (s := tokens[i].stem) in known or len(tokens[i].text) < MIN_SPELLING_LETTERS else canon(s, tokens[i].text)
-            for i in every
-        }
-        content = [i for i in every if is_content(tokens[i])]
+        every: list[int] = []
+        content: list[int] = []
         positions: dict[str, list[int]] = {}
-        for rank, i in enumerate(content):
-            positions.setdefault(canonical[i], []).append(rank)
-            if "-" in canonical[i]:  # "Spanish-American" also counts as "Spanish" and "American"
-                for part in canonical[i].split("-"):
-                    if part in known:
-                        positions.setdefault(part, []).append(rank)
         every_positions: dict[str, list[int]] = {}
-        for rank, i in enumerate(every):
-            every_positions.setdefault(canonical[i], []).append(rank)
+        for i, t in enumerate(tokens):  # one pass: both indexes, each word's canonical stem found once
+            word = t.text
+            if word in NEGATION_CUES or i in other_name:
+                continue
+            stem = t.stem  # rubric words and short words map to themselves
+            if stem not in known and len(word) >= MIN_SPELLING_LETTERS:
+                stem = canon(stem, word)
+            every_positions.setdefault(stem, []).append(len(every))
+            every.append(i)
+            if is_content(t):
+                rank = len(content)
+                content.append(i)
+                positions.setdefault(stem, []).append(rank)
+                if "-" in stem:  # "Spanish-American" also counts as "Spanish" and "American"
+                    for part in stem.split("-"):
+                        if part in known:
+                            positions.setdefault(part, []).append(rank)
         return Analysis(tokens, content, positions, every, every_positions)
 
     def _other_names(self, tokens: list[Token], text: str) -> set[int]:
@@ -436,7 +449,7 @@ class PhraseMatcher:
                 continue
             used.add(lo)
             first, last = analysis.tokens[min(token_ids)], analysis.tokens[max(token_ids)]
-            negation = any(is_negated(analysis.tokens, t) for t in token_ids)
+            negation = any(analysis.negated(t) for t in token_ids)
             span = Span(first.start, last.end, "")
             if phrase.negative:  # "not a democracy" is earned only by a negated mention
                 if negation:
@@ -490,7 +503,7 @@ def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list
         for rank in _slot_positions(analysis.positions, slot) or ():
             t = content[rank]
             wanted = bool(phrase.polarity) and phrase.polarity[k]  # the claim itself negates this word
-            side = denied if is_negated(tokens, t) != wanted else found
+            side = denied if analysis.negated(t) != wanted else found
             side.setdefault(tokens[t].sentence, {}).setdefault(k, t)
 
     def window(side: dict[int, dict[int, int]], sentence: int) -> dict[int, int]:

@@ -164,9 +164,6 @@ class EvaluationReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (NaN becomes None)."""
 
-        def clean(m: dict[str, float]) -> dict[str, float | None]:
-            return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
-
         def row(r: ScoredRow) -> dict[str, Any]:
             return {
                 "line": r.line,
@@ -179,9 +176,9 @@ class EvaluationReport:
             }
 
         return {
-            "overall": clean(self.overall),
+            "overall": metrics_json(self.overall),
             "overall_max_score": self.overall_max_score,
-            "per_question": {q: clean(m) for q, m in self.per_question.items()},
+            "per_question": {q: metrics_json(m) for q, m in self.per_question.items()},
             "confusion": {"labels": self.confusion_labels, "counts": self.confusion},
             "disagreements": [row(r) for r in self.disagreements],
             "rows": [row(r) for r in self.rows],
@@ -357,13 +354,13 @@ def evaluate_rows(
     )
 
 
-def load_graded(path: str | os.PathLike[str]) -> tuple[list[dict[str, str]], list[int]]:
+def load_graded(path: str | os.PathLike[str], *, name: str | None = None) -> tuple[list[dict[str, str]], list[int]]:
     """Read a graded CSV/XLSX into (rows as dicts keyed by header, their file line numbers).
 
     Unparseable CSV rows are dropped here and reported by line when evaluated: they come
-    back as rows without columns.
+    back as rows without columns. ``name`` is how errors name the file (default: its path).
     """
-    header, it = read_rows(path)
+    header, it = read_rows(path, name=name)
     rows: list[dict[str, str]] = []
     lines: list[int] = []
     for line, cells in it:
@@ -413,6 +410,41 @@ def format_metrics(m: dict[str, float]) -> str:
         if key != "n" and key in m:
             parts.append(f"{key}={m[key]:.3f}" if not math.isnan(m[key]) else f"{key}=nan")
     return " ".join(parts)
+
+
+def format_before_after(title: str, rows: Sequence[tuple[str, Mapping[str, float], Mapping[str, float]]]) -> str:
+    """``title``, then a ``before`` and an ``after`` line of metrics for each (label, before, after).
+
+    >>> print(format_before_after("Agreement", [("q1", {"n": 3.0}, {"n": 3.0, "pearson": 0.5})]))
+    Agreement
+      q1  before n=3
+          after  n=3 pearson=0.500
+    """
+    width = max((len(label) for label, _, _ in rows), default=0)
+    lines = [title]
+    for label, before, after in rows:
+        lines.append(f"  {label:<{width}}  before {format_metrics(dict(before))}")
+        lines.append(f"  {'':<{width}}  after  {format_metrics(dict(after))}")
+    return "\n".join(lines)
+
+
+def metrics_json(m: Mapping[str, float], *, digits: int | None = None) -> dict[str, float | None]:
+    """Metrics ready for JSON: NaN becomes None (and values are rounded to ``digits``, if given).
+
+    >>> metrics_json({"n": 3.0, "pearson": float("nan"), "mae": 0.123456}, digits=4)
+    {'n': 3.0, 'pearson': None, 'mae': 0.1235}
+    """
+    def value(v: float) -> float | None:
+        if isinstance(v, float) and math.isnan(v):
+            return None
+        return v if digits is None else round(float(v), digits)
+
+    return {k: value(v) for k, v in m.items()}
+
+
+def before_after_json(before: Mapping[str, Mapping[str, float]], after: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """Per-question before/after metrics ready for JSON: ``{question: {"before": ..., "after": ...}}``."""
+    return {q: {"before": metrics_json(before[q]), "after": metrics_json(after[q])} for q in before}
 
 
 def _short(text: str, width: int = 90) -> str:

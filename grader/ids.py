@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from grader.errors import InputError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+"""A rubric id or a question set's folder name: letters, digits, '.', '_' or '-', at most 80, not starting with a dot."""
 
 
 def rubric_id_from(text: str) -> str:

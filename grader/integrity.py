@@ -80,6 +80,7 @@ KEYWORD_FUNCTION_SHARE = 0.12
 OFF_TOPIC_VOCAB_SHARE = 0.2
 """Below this share of content words from the rubric's vocabulary (6+ content words): off topic."""
 WRONG_QUESTION_RATIO = 2.0
+"""Another rubric's distinctive vocabulary covers this many times more of the answer: wrong question."""
 RICH_VOCABULARY = 60
 """Rubrics with fewer vocabulary stems get proportionally lower off-topic / wrong-question bars."""
 MIN_TOPIC_VOCABULARY = 30
@@ -89,7 +90,6 @@ short for lack of rubric words: honest answers in their own words share no word 
 QUESTION_COVERAGE = 0.4
 """copies_question needs 40%+ of the question's words: choosing "run-time error" from a question
 that offers two options is an answer, not a restatement."""
-"""Another rubric's distinctive vocabulary covers this many times more of the answer: wrong question."""
 PADDING_MIN_WORDS = 60
 PADDING_SHARE = 0.5
 """Padding: 60+ words of which at least half sit in sentences with no rubric vocabulary."""
@@ -537,25 +537,26 @@ def check_answer(
         flags.append(_flag(ctx, "too_short", f"The answer is very short ({s.words} words); explain more fully."))
     elif s.words > ctx.max_words:
         flags.append(_flag(ctx, "too_long", f"The answer is long ({s.words} words); stay on the question."))
-    if s.latin_share < 0.5:
+    if s.latin_share < LATIN_MIN_SHARE:
         flags.append(_flag(ctx, "other_script", "The answer is mostly not in the Latin alphabet; a teacher will read it."))
         return flags
     gibberish = _is_gibberish(s)
     if gibberish:
         flags.append(_flag(ctx, "gibberish", "Parts of the answer are random characters, not words."))
-    if (not matched and s.question_hits >= 2 and s.question_coverage >= QUESTION_COVERAGE and not s.new_relevant
-            and (s.new_vs_question <= 1 or s.new_vs_question / s.content < 0.25)):
+    if (not matched and s.question_hits >= COPY_QUESTION_MIN_HITS and s.question_coverage >= QUESTION_COVERAGE
+            and not s.new_relevant
+            and (s.new_vs_question <= COPY_QUESTION_NEW_WORDS or s.new_vs_question / s.content < COPY_QUESTION_NEW_SHARE)):
         flags.append(_flag(ctx, "copies_question", "The answer mostly repeats the question; add your own explanation."))
-    copy = s.words >= 8 and s.model_trigram_share >= COPY_TRIGRAM_SHARE
+    copy = s.words >= COPY_MIN_WORDS and s.model_trigram_share >= COPY_TRIGRAM_SHARE
     if not copy and not gibberish and _is_keyword_list(s):
         flags.append(_flag(
             ctx, "keyword_list", "This looks like a list of keywords; write full sentences that explain how they connect."
         ))
     elif not copy and _is_word_salad(s):
         flags.append(_flag(ctx, "word_salad", "The words are not in sentences that make sense; explain in your own words."))
-    if (s.repeated_sentences or s.words >= 12 and s.repeated_share >= REPEATED_SHARE
-            or s.words >= 12 and s.trigram_unique_share < TRIGRAM_UNIQUE_SHARE
-            or s.words >= 3 and s.distinct_word_share < DISTINCT_WORD_SHARE):
+    if (s.repeated_sentences or s.words >= REPETITION_MIN_WORDS and s.repeated_share >= REPEATED_SHARE
+            or s.words >= REPETITION_MIN_WORDS and s.trigram_unique_share < TRIGRAM_UNIQUE_SHARE
+            or s.words >= DISTINCT_MIN_WORDS and s.distinct_word_share < DISTINCT_WORD_SHARE):
         flags.append(_flag(ctx, "repetition", "The same words are repeated; each point counts once."))
     if not gibberish and rich:
         # an answer that earns a concept is on topic, even in the question's own words
@@ -581,6 +582,32 @@ segments of at most 3 words with under 20% function words."""
 SALAD_MIN_CONTENT = 8
 SALAD_MIN_WORDS = 12
 """Word salad needs 8+ content words; the function-word-pairs test needs 12+ words."""
+LATIN_MIN_SHARE = 0.5
+"""Under this share of Latin letters an answer is ``other_script`` (a teacher reads it; no other check runs)."""
+COPY_QUESTION_MIN_HITS = 2
+"""``copies_question`` needs at least this many of the question's words."""
+COPY_QUESTION_NEW_WORDS = 1
+"""... and at most this many new content words (beside the question's) ..."""
+COPY_QUESTION_NEW_SHARE = 0.25
+"""... or new content words under this share of all its content words."""
+COPY_MIN_WORDS = 8
+"""``copies_model_answer`` needs this many words (a short answer shares a trigram with any model answer)."""
+REPETITION_MIN_WORDS = 12
+"""The repeated-phrase and distinct-trigram tests of ``repetition`` need this many words."""
+DISTINCT_MIN_WORDS = 3
+"""The distinct-word test of ``repetition`` needs this many words."""
+TOPIC_MIN_CONTENT = 6
+"""``off_topic``, ``wrong_question`` and ``padding`` need this many content words."""
+WRONG_QUESTION_SHARE = 0.25
+"""``wrong_question``: another rubric's distinctive words make at least this share of the answer ..."""
+WRONG_QUESTION_MIN_HITS = 3
+"""... and are at least this many words ..."""
+WRONG_QUESTION_OWN_FLOOR = 0.05
+"""... and WRONG_QUESTION_RATIO times the answer's share of its own rubric's words, taken as at least this ..."""
+WRONG_QUESTION_OWN_VOCAB = 0.5
+"""... while under this share (times the rubric's richness) of its content words are its own rubric's vocabulary."""
+SENTENCE_MIN_CONTENT = 3
+"""A sentence of fewer content words is too short to judge: it counts as on topic (see SENTENCE_ON_TOPIC)."""
 
 
 def _is_gibberish(s: Signals) -> bool:
@@ -605,15 +632,16 @@ def _is_word_salad(s: Signals) -> bool:
 
 
 def _topic_flags(s: Signals, ctx: AnswerContext) -> list[Flag]:
-    if s.content < 6:
+    if s.content < TOPIC_MIN_CONTENT:
         return []
     # A rubric with a one-sentence model answer has a thin vocabulary: honest answers use
     # their own words, so the bar for "not about the question" drops in proportion.
     richness = min(1.0, s.vocab_size / RICH_VOCABULARY)
     if s.other_best is not None:
         rid, other_share, own_share, other_hits = s.other_best
-        if (other_share >= 0.25 and other_hits >= 3 and other_share >= WRONG_QUESTION_RATIO * max(own_share, 0.05)
-                and s.vocab_share < 0.5 * richness):
+        if (other_share >= WRONG_QUESTION_SHARE and other_hits >= WRONG_QUESTION_MIN_HITS
+                and other_share >= WRONG_QUESTION_RATIO * max(own_share, WRONG_QUESTION_OWN_FLOOR)
+                and s.vocab_share < WRONG_QUESTION_OWN_VOCAB * richness):
             return [_flag(ctx, "wrong_question", "This answer seems to answer a different question; check which question you answered.")]
     if s.vocab_share < OFF_TOPIC_VOCAB_SHARE * richness:
         return [_flag(ctx, "off_topic", "The answer seems to be about something else; answer the question asked.")]
@@ -636,7 +664,7 @@ def on_topic_core(answer: str, tokens: list[Token], ctx: AnswerContext) -> str:
 
 def _sentence_on_topic(sentence: list[Token], vocab: frozenset[str]) -> bool:
     content = [t for t in sentence if _is_word(t)]
-    if len(content) < 3:
+    if len(content) < SENTENCE_MIN_CONTENT:
         return True
     return sum(1 for t in content if _in_vocab(t, vocab)) / len(content) >= SENTENCE_ON_TOPIC
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from grader.errors import InputError
-from grader.evaluate import agreement
+from grader.evaluate import agreement, before_after_json, format_before_after, metrics_json
 from grader.exemplars import ExemplarIndex
 from grader.learned import MAX_EXEMPLAR_CHARS, MAX_EXEMPLARS, Exemplar, Learned
 from grader.learned_scoring import (  # noqa: F401 - re-exported: scoring with what was learned lives a layer down
@@ -60,6 +60,7 @@ from grader.learned_scoring import (  # noqa: F401 - re-exported: scoring with w
     wrap_scorer,
 )
 from grader.rubric import Rubric
+from grader.score_maps import qwk_cuts
 from grader.scorer_set import ScorerSet
 from grader.scoring import ScoreResult
 from grader.words import WordWeights, fit_word_weights
@@ -234,8 +235,6 @@ def learn_questions(questions: Mapping[str, Graded], *, k: int | None = None, mi
 
 def _finish(g: Graded, index: ExemplarIndex, x: np.ndarray, coef: np.ndarray, intercept: float, loo: np.ndarray, *, k: int, source: str,
             words: WordWeights | None = None) -> Learned:
-    from grader.calibrate import qwk_cuts
-
     rubric = g.rubric
     levels = _whole_levels(g)
     cuts = None
@@ -334,11 +333,7 @@ class LearningReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (NaN becomes None)."""
-
-        def clean(m: dict[str, float]) -> dict[str, float | None]:
-            return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in m.items()}
-
-        return {"folds": self.folds, "per_question": {q: {"before": clean(self.before[q]), "after": clean(self.after[q])} for q in self.before}}
+        return {"folds": self.folds, "per_question": before_after_json(self.before, self.after)}
 
 
 def cross_validate_learning(questions: Mapping[str, Graded], *, folds: int = 5, seed: int = 0, k: int | None = None, min_graded: int = MIN_GRADED) -> LearningReport:
@@ -371,23 +366,14 @@ def cross_validate_learning(questions: Mapping[str, Graded], *, folds: int = 5, 
 def with_cv(learned: Learned, report: LearningReport) -> Learned:
     """``learned`` with the cross-validated before/after figures of its question attached."""
     rid = learned.rubric_id
-
-    def clean(m: dict[str, float]) -> dict[str, float | None]:
-        return {k: (None if isinstance(v, float) and math.isnan(v) else round(float(v), 4)) for k, v in m.items()}
-
-    return learned.model_copy(update={"cv": {"before": clean(report.before[rid]), "after": clean(report.after[rid])}})
+    cv = {"before": metrics_json(report.before[rid], digits=4), "after": metrics_json(report.after[rid], digits=4)}
+    return learned.model_copy(update={"cv": cv})
 
 
 def format_learning(report: LearningReport) -> str:
     """Before/after cross-validated figures as plain text."""
-    from grader.evaluate import format_metrics
-
-    lines = [f"Cross-validated agreement ({report.folds} folds by answer; every answer scored by a model learned without it)"]
-    width = max([len("question"), *(len(q) for q in report.before)])
-    for qid in report.before:
-        lines.append(f"  {qid:<{width}}  before {format_metrics(report.before[qid])}")
-        lines.append(f"  {'':<{width}}  after  {format_metrics(report.after[qid])}")
-    return "\n".join(lines)
+    title = f"Cross-validated agreement ({report.folds} folds by answer; every answer scored by a model learned without it)"
+    return format_before_after(title, [(qid, report.before[qid], report.after[qid]) for qid in report.before])
 
 
 @dataclass

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from grader import strict_yaml
 from grader.errors import OutputError, RubricError
 from grader.files import atomic_write
+from grader.ids import SAFE_NAME
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+def _check_id(value: str) -> str:
+    if not SAFE_NAME.fullmatch(value):
+        raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id)]
+"""The id of a rubric, concept or misconception: also a file name (:data:`grader.ids.SAFE_NAME`)."""
+
 MAX_RUBRIC_BYTES = 1_000_000
 
 FLAG_CODES: frozenset[str] = frozenset(
@@ -50,20 +59,13 @@ class Concept(_Strict):
     must point at the idea without giving away its wording.
     """
 
-    id: str
+    id: Id
     label: str
     hint: str = ""
     weight: float = 1.0
     terms: list[str] = Field(min_length=1)
     synonyms: list[str] = Field(default_factory=list)
     required: bool = False
-
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not _ID.fullmatch(value):
-            raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
-        return value
 
     @field_validator("weight")
     @classmethod
@@ -89,17 +91,10 @@ class Concept(_Strict):
 class Misconception(_Strict):
     """A wrong claim: phrases that signal it, the fraction of max_score it costs, and feedback."""
 
-    id: str
+    id: Id
     phrases: list[str] = Field(min_length=1)
     penalty: float = Field(default=0.2, ge=0, le=1)
     feedback: str
-
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not _ID.fullmatch(value):
-            raise ValueError(f"must be letters, digits, '.', '_' or '-'. Got {value!r}")
-        return value
 
 
 class Calibration(_Strict):
@@ -178,7 +173,7 @@ class Scoring(_Strict):
 class Rubric(_Strict):
     """A question, its model answer, the concepts a good answer covers, and scoring settings."""
 
-    id: str
+    id: Id
     title: str = ""
     question: str
     model_answer: str
@@ -190,13 +185,6 @@ class Rubric(_Strict):
     misconceptions: list[Misconception] = Field(default_factory=list)
     scoring: Scoring = Field(default_factory=Scoring)
     show_model_answer_after: int | None = Field(default=None, ge=1)
-
-    @field_validator("id")
-    @classmethod
-    def _check_id(cls, value: str) -> str:
-        if not _ID.fullmatch(value):
-            raise ValueError(f"must be letters, digits, '.', '_' or '-' (at most 80). Got {value!r}")
-        return value
 
     @field_validator("alternatives")
     @classmethod
@@ -263,8 +251,10 @@ def rubric_from_dict(data: Any, *, source: str = "<rubric>") -> Rubric:
         raise RubricError(msg, path=source, location=loc or None) from None
 
 
-def load_rubric(path: str | os.PathLike[str]) -> Rubric:
+def load_rubric(path: str | os.PathLike[str], *, name: str | None = None) -> Rubric:
     """Read and validate one YAML rubric file.
+
+    ``name`` is how errors name the file (default: its path).
 
     Raises
     ------
@@ -272,29 +262,30 @@ def load_rubric(path: str | os.PathLike[str]) -> Rubric:
         With the file name and the line (for YAML syntax) or the field path.
     """
     p = Path(path)
+    name = str(p) if name is None else name
     try:
         info = p.stat()
         if stat.S_ISDIR(info.st_mode):
             raise IsADirectoryError
         if not stat.S_ISREG(info.st_mode):  # /dev/zero never ends, a FIFO blocks: refuse before opening
-            raise RubricError("not a regular file", path=str(p))
+            raise RubricError("not a regular file", path=name)
         if info.st_size > MAX_RUBRIC_BYTES:
-            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES:,} bytes", path=str(p))
+            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES:,} bytes", path=name)
         with p.open("rb") as fh:
             raw = fh.read(MAX_RUBRIC_BYTES + 1)
         if len(raw) > MAX_RUBRIC_BYTES:  # grew since stat (or /proc-like size 0)
-            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES:,} bytes", path=str(p))
+            raise RubricError(f"file is larger than {MAX_RUBRIC_BYTES:,} bytes", path=name)
     except FileNotFoundError:
-        raise RubricError("file not found", path=str(p)) from None
+        raise RubricError("file not found", path=name) from None
     except IsADirectoryError:
-        raise RubricError("is a directory, expected a .yaml file", path=str(p)) from None
+        raise RubricError("is a directory, expected a .yaml file", path=name) from None
     except OSError as exc:
-        raise RubricError(f"cannot read file ({exc.strerror})", path=str(p)) from None
+        raise RubricError(f"cannot read file ({exc.strerror})", path=name) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RubricError(f"not UTF-8 text (byte {exc.start})", path=str(p)) from None
-    return rubric_from_yaml(text, source=str(p))
+        raise RubricError(f"not UTF-8 text (byte {exc.start})", path=name) from None
+    return rubric_from_yaml(text, source=name)
 
 
 def rubric_from_yaml(text: str, *, source: str = "<rubric>") -> Rubric:
@@ -343,20 +334,20 @@ def load_rubric_set(path: str | os.PathLike[str]) -> tuple[dict[str, Rubric], li
 
     Unlike :func:`load_rubrics`, one broken file (invalid YAML, bad field, an id already
     taken by an earlier file in name order) does not take the whole set down: it is
-    skipped and its one-line :class:`RubricError` returned, so a page can serve the
-    other questions and tell teachers what to fix.
+    skipped and its one-line :class:`RubricError` returned (naming the file by its name in
+    the folder), so a page can serve the other questions and tell teachers what to fix.
     """
     p = Path(path)
     rubrics: dict[str, Rubric] = {}
     problems: list[RubricError] = []
     for f in sorted([*p.glob("*.yaml"), *p.glob("*.yml")]):
         try:
-            rubric = load_rubric(f)
+            rubric = load_rubric(f, name=f.name)
         except RubricError as exc:
             problems.append(exc)
             continue
         if rubric.id in rubrics:
-            problems.append(RubricError(f"duplicate rubric id {rubric.id!r} (also in another file); skipped", path=str(f), location="id"))
+            problems.append(RubricError(f"duplicate rubric id {rubric.id!r} (also in another file); skipped", path=f.name, location="id"))
             continue
         rubrics[rubric.id] = rubric
     return rubrics, problems

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from grader.concepts import ConceptMatch, MisconceptionMatch, RubricMatcher
 from grader.feedback import FeedbackItem, build_feedback
@@ -23,9 +23,6 @@ from grader.integrity import Flag, build_context, check_answer, on_topic_core
 from grader.rubric import Calibration, Rubric, Scoring
 from grader.similarity import SimilarityModel, word_features
 from grader.text import Token, tokenize
-
-if TYPE_CHECKING:
-    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -82,18 +79,49 @@ class ScoreResult:
         }
 
 
+class _Floats:
+    """The array functions the formula uses, on plain floats: one answer is scored without numpy."""
+
+    minimum = staticmethod(min)
+    maximum = staticmethod(max)
+
+    @staticmethod
+    def where(condition: bool, x: float, y: float) -> float:
+        return x if condition else y
+
+
+def _namespace(*values: Any) -> Any:
+    """numpy for arrays (calibration scores many answers of a rubric at once), else :class:`_Floats`.
+
+    The formula below is written once against these few functions, so the scorer and the
+    vectorised calibration compute the same numbers with the same operations.
+    """
+    for value in values:
+        if getattr(value, "ndim", 0):
+            return value.__array_namespace__()
+    return _Floats
+
+
+def _round(value: Any, digits: int) -> Any:
+    """Python's ``round`` (correctly rounded, unlike ``numpy.round``) of a float or of each element of an array."""
+    if not getattr(value, "ndim", 0):
+        return round(value, digits)
+    return value.__array_namespace__().asarray([round(v, digits) for v in value.ravel().tolist()]).reshape(value.shape)
+
+
 def scale_similarity(similarity: float, scoring: Scoring) -> float:
-    """Map raw cosine similarity to 0..1 between the rubric's floor and ceiling.
+    """Map raw cosine similarity to 0..1 between the rubric's floor and ceiling (a float or an array).
 
     >>> scale_similarity(0.3, Scoring(similarity_floor=0.1, similarity_ceiling=0.5))
     0.5
     """
     span = scoring.similarity_ceiling - scoring.similarity_floor
-    return round(min(1.0, max(0.0, (similarity - scoring.similarity_floor) / span)), 10)
+    xp = _namespace(similarity)
+    return _round(xp.minimum(1.0, xp.maximum(0.0, (similarity - scoring.similarity_floor) / span)), 10)
 
 
 def apply_calibration(raw: float, calibration: Calibration | None) -> float:
-    """Map raw 0..1 through the monotone piecewise-linear calibration (identity if none).
+    """Map raw 0..1 (a float or an array) through the monotone piecewise-linear calibration (identity if none).
 
     >>> apply_calibration(0.25, Calibration(points=[(0, 0), (0.5, 1)]))
     0.5
@@ -104,7 +132,8 @@ def apply_calibration(raw: float, calibration: Calibration | None) -> float:
 
     xs = [p[0] for p in calibration.points]
     ys = [p[1] for p in calibration.points]
-    return float(np.interp(raw, xs, ys))
+    mapped = np.interp(raw, xs, ys)
+    return mapped if getattr(raw, "ndim", 0) else float(mapped)
 
 
 def below_pass_mark(max_score: float, scoring: Scoring) -> float:
@@ -147,15 +176,11 @@ def similarity_part(coverage: float, scaled_similarity: float, *, completeness: 
     >>> similarity_part(1.0, 0.2, completeness=0.9, coverage_target=0.8)
     0.5
     """
+    xp = _namespace(coverage, scaled_similarity, completeness)
     span = 1.0 - coverage_target
-    if all(isinstance(v, float | int) for v in (coverage, scaled_similarity, completeness)):  # one answer: no numpy
-        floor = completeness if span <= 0 else max(0.0, (completeness - coverage_target) / span)
-        return float(min(max(scaled_similarity, floor), coverage + SIMILARITY_LEAD))
-    import numpy as np  # arrays, for calibrate
-
-    floor = completeness if span <= 0 else np.maximum(0.0, (np.asarray(completeness) - coverage_target) / span)
-    part = np.minimum(np.maximum(scaled_similarity, floor), np.asarray(coverage) + SIMILARITY_LEAD)
-    return part if isinstance(part, np.ndarray) and part.ndim else float(part)
+    floor = completeness if span <= 0 else xp.maximum(0.0, (completeness - coverage_target) / span)
+    part = xp.minimum(xp.maximum(scaled_similarity, floor), coverage + SIMILARITY_LEAD)
+    return part if xp is not _Floats else float(part)
 
 
 def combine(
@@ -168,25 +193,47 @@ def combine(
     caps: Sequence[float],
     completeness: float | None = None,
 ) -> float:
-    """Raw score fraction in [0, 1] from its parts (before calibration).
+    """Raw score fraction in [0, 1] from its parts (before calibration); floats, or arrays of many answers.
 
     ``completeness`` is the earned share of all concept weight (default: ``coverage``).
 
     >>> combine(1.0, 1.0, scoring=Scoring(), missing_required=False, penalty=0.0, caps=[])
     1.0
     """
+    completeness = coverage if completeness is None else completeness
+    xp = _namespace(coverage, scaled_similarity, completeness, missing_required, penalty, *caps)
     total = scoring.concept_weight + scoring.similarity_weight
-    part = similarity_part(
-        coverage, scaled_similarity, completeness=coverage if completeness is None else completeness,
-        coverage_target=scoring.coverage_target,
-    )
+    part = similarity_part(coverage, scaled_similarity, completeness=completeness, coverage_target=scoring.coverage_target)
     raw = (scoring.concept_weight * coverage + scoring.similarity_weight * part) / total
-    if missing_required:
-        raw = min(raw, scoring.missing_required_cap)
-    raw -= penalty
+    raw = xp.where(missing_required, xp.minimum(raw, scoring.missing_required_cap), raw)
+    raw = raw - penalty
     for cap in caps:
-        raw = min(raw, cap)
-    return min(1.0, max(0.0, raw))
+        raw = xp.minimum(raw, cap)
+    return xp.minimum(1.0, xp.maximum(0.0, raw))
+
+
+def raw_parts(
+    earned_weight: float,
+    scaled_similarity: float,
+    *,
+    total_weight: float,
+    scoring: Scoring,
+    missing_required: bool,
+    penalty: float,
+    caps: Sequence[float],
+) -> tuple[float, float]:
+    """(coverage, raw score fraction before calibration) from the earned concept weight.
+
+    Floats for one answer, or arrays for many (calibration's grid search tries many
+    ``scoring`` settings on the same answers this way).
+
+    >>> raw_parts(1.0, 0.0, total_weight=2.0, scoring=Scoring(coverage_target=0.5), missing_required=False, penalty=0.0, caps=[])
+    (1.0, 0.75)
+    """
+    coverage = _namespace(earned_weight, total_weight).minimum(1.0, earned_weight / (total_weight * scoring.coverage_target))
+    raw = combine(coverage, scaled_similarity, scoring=scoring, missing_required=missing_required, penalty=penalty,
+                  caps=caps, completeness=earned_weight / total_weight)
+    return coverage, raw
 
 
 @dataclass(frozen=True)
@@ -210,8 +257,9 @@ def score_parts(
 ) -> ScoreParts:
     """Coverage, raw score, calibrated fraction and points from an answer's earned concept weight.
 
-    The one place the formula runs: the scorer and a teacher's concept marks
-    (:mod:`grader.marking`) both come here.
+    The one place the formula runs: the scorer, a teacher's concept marks
+    (:mod:`grader.marking`) and calibration's predictions (:mod:`grader.calibrator`, with
+    arrays of many answers of ``rubric``) all come here.
 
     >>> from grader.rubric import rubric_from_dict
     >>> r = rubric_from_dict({"id": "x", "question": "Q?", "model_answer": "A.",
@@ -220,17 +268,26 @@ def score_parts(
     True
     """
     scoring = rubric.scoring
-    coverage = min(1.0, earned_weight / (rubric.total_weight * scoring.coverage_target))
-    raw = combine(coverage, scaled_similarity, scoring=scoring, missing_required=missing_required, penalty=penalty,
-                  caps=caps, completeness=earned_weight / rubric.total_weight)
+    coverage, raw = raw_parts(earned_weight, scaled_similarity, total_weight=rubric.total_weight, scoring=scoring,
+                              missing_required=missing_required, penalty=penalty, caps=caps)
     fraction = apply_calibration(raw, scoring.calibration)
+    xp = _namespace(fraction, *caps)
     for cap in caps:  # calibration must not lift a capped answer back up
-        fraction = min(fraction, cap)
-    score = min(rubric.max_score, round_to_step(fraction * rubric.max_score, scoring.score_step))
-    if earned_weight == 0 and scoring.calibration is None and score >= scoring.pass_mark * rubric.max_score > 0:
-        # wording alone, rounded up, must not pass; a calibration fitted to a teacher's grades decides itself
-        score = below_pass_mark(rubric.max_score, scoring)
+        fraction = xp.minimum(fraction, cap)
+    if xp is _Floats:
+        return ScoreParts(coverage, raw, fraction, _points(fraction, earned_weight, rubric.max_score, scoring))
+    earned = xp.broadcast_to(earned_weight, fraction.shape).tolist()
+    score = xp.asarray([_points(f, e, rubric.max_score, scoring) for f, e in zip(fraction.tolist(), earned)])
     return ScoreParts(coverage, raw, fraction, score)
+
+
+def _points(fraction: float, earned_weight: float, max_score: float, scoring: Scoring) -> float:
+    """One answer's points from its calibrated fraction: rounded to the step, never above max_score."""
+    score = min(max_score, round_to_step(fraction * max_score, scoring.score_step))
+    if earned_weight == 0 and scoring.calibration is None and score >= scoring.pass_mark * max_score > 0:
+        # wording alone, rounded up, must not pass; a calibration fitted to a teacher's grades decides itself
+        score = below_pass_mark(max_score, scoring)
+    return score
 
 
 class Scorer:

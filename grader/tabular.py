@@ -135,22 +135,23 @@ def open_text(path: str | os.PathLike[str]) -> io.TextIOWrapper:
     return open(p, encoding=detect_encoding(sample), errors="replace", newline="")
 
 
-def _sample(path: str | os.PathLike[str]) -> tuple[Path, bytes]:
-    """(path, its first bytes) of a regular text file, or a one-line InputError."""
+def _sample(path: str | os.PathLike[str], name: str | None = None) -> tuple[Path, bytes]:
+    """(path, its first bytes) of a regular text file, or a one-line InputError naming ``name`` (default: the path)."""
     p = Path(path)
+    name = str(p) if name is None else name
     try:
         if not p.is_dir() and p.exists() and not p.is_file():  # FIFO, device: reading could hang or never end
-            raise InputError(f"{p}: not a regular file")
+            raise InputError(f"{name}: not a regular file")
         with p.open("rb") as fh:
             sample = fh.read(SAMPLE_BYTES)
     except FileNotFoundError:
-        raise InputError(f"{p}: file not found") from None
+        raise InputError(f"{name}: file not found") from None
     except IsADirectoryError:
-        raise InputError(f"{p}: is a directory, expected a file") from None
+        raise InputError(f"{name}: is a directory, expected a file") from None
     except OSError as exc:
-        raise InputError(f"{p}: cannot read file ({exc.strerror})") from None
+        raise InputError(f"{name}: cannot read file ({exc.strerror})") from None
     if looks_binary(sample):
-        raise InputError(f"{p}: looks like a binary file, not CSV text")
+        raise InputError(f"{name}: looks like a binary file, not CSV text")
     return p, sample
 
 
@@ -405,16 +406,18 @@ class Table:
     fallback_lines: set[int] = field(default_factory=set)
 
 
-def read_table(path: str | os.PathLike[str]) -> Table:
+def read_table(path: str | os.PathLike[str], *, name: str | None = None) -> Table:
     """Open a CSV or XLSX file as a :class:`Table` (header read, rows streamed).
 
     Raises :class:`InputError` (one line naming the file) for a missing, special, binary
-    or empty file or a file without a header.
+    or empty file or a file without a header. ``name`` is how messages name the file
+    (default: its path), e.g. the name of an upload the app saved under another name.
     """
+    name = str(path) if name is None else name
     if is_excel(path):
-        header, rows = _read_xlsx(path)
+        header, rows = _read_xlsx(path, name)
         return Table(Path(path), header, rows, encoding="xlsx", delimiter="")
-    p, sample = _sample(path)
+    p, sample = _sample(path, name)
     encoding = detect_encoding(sample)
     text = TextLines(p, encoding)
     sniffing = iter(TextLines(p, encoding))
@@ -426,41 +429,42 @@ def read_table(path: str | os.PathLike[str]) -> Table:
     try:
         first = next(rows)
     except StopIteration:
-        raise InputError(f"{p}: file is empty (expected a header row)") from None
+        raise InputError(f"{name}: file is empty (expected a header row)") from None
     line, header_cells = first
     if isinstance(header_cells, BadRow):
         rows.close()
-        raise InputError(f"{p}: line {line}: cannot read the header row ({header_cells.message})")
+        raise InputError(f"{name}: line {line}: cannot read the header row ({header_cells.message})")
     header = [h.strip().lstrip("\ufeff") for h in header_cells]
     if not any(header):
         rows.close()
-        raise InputError(f"{p}: line {line}: header row is empty")
+        raise InputError(f"{name}: line {line}: header row is empty")
     return Table(p, header, rows, encoding=encoding, delimiter=dialect.delimiter, fallback_lines=text.fallback_lines)
 
 
-def read_rows(path: str | os.PathLike[str]) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
+def read_rows(path: str | os.PathLike[str], *, name: str | None = None) -> tuple[list[str], Iterator[tuple[int, Cells]]]:
     """Return (header, iterator of (line number, cells or :class:`BadRow`)) for a CSV or XLSX file, streamed.
 
-    Raises :class:`InputError` for an empty file or a file without a header.
+    Raises :class:`InputError` for an empty file or a file without a header (naming the
+    file ``name``, default its path: see :func:`read_table`).
     """
-    table = read_table(path)
+    table = read_table(path, name=name)
     return table.header, table.rows
 
 
-def _read_xlsx(path: str | os.PathLike[str]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def _read_xlsx(path: str | os.PathLike[str], name: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     try:
         from openpyxl import load_workbook
 
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a broken file
-        raise InputError(f"{path}: cannot read Excel file ({type(exc).__name__})") from None
+        raise InputError(f"{name}: cannot read Excel file ({type(exc).__name__})") from None
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)
     try:
         header = ["" if v is None else str(v).strip() for v in next(it)]
     except StopIteration:
         wb.close()
-        raise InputError(f"{path}: sheet is empty (expected a header row)") from None
+        raise InputError(f"{name}: sheet is empty (expected a header row)") from None
 
     def rows() -> Iterator[tuple[int, list[str]]]:
         try:

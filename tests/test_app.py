@@ -327,6 +327,7 @@ def test_batch_refuses_an_upload_over_the_size_limit(env) -> None:
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("empty.csv", b"", "empty.csv: file is empty"),
     ("bin.csv", b"\x00\x01\x02binary\x00", "bin.csv: looks like a binary file"),
+    ("broken.csv", b'"question_id,answer\ndestal-politics,x\n', "broken.csv: line 1: cannot read the header row"),
 ])
 def test_batch_bad_upload_shows_one_clear_error(env, name: str, content: bytes, message: str) -> None:
     at = start("batch")
@@ -337,6 +338,15 @@ def test_batch_bad_upload_shows_one_clear_error(env, name: str, content: bytes, 
 
 
 # --- Rubric studio ------------------------------------------------------------------------------
+
+
+def test_studio_samples_upload_with_a_broken_row_names_the_upload(env) -> None:
+    at = start("studio")
+    content = b'"question_id,answer,score\ndestal-politics,x,1\n'
+    at.file_uploader(key="studio_samples").set_value(("graded-week1.csv", content, "text/csv")).run()
+    assert not at.exception
+    assert any(e.startswith("graded-week1.csv: line 1: cannot read the header row") for e in errors(at)), errors(at)
+    assert "tmp" not in " ".join(errors(at))  # the saved copy's path never shows
 
 
 @pytest.mark.slow  # a long walk through the app (AppTest)

@@ -5,26 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.calibrate import (
+from grader.calibrate import calibrate
+from grader.calibrator import (
+    Calibrator,
     Features,
     Settings,
     apply_settings,
-    calibrate,
-    coverage_ratio,
-    cross_validate,
-    cv_splits,
+    earned_weights,
     extract_features,
     fit_concept_weights,
+    fit_penalties,
     fit_settings,
-    improved,
-    isotonic_points,
     predict,
     raw_scores,
 )
+from grader.cross_validation import cross_validate, cv_splits, improved
 from grader.cli import main
 from grader.errors import InputError
-from grader.rubric import Scoring, load_rubric, rubric_from_dict, rubric_to_yaml
-from grader.scoring import Scorer, combine, round_to_step, scale_similarity
+from grader.rubric import Calibration, Scoring, load_rubric, rubric_from_dict, rubric_to_yaml
+from grader.score_maps import isotonic_points, qwk_cuts, staircase_points
+from grader.scoring import Scorer, apply_calibration, combine, round_to_step, scale_similarity
 
 RUBRIC = rubric_from_dict(
     {
@@ -85,20 +85,23 @@ def test_predict_with_fitted_settings_equals_the_scorer_on_the_calibrated_rubric
 )
 def test_raw_scores_is_the_vectorised_combine(coverage: float, similarity: float, missing: bool, penalty: float, cap: float) -> None:
     scoring = Scoring(similarity_weight=0.4, concept_weight=0.6, coverage_target=0.8, similarity_floor=0.1)
-    ratio = coverage * scoring.coverage_target  # combine() takes the capped coverage, raw_scores the plain ratio
-    got = raw_scores(np.array([ratio]), np.array([missing]), np.array([similarity]), np.array([penalty]), np.array([cap]), scoring)
-    want = combine(min(1.0, coverage), scale_similarity(similarity, scoring), scoring=scoring,
+    earned = coverage * scoring.coverage_target  # of a total weight of 1: combine() takes the capped coverage
+    scaled = scale_similarity(np.array([similarity]), scoring)
+    got = raw_scores(np.array([earned]), np.ones(1), np.array([missing]), scaled, np.array([penalty]), np.array([cap]), scoring)
+    want = combine(min(1.0, coverage), scale_similarity(similarity, scoring), scoring=scoring, completeness=earned,
                    missing_required=missing, penalty=penalty, caps=[cap] if cap < 1 else [])
     assert got[0] == pytest.approx(want)
 
 
-def test_coverage_ratio_uses_fitted_weights(features: Features) -> None:
+def test_earned_weights_use_fitted_weights(features: Features) -> None:
     first = [0]  # the full answer matches every concept
-    assert coverage_ratio({"speech": RUBRIC}, features, first, None)[0][0] == pytest.approx(1.0)
+    earned, total, _ = earned_weights({"speech": RUBRIC}, features, first, None)
+    assert earned[0] == total[0] == RUBRIC.total_weight
     # answer 3 ("Secret Speech ... cult of personality") matches speech and cult only
     weighted = Settings(Scoring(), {"speech": (3.0, 1.0, 1.0, 1.0)})
     assert features.matched[3].tolist() == [True, True, False, False]
-    assert coverage_ratio({"speech": RUBRIC}, features, [3], weighted)[0][0] == pytest.approx(4 / 6)
+    earned, total, _ = earned_weights({"speech": RUBRIC}, features, [3], weighted)
+    assert (earned[0], total[0]) == (4.0, 6.0)
 
 
 def test_isotonic_points_pool_adjacent_violators_by_hand() -> None:
@@ -252,18 +255,12 @@ def test_cli_calibrate_bad_column_is_one_line_error(tmp_path, capsys) -> None:
 
 
 def test_staircase_points_send_raw_scores_to_whole_points() -> None:
-    from grader.calibrate import staircase_points
-    from grader.scoring import apply_calibration
-    from grader.rubric import Calibration
-
     cal = Calibration(points=staircase_points([0.3, 0.6], 2))
     got = [round_to_step(apply_calibration(x, cal) * 2, 1) for x in (0.0, 0.29, 0.3, 0.45, 0.6, 0.99)]
     assert got == [0, 0, 1, 1, 2, 2]
 
 
 def test_qwk_cuts_separate_cleanly_separable_levels() -> None:
-    from grader.calibrate import qwk_cuts
-
     raw = np.array([0.1, 0.15, 0.2, 0.5, 0.55, 0.6, 0.8, 0.9])
     points = np.array([0, 0, 0, 1, 1, 1, 2, 2])
     cuts = qwk_cuts(raw, points, 2)
@@ -309,8 +306,6 @@ def test_fitted_misconception_penalties_match_the_scorer() -> None:
 
 
 def test_fit_penalties_by_hand() -> None:
-    from grader.calibrate import fit_penalties
-
     # OLS of y on (concept, misconception) with an intercept: the misconception costs 0.25
     m, w = np.array([[1], [1], [0], [0]]), np.array([[0], [1], [0], [1]])
     assert fit_penalties(m, w, np.array([1.0, 0.5, 0.0, 0.0]), np.array([0.2]), alpha=0.0, shrink=0.0).tolist() == [0.25]
@@ -321,8 +316,6 @@ def test_fit_penalties_by_hand() -> None:
 def test_calibrator_is_an_estimator(features: Features) -> None:
     from sklearn.exceptions import NotFittedError
 
-    from grader.calibrate import Calibrator
-
     model = Calibrator({"speech": RUBRIC}, fit_weights=False)
     with pytest.raises(NotFittedError, match="call fit"):
         model.predict(features)
@@ -331,3 +324,25 @@ def test_calibrator_is_an_estimator(features: Features) -> None:
     expected = fit_settings({"speech": RUBRIC}, features, HUMAN / 10, train, fit_weights=False)
     assert model.settings_ == expected
     assert model.predict(features).tolist() == predict({"speech": RUBRIC}, features, range(len(TEXTS)), expected).tolist()
+
+
+@pytest.mark.slow
+def test_predict_equals_the_scorer_on_the_bundled_samples() -> None:
+    """The vectorised predictions run the scorer's own formula: identical numbers, answer by answer."""
+    import csv
+
+    from conftest import REPO
+    from grader.scorer_set import ScorerSet
+
+    rubrics = {r.id: r for r in (load_rubric(p) for p in sorted((REPO / "rubrics" / "destalinization").glob("*.yaml")))}
+    with (REPO / "samples" / "destalinization" / "graded.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    ids, texts = [r["question_id"] for r in rows], [r["answer"] for r in rows]
+    human = np.array([float(r["score"]) for r in rows]) / np.array([rubrics[i].max_score for i in ids])
+    scorers = ScorerSet(rubrics)
+    feats = extract_features(scorers, ids, texts)
+    assert predict(rubrics, feats, range(len(ids))).tolist() == [scorers.score(i, t).score for i, t in zip(ids, texts)]
+    settings = fit_settings(rubrics, feats, human, range(len(ids)))
+    assert settings.weights and settings.calibrations  # fitted weights and per-question maps are exercised
+    calibrated = ScorerSet({rid: apply_settings(r, settings) for rid, r in rubrics.items()})
+    assert predict(rubrics, feats, range(len(ids)), settings).tolist() == [calibrated.score(i, t).score for i, t in zip(ids, texts)]

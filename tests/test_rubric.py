@@ -16,6 +16,7 @@ from grader.rubric import (
     Rubric,
     Scoring,
     load_rubric,
+    load_rubric_set,
     load_rubrics,
     rubric_from_dict,
     rubric_from_yaml,
@@ -135,6 +136,16 @@ def test_load_rubric_file_problems(tmp_path: Path, make, message: str) -> None:
     path = make(tmp_path)
     with pytest.raises(RubricError, match=message):
         load_rubric(path)
+
+
+def test_a_rubric_set_names_broken_files_within_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(rubric_to_yaml(rubric_from_dict(minimal_rubric_data())), encoding="utf-8")
+    (tmp_path / "copy.yaml").write_text((tmp_path / "good.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "broken.yaml").write_text("id: x\nquestion: [unclosed\n", encoding="utf-8")
+    rubrics, problems = load_rubric_set(tmp_path)
+    assert list(rubrics) == ["thaw"]
+    assert [str(p).split(": ")[0] for p in problems] == ["broken.yaml", "good.yaml"]  # never the folder's path
+    assert str(tmp_path) not in " ".join(map(str, problems))
 
 
 def test_load_rubric_accepts_bom(write_rubric) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.cli import main
+from grader.errors import InputError
 from grader.tabular import BadRow, parse_records, read_table, sniff_delimiter
 
 from conftest import SEED_DIR
@@ -183,3 +185,19 @@ def test_one_utf8_name_in_a_cp1252_file_stays_right(tmp_path: Path) -> None:
     rows = list(table.rows)
     assert table.encoding == "cp1252"
     assert [c[0] for _, c in rows] == ["Ren\u00e9e", "Jos\u00e9"] and table.fallback_lines == {3}
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b'"question_id,answer\nx,y\n', "upload.csv: line 1: cannot read the header row"),
+    (b"", "upload.csv: file is empty"),
+    (b"\x00\x01binary", "upload.csv: looks like a binary file"),
+])
+def test_errors_name_the_file_by_the_name_given(tmp_path: Path, content: bytes, message: str) -> None:
+    """The app saves an upload under a digest; messages name the user's file instead."""
+    saved = tmp_path / "3f2a9c.csv"
+    saved.write_bytes(content)
+    with pytest.raises(InputError, match=f"^{re.escape(message)}") as info:
+        read_table(saved, name="upload.csv")
+    assert str(tmp_path) not in str(info.value)
+    with pytest.raises(InputError, match=f"^{re.escape(str(saved))}: "):
+        read_table(saved)  # by default, the path
