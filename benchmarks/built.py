@@ -31,9 +31,9 @@ from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score
 
 from grader.build import build_rubric
-from grader.integrity import rubric_vocabulary
 from grader.rubric import Rubric, load_rubric
 from grader.scoring import Scorer
+from grader.signals import rubric_vocabulary
 from grader.similarity import tfidf_cosine
 
 REPO = Path(__file__).resolve().parent.parent

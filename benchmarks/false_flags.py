@@ -26,9 +26,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.integrity import check_answer, rubric_vocabulary  # noqa: E402
+from grader.integrity import check_answer  # noqa: E402
 from grader.rubric import FLAG_CODES, load_rubric, load_rubrics  # noqa: E402
 from grader.scoring import Scorer  # noqa: E402
+from grader.signals import rubric_vocabulary  # noqa: E402
 from grader.text import tokenize  # noqa: E402
 
 INFO_FLAGS = {"copies_model_answer"}  # a verbatim model answer is flagged on purpose (no penalty)

@@ -45,7 +45,7 @@ _EXPORTS = {
     "tfidf_cosine": "grader.similarity",
     "Flag": "grader.integrity",
     "check_answer": "grader.integrity",
-    "rubric_vocabulary": "grader.integrity",
+    "rubric_vocabulary": "grader.signals",
     "LearnedScorer": "grader.learned_scoring",
     "Learned": "grader.learned",
     "load_learned": "grader.learned",

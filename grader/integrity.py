@@ -9,21 +9,26 @@ patterns) and yields a flag that caps or lowers the score as the rubric says
 sends the answer to the teacher's review queue. Messages are shown to students, so they
 never quote the model answer or the rubric's terms.
 
-Everything is a pure function of the answer's tokens and an :class:`AnswerContext` computed
-once per rubric; :func:`measure` computes all signals in one pass so :func:`check_answer`
-is a set of thresholds.
+The signals come from :mod:`grader.signals` (:func:`~grader.signals.measure`, all in one pass,
+against an :class:`~grader.signals.AnswerContext` computed once per rubric), so
+:func:`check_answer` is a set of thresholds.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 
-from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES, Rubric
-from grader.text import MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, is_content, is_negated, stem, tokenize
+from grader.signals import (
+    PADDING_MIN_WORDS,
+    AnswerContext,
+    Signals,
+    _sentence_on_topic,
+    _sentences,
+    measure,
+    rubric_vocabulary,  # noqa: F401 - re-exported: public API (grader.rubric_vocabulary) since before the split
+)
+from grader.text import MAX_ANSWER_CHARS, Token, is_negated
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,39 +44,6 @@ class Flag:
     cap: float | None = None
     review: bool = True
     penalty: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Reversal:
-    """A concept phrase with its direction word flipped ("less repression" -> "more repression")."""
-
-    concept_id: str
-    stems: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerContext:
-    """What the checks need to know about the rubric, computed once per rubric (see :func:`build_context`)."""
-
-    question_stems: frozenset[str]
-    model_stems: frozenset[str]
-    min_words: int
-    max_words: int
-    vocabulary: frozenset[str] = frozenset()
-    model_trigrams: frozenset[tuple[str, str, str]] = frozenset()
-    model_order: frozenset[tuple[str, str]] = frozenset()
-    reversals: tuple[Reversal, ...] = ()
-    reversal_stems: frozenset[str] = frozenset()
-    other_vocabularies: tuple[tuple[str, frozenset[str]], ...] = ()
-    own_distinct: frozenset[str] = frozenset()
-    other_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
-    """Stem -> positions in ``other_vocabularies`` of the rubrics whose words include it (built from them)."""
-    caps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_CAPS))
-    penalties: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_PENALTIES))
-
-    def __post_init__(self) -> None:
-        if self.other_vocabularies and not self.other_index:
-            object.__setattr__(self, "other_index", _inverted(self.other_vocabularies))
 
 
 # --- thresholds (tuned on the gaming corpus in tests/gaming and the `tune` split only) ---
@@ -90,7 +62,6 @@ short for lack of rubric words: honest answers in their own words share no word 
 QUESTION_COVERAGE = 0.4
 """copies_question needs 40%+ of the question's words: choosing "run-time error" from a question
 that offers two options is an answer, not a restatement."""
-PADDING_MIN_WORDS = 60
 PADDING_SHARE = 0.5
 """Padding: 60+ words of which at least half sit in sentences with no rubric vocabulary."""
 SALAD_MODEL_SHARE = 0.6
@@ -99,9 +70,6 @@ SALAD_ORDER_SHARE = 0.25
 """Word salad: 60%+ of the content words come from the model answer, yet of 6+ neighbouring
 pairs of them fewer than 25% keep the model answer's order (within ORDER_REACH words)."""
 SALAD_BAD_PAIRS = 0.12
-ORDER_REACH = 3
-SENTENCE_ON_TOPIC = 0.2
-"""A sentence (3+ content words) is on topic when this share of its content words is rubric vocabulary."""
 COPY_TRIGRAM_SHARE = 0.6
 GIBBERISH_SHARE = 0.35
 TRIGRAM_UNIQUE_SHARE = 0.5
@@ -112,393 +80,11 @@ phrases said three times or more or under half the trigrams distinct (12+ words)
 Naming a term several times ("the binary search tree ...") or enumerating combinations
 ("constant pointer to nonconstant data, ...") stays below these."""
 
-# Words that restate a question without adding anything ("it changed things a lot").
-_VAGUE = frozenset(
-    stem(w)
-    for w in (
-        "thing things lot lots way ways very really important big change changed changes impact impacted "
-        "affect affected effect effects implication implications many different stuff kind basically"
-    ).split()
-)
-_DETERMINERS = frozenset("the a an this these those every each its".split())
-_PREPOSITIONS = frozenset(
-    "of to in by for with from on at into toward towards about over under between among during within through".split()
-)
-_CONJUNCTIONS = frozenset("and or that which".split())
-_FINITE_AUX = frozenset("was were is are has had did does".split())
-_FUNCTION_PAIRS_AFTER_DET = _DETERMINERS | _PREPOSITIONS | _CONJUNCTIONS | _FINITE_AUX
-_FUNCTION_PAIRS_AFTER_PREP = _CONJUNCTIONS | _FINITE_AUX
-_VOWELS = frozenset("aeiouy")
-_RARE_BIGRAMS = frozenset(
-    "bq bx cj cv cx dx fq fx gq gx hx jc jf jg jq js jv jw jx jz kq kx mx pq pv px qb qc qd qf qg qh qj qk "
-    "ql qm qn qo qp qr qs qt qv qw qx qy qz sx vb vf vh vj vm vp vq vt vw vx wx xj xx zj zq zx".split()
-)
-_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxz]{5,}")
-_TRIPLE = re.compile(r"(.)\1\1")
 _NON_ANSWER = re.compile(
     r"\b(idk|dunno|don'?t know|do not know|no idea|not sure|no clue|pass|skip|n/?a|none)\b", re.IGNORECASE
 )
-_LIST_SPLIT = re.compile(r"[,;\n\u2022*|/]+|\s-\s")
 
-# Direction words and their opposites, for reversed concept claims ("increased repression").
-_OPPOSITES: dict[str, tuple[str, ...]] = {
-    "less": ("more",), "fewer": ("more",), "more": ("less", "fewer"),
-    "reduced": ("increased", "intensified"), "reducing": ("increasing",), "reduce": ("increase",),
-    "decreased": ("increased",), "increased": ("decreased", "reduced"), "lower": ("higher",), "higher": ("lower",),
-    "ended": ("restored", "intensified"), "stopped": ("resumed", "restarted"),
-    "eased": ("tightened", "intensified", "worsened"), "loosened": ("tightened",), "relaxed": ("tightened",),
-    "weakened": ("strengthened",), "strengthened": ("weakened",), "freed": ("arrested", "imprisoned"),
-    "released": ("arrested", "imprisoned"), "improved": ("worsened",), "cautious": ("aggressive", "reckless"),
-    "peaceful": ("aggressive", "hostile"), "aggressive": ("peaceful", "cautious"),
-}
-# "More" and "less" flip only in phrases of three or more words: "less fear" reversed is
-# "more fear", which is true of Stalin's time and says nothing about the claim.
-_COMPARATIVES = frozenset({"more", "less", "fewer"})
-_OPPOSITE_STEMS: dict[str, tuple[str, ...]] = {stem(k): tuple(stem(v) for v in vs) for k, vs in _OPPOSITES.items()}
 REVERSAL_SLACK = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Signals:
-    """Cheap measurements of one answer that the checks threshold (all shares in [0, 1])."""
-
-    words: int
-    content: int
-    function_share: float
-    vocab_hits: int
-    """Distinct rubric-vocabulary stems in the answer."""
-    vocab_share: float
-    new_vs_question: int
-    new_relevant: int
-    """New (non-question) content words that belong to the rubric's vocabulary."""
-    question_hits: int
-    question_coverage: float
-    """Share of the question's content stems that the answer repeats."""
-    model_share: float
-    model_pairs: int
-    model_order_share: float
-    model_trigram_share: float
-    bad_pair_share: float
-    implausible_share: float
-    implausible_words: int
-    symbol_share: float
-    latin_share: float
-    list_segments: int
-    list_segment_words: float
-    repeated_sentences: int
-    trigram_unique_share: float
-    distinct_word_share: float
-    max_ngram_repeats: int
-    repeated_share: float
-    """Share of words inside 4-word phrases that occur three times or more."""
-    padding_share: float
-    other_best: tuple[str, float, float, int] | None
-    """(rubric id, share of content words in its distinctive vocabulary, same share for this rubric, distinct hits)."""
-    vocab_size: int
-
-
-def rubric_vocabulary(rubric: Rubric) -> frozenset[str]:
-    """Content stems of everything a rubric says about its topic (question, model answer, concepts, hints).
-
-    Hyphenated stems also contribute their parts, so "de-Stalinization" brings "stalin".
-
-    >>> from grader.rubric import rubric_from_dict
-    >>> r = rubric_from_dict({"id": "x", "question": "Why did the Thaw matter?", "model_answer": "Prisoners were freed.",
-    ...     "concepts": [{"id": "c", "label": "Freed", "terms": ["prisoners freed"]}]})
-    >>> sorted(rubric_vocabulary(r))
-    ['freed', 'matter', 'prison', 'thaw']
-    """
-    texts = [rubric.question, rubric.model_answer, rubric.title]
-    for c in rubric.concepts:
-        texts += [c.label, c.hint, *c.phrases]
-    for m in rubric.misconceptions:
-        texts += list(m.phrases)
-    stems: set[str] = set()
-    for text in texts:
-        stems.update(_stems_with_parts(t for t in tokenize(text) if _is_word(t)))
-    return frozenset(stems)
-
-
-def build_context(rubric: Rubric, *, other_vocabularies: Mapping[str, frozenset[str]] | None = None) -> AnswerContext:
-    """Everything the checks need from ``rubric``, computed once.
-
-    ``other_vocabularies`` (rubric id -> :func:`rubric_vocabulary`) lets the off-topic check
-    recognise an answer to a *different* question of the same set; the rubric's own id is ignored.
-    """
-    question_tokens = [t for t in tokenize(rubric.question) if _is_word(t)]
-    model_tokens = tokenize(rubric.model_answer)
-    model_words = [t.text for t in model_tokens]
-    model_content = [t.stem for t in model_tokens if _is_word(t)]
-    model_order = frozenset(
-        (a, model_content[j])
-        for i, a in enumerate(model_content)
-        for j in range(i + 1, min(len(model_content), i + 1 + ORDER_REACH))
-    )
-    own = rubric_vocabulary(rubric)
-    reversals = _reversals(rubric)
-    # Only words that tell the rubrics apart count: "Soviet" belongs to every seed question.
-    raw_others = sorted((rid, vocab) for rid, vocab in (other_vocabularies or {}).items() if rid != rubric.id)
-    others = tuple((rid, vocab - own) for rid, vocab in raw_others)
-    own_distinct = own.difference(*(vocab for _, vocab in raw_others)) if raw_others else own
-    scoring = rubric.scoring
-    codes = set(DEFAULT_FLAG_CAPS) | set(scoring.flag_caps)
-    caps = {code: cap for code in codes if (cap := scoring.flag_cap(code)) is not None}
-    penalties = {code: scoring.flag_penalty(code) for code in set(DEFAULT_FLAG_PENALTIES) | set(scoring.flag_penalties)}
-    return AnswerContext(
-        question_stems=frozenset(_stems_with_parts(question_tokens)),
-        model_stems=frozenset(_stems_with_parts(t for t in model_tokens if _is_word(t))),
-        min_words=scoring.min_words,
-        max_words=scoring.max_words,
-        vocabulary=own,
-        model_trigrams=frozenset(zip(model_words, model_words[1:], model_words[2:])),
-        model_order=model_order,
-        reversals=reversals,
-        reversal_stems=frozenset(s for rev in reversals for s in rev.stems),
-        other_vocabularies=others,
-        own_distinct=own_distinct,
-        caps=caps,
-        penalties=penalties,
-    )
-
-
-def _inverted(vocabularies: tuple[tuple[str, frozenset[str]], ...]) -> dict[str, tuple[int, ...]]:
-    """Stem -> indices of the vocabularies holding it: one lookup per answer word, whatever the set's size.
-
-    >>> _inverted((("a", frozenset({"thaw"})), ("b", frozenset({"thaw", "gulag"}))))["thaw"]
-    (0, 1)
-    """
-    index: dict[str, list[int]] = {}
-    for k, (_, vocab) in enumerate(vocabularies):
-        for stem in vocab:
-            index.setdefault(stem, []).append(k)
-    return {stem: tuple(ks) for stem, ks in index.items()}
-
-
-def _other_rubric_hits(content: list[Token], ctx: AnswerContext) -> tuple[list[int], dict[int, set[str]]]:
-    """Per other rubric: how many content words it knows (as :func:`_in_vocab` counts), and which stems."""
-    counts = [0] * len(ctx.other_vocabularies)
-    stems: dict[int, set[str]] = {}
-    index = ctx.other_index
-    for t in content:
-        hit = index.get(t.stem, ())
-        if "-" in t.stem:
-            hit = {*hit, *(k for p in t.stem.split("-") if len(p) > 2 for k in index.get(p, ()))}
-        for k in hit:
-            counts[k] += 1
-            stems.setdefault(k, set()).add(t.stem)
-    return counts, stems
-
-
-def _reversals(rubric: Rubric) -> tuple[Reversal, ...]:
-    """Concept phrases with one direction word flipped; flips that are themselves rubric phrases are skipped."""
-    out: list[Reversal] = []
-    compiled = [
-        (concept.id, tuple(t.stem for t in tokens if is_content(t)), tokens)
-        for concept in rubric.concepts
-        for tokens in (tokenize(p) for p in concept.phrases)
-    ]
-    seen: set[tuple[str, tuple[str, ...]]] = {(cid, stems) for cid, stems, _ in compiled}
-    own_phrases = {stems for _, stems, _ in compiled}
-    for concept_id, stems, tokens in compiled:
-        if any(t.text in NEGATION_CUES or t.text.endswith("n't") for t in tokens):
-            continue
-        for i, s in enumerate(stems):
-            if s in _COMPARATIVES and len(stems) < 3:
-                continue
-            for opposite in _OPPOSITE_STEMS.get(s, ()):
-                flipped = (*stems[:i], opposite, *stems[i + 1 :])
-                if len(flipped) >= 2 and flipped not in own_phrases and (concept_id, flipped) not in seen:
-                    seen.add((concept_id, flipped))
-                    out.append(Reversal(concept_id, flipped))
-    return tuple(out)
-
-
-def _is_word(token: Token) -> bool:
-    return _is_word_text(token.text)
-
-
-@lru_cache(maxsize=100_000)
-def _is_word_text(text: str) -> bool:
-    """:func:`grader.text.is_content` minus negation cues, memoised per word (it depends on the text only)."""
-    return is_content(Token(text, "", 0, 0, 0, 0)) and text not in NEGATION_CUES
-
-
-def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
-    out: list[str] = []
-    for t in tokens:
-        out.append(t.stem)
-        if "-" in t.stem:
-            out.extend(p for p in t.stem.split("-") if len(p) > 2)
-    return out
-
-
-@lru_cache(maxsize=100_000)
-def _hyphen_parts(stem: str) -> tuple[str, ...]:
-    """The parts of a hyphenated stem that count as words of their own (longer than two letters)."""
-    return tuple(p for p in stem.split("-") if len(p) > 2) if "-" in stem else ()
-
-
-def _in_vocab(token: Token, vocab: frozenset[str]) -> bool:
-    if token.stem in vocab:
-        return True
-    return "-" in token.stem and any(p in vocab for p in token.stem.split("-") if len(p) > 2)
-
-
-_HAS_LATIN = re.compile("[a-z]")
-_ASCII_SYMBOL = re.compile(r"[^A-Za-z0-9.,;:!?'\"()\-\s]")  # ASCII text: not space, not isalnum(), not punctuation
-_SPACE = re.compile(r"\s")  # str patterns: the characters of str.isspace()
-
-
-def _character_shares(text: str) -> tuple[float, float]:
-    """(share of visible characters that are symbols, share of letters in Latin scripts)."""
-    if text.isascii():  # the common case, counted in C: every letter is Latin
-        visible = len(text) - len(_SPACE.findall(text))
-        return (1 - ((visible - len(_ASCII_SYMBOL.findall(text))) / visible) if visible else 0.0), 1.0
-    visible_chars = [ch for ch in text if not ch.isspace()]
-    letters = [ch for ch in visible_chars if ch.isalpha()]
-    plain = sum(1 for ch in visible_chars if ch.isalnum() or ch in ".,;:!?'\"()-")
-    symbol_share = 1 - (plain / len(visible_chars)) if visible_chars else 0.0
-    latin_share = sum(1 for ch in letters if ch.isascii() or "\u00c0" <= ch <= "\u024f") / len(letters) if letters else 1.0
-    return symbol_share, latin_share
-
-
-@lru_cache(maxsize=100_000)
-def _implausible(word: str) -> bool:
-    """A Latin-letter word no English speaker would write: keyboard mash or random letters."""
-    if not word.isascii() or not word.isalpha():
-        return bool(re.search(r"\d", word)) and bool(re.search(r"[a-z]", word)) and not re.fullmatch(
-            r"\d+(s|st|nd|rd|th)", word
-        )
-    if len(word) >= 4 and not _VOWELS.intersection(word):
-        return True
-    if len(word) >= 25 or _TRIPLE.search(word) or _CONSONANT_RUN.search(word):
-        return True
-    return any(word[i : i + 2] in _RARE_BIGRAMS for i in range(len(word) - 1))
-
-
-def _bad_pair(a: str, b: str) -> bool:
-    """Two function words that English never puts side by side ("the of", "to was", "the the")."""
-    if a in _DETERMINERS:
-        return b in _FUNCTION_PAIRS_AFTER_DET
-    if a in _PREPOSITIONS:
-        return b in _FUNCTION_PAIRS_AFTER_PREP or b == a
-    return a == b and a in STOP_WORDS
-
-
-def _sentences(tokens: list[Token]) -> list[list[Token]]:
-    groups: dict[int, list[Token]] = {}
-    for t in tokens:
-        groups.setdefault(t.sentence, []).append(t)
-    return list(groups.values())
-
-
-def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
-    """All signals the checks use, in one pass over the tokens (cheap: no model, no dictionary).
-
-    >>> from grader.text import tokenize
-    >>> ctx = AnswerContext(frozenset({"stalin"}), frozenset({"thaw"}), 6, 600, vocabulary=frozenset({"thaw"}))
-    >>> measure("The Thaw", tokenize("The Thaw"), ctx).vocab_share
-    1.0
-    """
-    n = len(tokens)
-    words = [t.text for t in tokens]
-    content = [t for t in tokens if _is_word(t)]
-    vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
-    question, model = ctx.question_stems, ctx.model_stems
-    hits: list[bool] = []
-    question_hits = new = new_relevant = model_hits = 0
-    question_seen: set[str] = set()
-    for t in content:  # one pass: each word against the rubric's word sets (stem, or a hyphenated stem's parts)
-        stem = t.stem
-        parts = _hyphen_parts(stem)
-        hit = stem in vocab or bool(parts) and any(p in vocab for p in parts)
-        hits.append(hit)
-        if stem in question or bool(parts) and any(p in question for p in parts):
-            question_hits += 1
-        elif stem not in _VAGUE:
-            new += 1
-            new_relevant += hit
-        model_hits += stem in model or bool(parts) and any(p in model for p in parts)
-        if stem in question:
-            question_seen.add(stem)
-        question_seen.update(p for p in parts if p in question)
-    question_coverage = len(question_seen) / len(question) if question else 0.0
-    model_share = model_hits / len(content) if content else 0.0
-
-    trigrams = list(zip(words, words[1:], words[2:]))
-    model_trigram_share = sum(1 for g in trigrams if g in ctx.model_trigrams) / len(trigrams) if trigrams else 0.0
-    stems = [t.stem for t in content]
-    in_model = [(a, b) for a, b in zip(stems, stems[1:]) if a in ctx.model_stems and b in ctx.model_stems]
-    model_order_share = sum(1 for p in in_model if p in ctx.model_order) / len(in_model) if in_model else 1.0
-    pairs = [(a.text, b.text) for a, b in zip(tokens, tokens[1:]) if a.sentence == b.sentence]
-    bad = sum(1 for a, b in pairs if _bad_pair(a, b))
-    bad_pair_share = bad / len(pairs) if pairs else 0.0
-
-    latin = [t for t in tokens if _HAS_LATIN.search(t.text)]
-    implausible = sum(1 for t in latin if _implausible(t.text) and not _in_vocab(t, vocab))  # "enqueue" is a word
-    implausible_share = implausible / len(latin) if latin else 0.0
-    text = answer[:MAX_ANSWER_CHARS]
-    symbol_share, latin_share = _character_shares(text)
-
-    segments = [s for s in _LIST_SPLIT.split(text) if s.strip()]
-    segment_words = n / len(segments) if segments else 0.0
-
-    sentences = _sentences(tokens)
-    keys = [tuple(t.text for t in s) for s in sentences if len(s) >= 2]
-    key_counts = Counter(keys)
-    repeated_sentences = sum(c - 1 for k, c in key_counts.items() if len(k) >= 4 or c >= 3)
-    trigram_unique = len(set(trigrams)) / len(trigrams) if trigrams else 1.0
-    fourgram_list = list(zip(words, words[1:], words[2:], words[3:]))
-    fourgrams = Counter(fourgram_list)
-    max_repeats = max(fourgrams.values(), default=0)
-    covered: set[int] = set()
-    if max_repeats >= 3:
-        for i, g in enumerate(fourgram_list):
-            if fourgrams[g] >= 3:
-                covered.update(range(i, i + 4))
-
-    off_words = sum(len(s) for s in sentences if not _sentence_on_topic(s, vocab)) if n >= PADDING_MIN_WORDS else 0
-    padding_share = off_words / n if n else 0.0
-
-    other_best = None
-    if ctx.other_vocabularies and content:
-        own_share = sum(1 for t in content if _in_vocab(t, ctx.own_distinct)) / len(content)
-        counts, found = _other_rubric_hits(content, ctx)
-        for k, (rid, _) in enumerate(ctx.other_vocabularies):
-            share = counts[k] / len(content)
-            if other_best is None or share > other_best[1]:
-                other_best = (rid, share, own_share, len(found.get(k, ())))
-
-    return Signals(
-        words=n,
-        content=len(content),
-        function_share=sum(1 for w in words if w in STOP_WORDS) / n if n else 0.0,
-        vocab_hits=len({t.stem for t, hit in zip(content, hits) if hit}),
-        vocab_share=sum(hits) / len(content) if content else 0.0,
-        new_vs_question=new,
-        new_relevant=new_relevant,
-        question_hits=question_hits,
-        question_coverage=question_coverage,
-        model_share=model_share,
-        model_pairs=len(in_model),
-        model_order_share=model_order_share,
-        model_trigram_share=model_trigram_share,
-        bad_pair_share=bad_pair_share,
-        implausible_share=implausible_share,
-        implausible_words=implausible,
-        symbol_share=symbol_share,
-        latin_share=latin_share,
-        list_segments=len(segments),
-        list_segment_words=segment_words,
-        repeated_sentences=repeated_sentences,
-        trigram_unique_share=trigram_unique,
-        distinct_word_share=len(set(words)) / n if n else 1.0,
-        max_ngram_repeats=max_repeats,
-        repeated_share=len(covered) / n if n else 0.0,
-        padding_share=padding_share,
-        other_best=other_best,
-        vocab_size=len(vocab),
-    )
 
 
 def _flag(ctx: AnswerContext, code: str, message: str) -> Flag:
@@ -606,8 +192,6 @@ WRONG_QUESTION_OWN_FLOOR = 0.05
 """... and WRONG_QUESTION_RATIO times the answer's share of its own rubric's words, taken as at least this ..."""
 WRONG_QUESTION_OWN_VOCAB = 0.5
 """... while under this share (times the rubric's richness) of its content words are its own rubric's vocabulary."""
-SENTENCE_MIN_CONTENT = 3
-"""A sentence of fewer content words is too short to judge: it counts as on topic (see SENTENCE_ON_TOPIC)."""
 
 
 def _is_gibberish(s: Signals) -> bool:
@@ -653,6 +237,7 @@ def _topic_flags(s: Signals, ctx: AnswerContext) -> list[Flag]:
 def on_topic_core(answer: str, tokens: list[Token], ctx: AnswerContext) -> str:
     """The sentences of ``answer`` that use the rubric's vocabulary, joined (what a padded answer is scored on).
 
+    >>> from grader.text import tokenize
     >>> ctx = AnswerContext(frozenset(), frozenset(), 6, 600, vocabulary=frozenset({"thaw"}))
     >>> text = "My cat likes fish and naps all day. The Thaw freed writers."
     >>> on_topic_core(text, tokenize(text), ctx)
@@ -660,13 +245,6 @@ def on_topic_core(answer: str, tokens: list[Token], ctx: AnswerContext) -> str:
     """
     vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
     return " ".join(answer[s[0].start : s[-1].end] for s in _sentences(tokens) if _sentence_on_topic(s, vocab))
-
-
-def _sentence_on_topic(sentence: list[Token], vocab: frozenset[str]) -> bool:
-    content = [t for t in sentence if _is_word(t)]
-    if len(content) < SENTENCE_MIN_CONTENT:
-        return True
-    return sum(1 for t in content if _in_vocab(t, vocab)) / len(content) >= SENTENCE_ON_TOPIC
 
 
 def _contradictions(

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import InputError
-from grader.integrity import rubric_vocabulary
 from grader.learned import Learned, load_learned_all
 from grader.rubric import Rubric, load_rubrics
 from grader.scoring import Scorer, ScoreResult
+from grader.signals import rubric_vocabulary
 
 
 class ScorerSet(Mapping[str, Scorer]):

@@ -19,8 +19,9 @@ from typing import Any
 
 from grader.concepts import ConceptMatch, MisconceptionMatch, RubricMatcher
 from grader.feedback import FeedbackItem, build_feedback
-from grader.integrity import Flag, build_context, check_answer, on_topic_core
+from grader.integrity import Flag, check_answer, on_topic_core
 from grader.rubric import Calibration, Rubric, Scoring
+from grader.signals import build_context
 from grader.similarity import SimilarityModel, word_features
 from grader.text import Token, tokenize
 
@@ -310,7 +311,7 @@ class Scorer:
         self.similarity_ = SimilarityModel(question_word_weight=rubric.scoring.question_word_weight).fit(
             rubric.model_answer, question=rubric.question, extra=extra, alternatives=rubric.alternatives
         )
-        # other_vocabularies (rubric id -> grader.integrity.rubric_vocabulary) lets the
+        # other_vocabularies (rubric id -> grader.signals.rubric_vocabulary) lets the
         # integrity checks spot an answer written for another question of the same set.
         self.context_ = build_context(rubric, other_vocabularies=other_vocabularies)
 

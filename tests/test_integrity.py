@@ -15,17 +15,10 @@ import pytest
 import yaml
 
 from grader.errors import RubricError
-from grader.integrity import (
-    AnswerContext,
-    Flag,
-    build_context,
-    check_answer,
-    measure,
-    on_topic_core,
-    rubric_vocabulary,
-)
+from grader.integrity import Flag, check_answer, on_topic_core
 from grader.rubric import DEFAULT_FLAG_CAPS, FLAG_CODES, Rubric, load_rubric, load_rubrics, rubric_from_dict
 from grader.scoring import Scorer
+from grader.signals import AnswerContext, build_context, measure, rubric_vocabulary
 from grader.text import tokenize
 
 from conftest import REPO, SEED_DIR, minimal_rubric_data

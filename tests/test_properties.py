@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from grader.integrity import build_context, check_answer, measure
+from grader.integrity import check_answer
 from grader.rubric import Rubric, load_rubrics
 from grader.scoring import Scorer, round_to_step
+from grader.signals import build_context, measure
 from grader.similarity import word_features
 from grader.tabular import detect_encoding, looks_binary, safe_cell
 from grader.text import is_negated, normalize, stem, tokenize
