@@ -30,7 +30,7 @@ from app_pages.common import (
     warn_set_problems,
 )
 from app_pages.learning import learn_panel
-from grader.batch import MIXED_ENCODING, Row, score_rows
+from grader.batch import score_rows
 from grader.errors import GraderError
 from grader.classview import concept_misses, disagreements, score_spread
 from grader.marking import score_with_marks
@@ -54,7 +54,8 @@ from grader.review import (
     review_queue,
     row_label,
 )
-from grader.rows import guess_columns
+from grader.output_columns import MIXED_ENCODING
+from grader.rows import Row, guess_columns
 from grader.store import ResultRecord
 from grader.tabular import read_table
 

@@ -4,7 +4,7 @@
 ``LocalCluster`` on this machine, or connects to a running scheduler given by address.
 The input is read here with the same reader as the local engine (encoding detection,
 broken-row handling, XLSX), cut into partitions of ``chunk_size`` rows, and scored on the
-workers with :class:`grader.batch.ChunkScorer` through ``map_partitions``; results come
+workers with :class:`grader.chunks.ChunkScorer` through ``map_partitions``; results come
 back in input order and are written atomically, so the output equals the local engine's
 row for row. Only a window of partitions is in flight at a time: memory stays flat.
 
@@ -19,20 +19,14 @@ from collections.abc import Iterator, Mapping
 from itertools import islice
 from typing import Any
 
-from grader.batch import (
-    DEFAULT_CHUNK,
-    MIXED_ENCODING,
-    BatchSummary,
-    ChunkScorer,
-    chunked,
-    mark_for_review,
-    prepare,
-    write_atomic,
-)
+from grader.batch import DEFAULT_CHUNK, BatchSummary, prepare, write_atomic
+from grader.chunks import ChunkScorer, chunked
 from grader.errors import GraderError
+from grader.output_columns import MIXED_ENCODING, mark_for_review
 from grader.rows import Layout, Row
 from grader.rubric import Rubric
 from grader.scorer_set import ScorerSet
+from grader.tabular import close_rows
 
 _SCORERS: dict[str, ChunkScorer] = {}
 """Worker-side scorers by rubric-set fingerprint: built once per worker process, then reused."""
@@ -169,9 +163,7 @@ def run_batch_dask(
 
         write_atomic(output_path, header, scored(), learned=bool(layout.learned))
     finally:
-        close = getattr(rows, "close", None)
-        if close is not None:
-            close()
+        close_rows(rows)
         if own_client:
             client.close()
             if cluster is not None:

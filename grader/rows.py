@@ -43,7 +43,7 @@ class Layout:
     """Lines the reader decoded with its fallback encoding (filled as the file is read)."""
     learned: "dict[str, Learned]" = field(default_factory=dict, repr=False, compare=False)
     """Learned data by rubric id (``grader learn``); when there is any, the output gains
-    :data:`grader.batch.LEARNED_COLUMNS`."""
+    :data:`grader.output_columns.LEARNED_COLUMNS`."""
 
     def rubric_id(self, cells: list[str]) -> str:
         """The id of the rubric a row (already padded to ``width``) is scored with."""

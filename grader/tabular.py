@@ -451,6 +451,13 @@ def read_rows(path: str | os.PathLike[str], *, name: str | None = None) -> tuple
     return table.header, table.rows
 
 
+def close_rows(rows: Iterable[object]) -> None:
+    """Close a table's row stream (and so its file) before it is read to the end; other iterables are left alone."""
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()
+
+
 def _read_xlsx(path: str | os.PathLike[str], name: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     try:
         from openpyxl import load_workbook

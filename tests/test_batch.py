@@ -10,16 +10,11 @@ from pathlib import Path
 import pytest
 
 from conftest import minimal_rubric_data
-from grader.batch import (
-    BatchSummary,
-    ChunkScorer,
-    chunked,
-    estimate_rows,
-    output_header,
-    run_batch,
-)
+from grader.batch import BatchSummary, estimate_rows, run_batch
+from grader.chunks import ChunkScorer, chunked
 from grader.cli import main
 from grader.errors import InputError
+from grader.output_columns import output_header
 from grader.progress import should_show, track
 from grader.rows import Layout
 from grader.rubric import load_rubrics
@@ -293,7 +288,8 @@ def test_single_answer_path_does_not_import_batch_machinery(tmp_path: Path, writ
         f"rc = main(['score', {str(rubric)!r}, '--text', 'Khrushchev denounced Stalin.', '--json']); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'dask', 'distributed', 'openpyxl', 'streamlit', 'sqlalchemy'} "
-        "or m in {'grader.batch', 'grader.progress', 'grader.dask_engine', 'grader.tabular'}), file=sys.stderr)"
+        "or m in {'grader.batch', 'grader.chunks', 'grader.output_columns', 'grader.progress', 'grader.dask_engine', "
+        "'grader.tabular'}), file=sys.stderr)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

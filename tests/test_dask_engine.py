@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from conftest import minimal_rubric_data
-from grader.batch import Layout, run_batch
+from grader.batch import run_batch
 from grader.errors import GraderError
+from grader.rows import Layout
 from grader.rubric import load_rubrics
 
 distributed = pytest.importorskip("distributed")

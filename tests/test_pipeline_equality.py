@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import format_result, run_batch
+from grader.batch import run_batch
 from grader.build import build_rubric
+from grader.output_columns import format_result
 from grader.rubric import save_rubric
 from grader.scorer_set import ScorerSet
 
