@@ -342,11 +342,19 @@ def _line_chart_template(dtypes: tuple[tuple[str, str], ...], index: tuple[str, 
     None when the spec cannot be reused: the data Streamlit charts is not the frame with its
     index as a column (several columns are melted), or the private helpers moved.
     """
-    try:
-        from streamlit.elements.lib.built_in_chart_utils import ChartType, generate_chart
-        from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
-    except ImportError:  # another Streamlit: st.line_chart itself is used
+    try:  # Streamlit's private helpers: any change in them (not only a move) falls back to st.line_chart
+        return _template_from_streamlit(dtypes, index, height, x_label, y_label)
+    except Exception as exc:  # noqa: BLE001 - cached as None: logged once per shape, never breaks the page
+        _log.warning("draft chart: st.line_chart used (%s: %s)", type(exc).__name__, exc)
         return None
+
+
+def _template_from_streamlit(dtypes: tuple[tuple[str, str], ...], index: tuple[str, str], height: int,
+                             x_label: str, y_label: str) -> str | None:
+    from streamlit.elements.lib.built_in_chart_utils import ChartType, generate_chart
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+    from streamlit.util import calc_hash  # noqa: F401 - line_chart names the dataset with it
+
     sample = pd.DataFrame({name: pd.Series([1, 2], dtype=dtype) for name, dtype in dtypes},
                           index=pd.Index([1, 2], dtype=index[1], name=index[0]))
     chart = generate_chart(chart_type=ChartType.LINE, data=sample, x_from_user=None, y_from_user=None,
@@ -368,8 +376,6 @@ def line_chart(frame: pd.DataFrame, *, height: int, x_label: str, y_label: str) 
     Practice submit; the spec depends only on the frame's shape, so it is built once per
     shape and only the data (a content-named Arrow dataset, as Streamlit names it) changes.
     """
-    from streamlit.util import calc_hash
-
     dtypes = tuple((str(c), str(t)) for c, t in frame.dtypes.items())
     index = (str(frame.index.name or "index"), str(frame.index.dtype))
     template = None
@@ -378,6 +384,8 @@ def line_chart(frame: pd.DataFrame, *, height: int, x_label: str, y_label: str) 
     if template is None:
         st.line_chart(frame, height=height, x_label=x_label, y_label=y_label)
         return
+    from streamlit.util import calc_hash  # available whenever the template could be built
+
     data = _arrow_bytes(frame.reset_index())
     name = calc_hash(data)
     spec = json.loads(template.replace(_DATASET_PLACEHOLDER, name))

@@ -21,7 +21,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA, Levenshtein
 
 from grader.rubric import Concept, Misconception, Rubric
-from grader.text import NEGATION_CUES, STOP_WORDS, Token, is_content, is_negated, normalize, stem, tokenize
+from grader.text import MAX_CACHED_WORD, NEGATION_CUES, STOP_WORDS, Token, is_content, is_negated, normalize, stem, tokenize
 from grader.wordinfo import rarity_weight, zipf
 
 WINDOW_SLACK = 3
@@ -275,7 +275,7 @@ class Analysis:
     positions: dict[str, list[int]] = field(default_factory=dict)
     every: list[int] = field(default_factory=list)
     every_positions: dict[str, list[int]] = field(default_factory=dict)
-    _negated: dict[int, bool] = field(default_factory=dict, repr=False)
+    _negated: dict[int, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def negated(self, index: int) -> bool:
         """:func:`grader.text.is_negated` of ``tokens[index]``, worked out once per token."""
@@ -318,7 +318,18 @@ class PhraseMatcher:
         """Map a stem (of the written ``word``) to the rubric stem it misspells, or return it unchanged."""
         if stem in self.vocabulary_ or stem.isdigit() or (len(stem) < 5 and len(word) < MIN_SPELLING_LETTERS):
             return stem
+        if len(word) > MAX_CACHED_WORD:  # not worth remembering (and would let hostile input fill memory)
+            return self._find_canonical(stem, word)
         return self._canonical(stem, word)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        del state["_canonical"]  # a cache around a bound method: rebuilt, not pickled
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._canonical = lru_cache(maxsize=CANONICAL_CACHE)(self._find_canonical)
 
     def _find_canonical(self, stem: str, word: str) -> str:
         best = stem

@@ -99,7 +99,9 @@ def _namespace(*values: Any) -> Any:
     """
     for value in values:
         if getattr(value, "ndim", 0):
-            return value.__array_namespace__()
+            import numpy  # an array came in, so numpy is loaded (and numpy 1.x has no __array_namespace__)
+
+            return numpy
     return _Floats
 
 
@@ -107,7 +109,9 @@ def _round(value: Any, digits: int) -> Any:
     """Python's ``round`` (correctly rounded, unlike ``numpy.round``) of a float or of each element of an array."""
     if not getattr(value, "ndim", 0):
         return round(value, digits)
-    return value.__array_namespace__().asarray([round(v, digits) for v in value.ravel().tolist()]).reshape(value.shape)
+    import numpy
+
+    return numpy.asarray([round(v, digits) for v in value.ravel().tolist()]).reshape(value.shape)
 
 
 def scale_similarity(similarity: float, scoring: Scoring) -> float:

@@ -42,14 +42,13 @@ class AnswerContext:
     reversal_stems: frozenset[str] = frozenset()
     other_vocabularies: tuple[tuple[str, frozenset[str]], ...] = ()
     own_distinct: frozenset[str] = frozenset()
-    other_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    other_index: Mapping[str, tuple[int, ...]] = field(default_factory=dict, init=False, compare=False, repr=False)
     """Stem -> positions in ``other_vocabularies`` of the rubrics whose words include it (built from them)."""
     caps: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_CAPS))
     penalties: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FLAG_PENALTIES))
 
     def __post_init__(self) -> None:
-        if self.other_vocabularies and not self.other_index:
-            object.__setattr__(self, "other_index", _inverted(self.other_vocabularies))
+        object.__setattr__(self, "other_index", _inverted(self.other_vocabularies))  # derived, never passed in
 
 
 # --- thresholds of the measurements (tuned with the checks' own, see grader.integrity) ---
@@ -278,7 +277,6 @@ def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=100_000)
 def _hyphen_parts(stem: str) -> tuple[str, ...]:
     """The parts of a hyphenated stem that count as words of their own (longer than two letters)."""
     return tuple(p for p in stem.split("-") if len(p) > 2) if "-" in stem else ()
@@ -356,7 +354,7 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     question_seen: set[str] = set()
     for t in content:  # one pass: each word against the rubric's word sets (stem, or a hyphenated stem's parts)
         stem = t.stem
-        parts = _hyphen_parts(stem)
+        parts = _hyphen_parts(stem) if "-" in stem else ()  # rare: no cache needed
         hit = stem in vocab or bool(parts) and any(p in vocab for p in parts)
         hits.append(hit)
         if stem in question or bool(parts) and any(p in question for p in parts):

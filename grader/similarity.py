@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from grader.text import NEGATION_CUES, Token, is_content, normalize, tokenize
+from grader.text import MAX_CACHED_WORD, NEGATION_CUES, Token, is_content, normalize, tokenize
 
 WORD_SHARE = 0.6
 """Weight of the word view in the combined similarity; the character view gets the rest."""
@@ -211,6 +211,8 @@ class SimilarityModel:
         known = cache.get(word)
         if known is None:
             get = self.char_vectorizer_.vocabulary_.get  # type: ignore[union-attr]
+            if len(word) > MAX_CACHED_WORD:  # a 20,000-letter "word" is not worth keeping
+                return tuple(j for j in map(get, _word_ngrams.__wrapped__(word)) if j is not None)
             known = tuple(j for j in map(get, _word_ngrams(word)) if j is not None)
             if len(cache) >= _NGRAM_CACHE_MAX:  # bounded: memory stays flat on endless input
                 cache.clear()

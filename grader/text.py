@@ -18,6 +18,8 @@ from grader.snowball import stem_english
 
 MAX_ANSWER_CHARS = 20_000
 """Answers longer than this are cut before analysis (a flag says so)."""
+MAX_CACHED_WORD = 40
+"""Per-word caches skip longer words: a hostile batch of distinct 20,000-letter words must not fill memory."""
 
 # scikit-learn's ENGLISH_STOP_WORDS (sklearn/feature_extraction/_stop_words.py, from the
 # Glasgow Information Retrieval Group's list; scikit-learn is BSD-3-Clause, (c) the

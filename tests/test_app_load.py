@@ -49,6 +49,21 @@ def test_draft_chart_reuses_the_spec_for_the_practice_history() -> None:
     assert _line_chart_template((("score", "float64"),), ("draft", "int64"), 180, "draft", "score") is not None
 
 
+def test_draft_chart_falls_back_when_streamlit_internals_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed private helper (any exception, not only ImportError) means st.line_chart, never a broken page."""
+    import app_pages.common as common
+
+    def changed(*args: object) -> str:
+        raise TypeError("generate_chart() got an unexpected keyword argument 'x_from_user'")
+
+    monkeypatch.setattr(common, "_template_from_streamlit", changed)
+    common._line_chart_template.cache_clear()
+    try:
+        assert common._line_chart_template((("score", "float64"),), ("draft", "int64"), 180, "draft", "score") is None
+    finally:
+        common._line_chart_template.cache_clear()
+
+
 @pytest.mark.slow
 @pytest.mark.subprocess
 def test_app_load_benchmark_runs(tmp_path: Path) -> None:

@@ -148,3 +148,19 @@ def test_from_folder_and_from_path() -> None:
 def test_cli_score_question_errors(capsys, argv: list[str], message: str) -> None:
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_scorer_pickles_and_scores_the_same_after(seed_dir) -> None:
+    """A Scorer (with its matcher's misspelling cache) survives pickle, e.g. for a spawn-started worker."""
+    import pickle
+
+    from grader.rubric import load_rubrics
+    from grader.scoring import Scorer
+
+    rubric = load_rubrics(seed_dir)["destal-politics"]
+    scorer = Scorer(rubric)
+    answer = "Khrushchev relesed politcal prisoners from the Gulag and denounced Stalin's cult."
+    before = scorer.score(answer)
+    copy = pickle.loads(pickle.dumps(scorer))
+    assert copy.score(answer) == before
+    assert copy.matcher_.matcher_._canonical is not scorer.matcher_.matcher_._canonical

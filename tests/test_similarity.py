@@ -223,3 +223,15 @@ def test_refitting_forgets_the_previous_vocabulary() -> None:
     refitted.fit("Sputnik was the first satellite, launched in 1957.", question="What was Sputnik?")
     fresh = SimilarityModel().fit("Sputnik was the first satellite, launched in 1957.", question="What was Sputnik?")
     assert refitted.similarity(texts).tolist() == fresh.similarity(texts).tolist()
+
+
+def test_long_words_are_scored_but_not_cached(model: SimilarityModel) -> None:
+    """Per-word caches skip words longer than MAX_CACHED_WORD: hostile input cannot fill memory with them."""
+    from grader.text import MAX_CACHED_WORD
+
+    long_word = "gulag" * (MAX_CACHED_WORD // 5 + 2)
+    before = dict(model._ngram_cache)
+    first = float(model.similarity([f"Khrushchev {long_word}"])[0])
+    assert long_word not in model._ngram_cache
+    assert float(model.similarity([f"Khrushchev {long_word}"])[0]) == first
+    assert set(model._ngram_cache) - set(before) <= {"khrushchev"}
