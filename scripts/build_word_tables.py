@@ -10,7 +10,7 @@
   derivationally related forms and pertainyms that share the word's first five letters
   ("capitalist" -> "capitalism", "communist" -> "communism").
 
-Needs ``pip install wordfreq`` and Debian's ``wordnet-base`` (read through NLTK's reader);
+Needs ``pip install -e '.[tables]'`` (wordfreq, nltk) and Debian's ``wordnet-base`` (read through NLTK's reader);
 the package itself needs neither at run time. Usage: ``python scripts/build_word_tables.py``
 """
 

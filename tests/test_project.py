@@ -44,7 +44,7 @@ def _third_party(path: Path) -> set[str]:
 
 
 SOURCES = sorted(
-    p for folder in ("grader", "app_pages", "tests", "benchmarks") for p in (REPO / folder).rglob("*.py")
+    p for folder in ("grader", "app_pages", "tests", "benchmarks", "scripts") for p in (REPO / folder).rglob("*.py")
 ) + [REPO / "app.py"]
 
 
