@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,6 +41,18 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def rubrics_by_question(ids: Sequence[str], questions: Sequence[str], references: Sequence[str], **build: Any) -> dict[str, Any]:
+    """One rubric per question id, built by ``grader.build.build_rubric`` from the first row of each
+    question (``build``: its keyword arguments, e.g. ``max_score=5``)."""
+    from grader.build import build_rubric
+
+    rubrics: dict[str, Any] = {}
+    for rid, question, reference in zip(ids, questions, references):
+        if rid not in rubrics:
+            rubrics[rid] = build_rubric(question, reference, rubric_id=rid, **build)
+    return rubrics
 
 
 class Timer:

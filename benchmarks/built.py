@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _common import Timer, datasets_dir, fmt, markdown_table
+from _common import Timer, datasets_dir, fmt, markdown_table, rubrics_by_question
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score
 
 from grader.build import build_rubric
+from grader.ids import rubric_id_from
 from grader.rubric import Rubric, load_rubric
 from grader.scoring import Scorer
 from grader.signals import rubric_vocabulary
@@ -73,10 +73,7 @@ def mohler() -> list[list[str]]:
     data = data[data["excluded_in_published_work"].astype(int) == 0].reset_index(drop=True)
     human = data["score"].astype(float).to_numpy()
     ids = ["q" + q.replace(".", "-") for q in data["question_id"]]
-    rubrics: dict[str, Rubric] = {}
-    for rid, q, ref in zip(ids, data["question"], data["reference_answer"]):
-        if rid not in rubrics:
-            rubrics[rid] = build_rubric(q, ref, rubric_id=rid, max_score=5)
+    rubrics = rubrics_by_question(ids, data["question"], data["reference_answer"], max_score=5)
     ours = score_pooled(rubrics, ids, data["student_answer"].tolist(), data["assignment"].astype(str).tolist())
     base = np.array([tfidf_cosine(a, r) for a, r in zip(data["student_answer"], data["reference_answer"])])
     return [
@@ -90,11 +87,8 @@ def semeval(dev: bool) -> list[list[str]]:
 
     data = pd.read_csv(datasets_dir() / "semeval2013" / "semeval2013.csv", keep_default_na=False)
     data = data[data["split"].isin(("train", "test-unseen-questions"))].reset_index(drop=True)
-    ids = [re.sub(r"[^A-Za-z0-9._-]+", "-", q).strip("-.")[:80] for q in data["question_id"]]
-    rubrics: dict[str, Rubric] = {}
-    for rid, q, ref in zip(ids, data["question"], data["reference_answer"]):
-        if rid not in rubrics:
-            rubrics[rid] = build_rubric(q, ref, rubric_id=rid, max_score=10)
+    ids = [rubric_id_from(q) for q in data["question_id"]]
+    rubrics = rubrics_by_question(ids, data["question"], data["reference_answer"], max_score=10)
     pools = (data["corpus"] + "/" + data["module"].astype(str)).tolist()
     ours = score_pooled(rubrics, ids, data["student_answer"].tolist(), pools)
     correct = (data["label_2way"] == "correct").to_numpy()

@@ -27,19 +27,19 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import Timer, datasets_dir, markdown_table
+from _common import Timer, datasets_dir, markdown_table, rubrics_by_question
 
 from grader.scorer_set import ScorerSet
 from grader.evaluate import agreement, quadratic_kappa
 from grader.learn import Graded, check_enough, learn_questions, predict_graded, rubric_matrix
 from grader.pick import pick_next, score_bands
+from grader.ids import rubric_id_from
 from grader.rubric import Rubric
 
 CURVE = (10, 20, 30, 50)
@@ -162,8 +162,6 @@ def run_asap(asap) -> tuple[str, float]:
 def mohler_data(cache: Path):
     import pandas as pd
 
-    from grader.build import build_rubric
-
     data = pd.read_csv(datasets_dir() / "mohler" / "mohler.csv", dtype={"question_id": str}, keep_default_na=False)
     data = data[data["excluded_in_published_work"].astype(int) == 0].reset_index(drop=True)
     ids = ["q" + q.replace(".", "-") for q in data["question_id"]]
@@ -171,10 +169,7 @@ def mohler_data(cache: Path):
     path = cache / "mohler"
     cached = load_cache(path)
     if cached is None:
-        rubrics = {}
-        for rid, question, reference in zip(ids, data["question"], data["reference_answer"]):
-            if rid not in rubrics:
-                rubrics[rid] = build_rubric(question, reference, rubric_id=rid, max_score=5)
+        rubrics = rubrics_by_question(ids, data["question"], data["reference_answer"], max_score=5)
         scored = score_questions(rubrics, ids, texts, data["assignment"].astype(str).tolist())
         save_cache(path, rubrics, scored, {})
         cached = load_cache(path)
@@ -221,28 +216,20 @@ def run_mohler(mohler) -> tuple[str, float]:
 
 # --- SemEval-2013 -------------------------------------------------------------------------------
 
-def semeval_rid(question_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", question_id).strip("-.")[:80]
-
-
 def semeval_data(cache: Path):
     import pandas as pd
 
-    from grader.build import build_rubric
     from grader.calibrator import extract_features, fit_settings, predict
 
     data = pd.read_csv(datasets_dir() / "semeval2013" / "semeval2013.csv", keep_default_na=False)
     data = data[data["split"].isin(("train", "test-unseen-answers"))].reset_index(drop=True)
-    ids = [semeval_rid(q) for q in data["question_id"]]
+    ids = [rubric_id_from(q) for q in data["question_id"]]
     texts = data["student_answer"].tolist()
     pools = (data["corpus"] + "/" + data["module"].astype(str)).tolist()
     path = cache / "semeval"
     cached = load_cache(path)
     if cached is None:
-        rubrics = {}
-        for rid, question, reference in zip(ids, data["question"], data["reference_answer"]):
-            if rid not in rubrics:
-                rubrics[rid] = build_rubric(question, reference, rubric_id=rid, max_score=10)
+        rubrics = rubrics_by_question(ids, data["question"], data["reference_answer"], max_score=10)
         scored = score_questions(rubrics, ids, texts, pools)
         features = extract_features(rubrics, ids, texts, pools=pools)
         calibrated = np.zeros(len(ids))

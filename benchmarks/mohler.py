@@ -17,9 +17,8 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import Timer, datasets_dir, fmt, markdown_table
+from _common import Timer, datasets_dir, fmt, markdown_table, rubrics_by_question
 
-from grader.build import build_rubric
 from grader.calibrator import extract_features, predict
 from grader.cross_validation import cross_validate
 from grader.evaluate import agreement
@@ -55,10 +54,8 @@ def main() -> None:
     with Timer() as t_base:
         baseline = np.array([tfidf_cosine(a, r) for a, r in zip(answers, data["reference_answer"])])
     with Timer() as t_build:
-        rubrics = {}
-        for rid, (question, reference) in zip(ids, zip(data["question"], data["reference_answer"])):
-            if rid not in rubrics:
-                rubrics[rid] = build_rubric(question, reference, rubric_id=rid, max_score=5, use_wordnet=not args.no_wordnet)
+        rubrics = rubrics_by_question(ids, data["question"], data["reference_answer"], max_score=5,
+                                      use_wordnet=not args.no_wordnet)
     with Timer() as t_score:
         # one rubric folder per assignment, as a teacher would batch them
         features = extract_features(rubrics, ids, answers, pools=data["assignment"].astype(str).tolist())

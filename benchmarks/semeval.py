@@ -17,23 +17,18 @@ Usage: ``.venv/bin/python benchmarks/semeval.py``
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
-from _common import Timer, datasets_dir, markdown_table
+from _common import Timer, datasets_dir, markdown_table, rubrics_by_question
 from sklearn.metrics import accuracy_score, f1_score
 
-from grader.build import build_rubric
+from grader.ids import rubric_id_from
 from grader.calibrator import extract_features, fit_settings, predict
 from grader.similarity import tfidf_cosine
 
 SPLITS = ("test-unseen-answers", "test-unseen-questions", "test-unseen-domains")
 CONTRADICTION_CODES = {"negated_concept", "misconception", "contradiction"}
 GRID = np.round(np.linspace(0.0, 1.0, 101), 2)
-
-
-def rubric_id(question_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", question_id).strip("-.")[:80]
 
 
 def best_threshold(values: np.ndarray, correct: np.ndarray) -> float:
@@ -65,12 +60,9 @@ def main() -> None:
 
     data = pd.read_csv(datasets_dir() / "semeval2013" / "semeval2013.csv", keep_default_na=False)
     data = data[data["split"].isin(("train", *SPLITS))].reset_index(drop=True)
-    ids = [rubric_id(q) for q in data["question_id"]]
+    ids = [rubric_id_from(q) for q in data["question_id"]]
     with Timer() as t_build:
-        rubrics = {}
-        for rid, question, reference in zip(ids, data["question"], data["reference_answer"]):
-            if rid not in rubrics:
-                rubrics[rid] = build_rubric(question, reference, rubric_id=rid, max_score=10)
+        rubrics = rubrics_by_question(ids, data["question"], data["reference_answer"], max_score=10)
     answers = data["student_answer"].tolist()
     pools = (data["corpus"] + "/" + data["module"].astype(str)).tolist()
     with Timer() as t_score:
