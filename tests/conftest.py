@@ -87,3 +87,15 @@ def write_rubric(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Call ``grader.cli.main`` like the console script does (SystemExit becomes a code): (code, stdout, stderr)."""
+    from grader.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.cli import build_parser, main
+from grader.cli import build_parser
 from grader.rubric import load_rubric
 
-from conftest import REPO, SEED_DIR, minimal_rubric_data
+from conftest import REPO, SEED_DIR, minimal_rubric_data, run_main
 
 POLITICS = str(SEED_DIR / "destal-politics.yaml")
 GOOD = (
@@ -27,15 +27,6 @@ GOOD = (
 )
 JSON_KEYS = {"rubric_id", "score", "max_score", "percent", "concepts", "flags", "feedback"}
 
-
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    """Call ``grader.cli.main`` like the console script does (SystemExit becomes a code)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _assert_one_line_error(code: int, err: str, *fragments: str) -> None:
@@ -62,7 +53,7 @@ def _check_contract(data: dict, rubric_id: str) -> None:
 # --- score -------------------------------------------------------------------------------
 
 def test_score_text_json(capsys) -> None:
-    code, out, err = _run(capsys, "score", POLITICS, "--text", GOOD, "--json")
+    code, out, err = run_main(capsys, "score", POLITICS, "--text", GOOD, "--json")
     assert code == 0 and err == ""
     data = json.loads(out)
     _check_contract(data, "destal-politics")
@@ -73,7 +64,7 @@ def test_score_text_json(capsys) -> None:
 
 
 def test_score_text_report(capsys) -> None:
-    code, out, _ = _run(capsys, "score", POLITICS, "--text", GOOD)
+    code, out, _ = run_main(capsys, "score", POLITICS, "--text", GOOD)
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "De-Stalinization and Soviet domestic politics"
@@ -85,22 +76,22 @@ def test_score_text_report(capsys) -> None:
 def test_score_file_equals_text(capsys, tmp_path: Path) -> None:
     answer = tmp_path / "answer.txt"
     answer.write_text(GOOD, encoding="cp1252")
-    code, out, _ = _run(capsys, "score", POLITICS, "--file", str(answer), "--json")
+    code, out, _ = run_main(capsys, "score", POLITICS, "--file", str(answer), "--json")
     assert code == 0
-    _, text_out, _ = _run(capsys, "score", POLITICS, "--text", GOOD, "--json")
+    _, text_out, _ = run_main(capsys, "score", POLITICS, "--text", GOOD, "--json")
     assert json.loads(out) == json.loads(text_out)
 
 
 def test_score_stdin(capsys, monkeypatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(GOOD.encode("utf-8"))))
-    code, out, _ = _run(capsys, "score", POLITICS, "-", "--json")
+    code, out, _ = run_main(capsys, "score", POLITICS, "-", "--json")
     assert code == 0
     _check_contract(json.loads(out), "destal-politics")
     assert json.loads(out)["percent"] >= 60
 
 
 def test_score_is_deterministic(capsys) -> None:
-    outs = [_run(capsys, "score", POLITICS, "--text", GOOD, "--json")[1] for _ in range(2)]
+    outs = [run_main(capsys, "score", POLITICS, "--text", GOOD, "--json")[1] for _ in range(2)]
     assert outs[0] == outs[1]
 
 
@@ -108,7 +99,7 @@ def test_score_is_deterministic(capsys) -> None:
 
 def test_missing_rubric(capsys, tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
-    code, out, err = _run(capsys, "score", str(missing), "--text", "x")
+    code, out, err = run_main(capsys, "score", str(missing), "--text", "x")
     _assert_one_line_error(code, err, str(missing), "file not found")
     assert out == ""
 
@@ -118,26 +109,26 @@ def test_bad_rubric(capsys, tmp_path: Path) -> None:
     data["concepts"][1]["weight"] = -2
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    code, _, err = _run(capsys, "score", str(path), "--text", "x")
+    code, _, err = run_main(capsys, "score", str(path), "--text", "x")
     _assert_one_line_error(code, err, str(path), "concepts[1].weight", "must be > 0")
 
 
 def test_malformed_yaml_rubric(capsys, tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("id: a\nconcepts: [\n", encoding="utf-8")
-    code, _, err = _run(capsys, "score", str(path), "--text", "x")
+    code, _, err = run_main(capsys, "score", str(path), "--text", "x")
     _assert_one_line_error(code, err, str(path), "line", "invalid YAML")
 
 
 def test_missing_answer_file(capsys, tmp_path: Path) -> None:
-    code, _, err = _run(capsys, "score", POLITICS, "--file", str(tmp_path / "none.txt"))
+    code, _, err = run_main(capsys, "score", POLITICS, "--file", str(tmp_path / "none.txt"))
     _assert_one_line_error(code, err, "none.txt", "cannot read")
 
 
 def test_binary_answer_file(capsys, tmp_path: Path) -> None:
     path = tmp_path / "a.bin"
     path.write_bytes(b"\x00\x01\x02binary")
-    code, _, err = _run(capsys, "score", POLITICS, "--file", str(path))
+    code, _, err = run_main(capsys, "score", POLITICS, "--file", str(path))
     _assert_one_line_error(code, err, "binary")
 
 
@@ -156,7 +147,7 @@ def test_binary_answer_file(capsys, tmp_path: Path) -> None:
     ],
 )
 def test_bad_usage(capsys, argv: list[str]) -> None:
-    code, _, err = _run(capsys, *argv)
+    code, _, err = run_main(capsys, *argv)
     _assert_one_line_error(code, err)
 
 
@@ -170,7 +161,7 @@ def test_rubric_build_from_question(capsys, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     out_path = tmp_path / "out" / "photo.yaml"
-    code, out, err = _run(
+    code, out, err = run_main(
         capsys, "rubric", "build", "--question", "What is photosynthesis?", "--model-answer-file", str(model),
         "--id", "photo", "-o", str(out_path), "--no-wordnet",
     )
@@ -178,7 +169,7 @@ def test_rubric_build_from_question(capsys, tmp_path: Path) -> None:
     assert str(out_path) in out
     rubric = load_rubric(out_path)
     assert rubric.id == "photo" and rubric.question == "What is photosynthesis?"
-    code, out, _ = _run(capsys, "score", str(out_path), "--text", rubric.model_answer, "--json")
+    code, out, _ = run_main(capsys, "score", str(out_path), "--text", rubric.model_answer, "--json")
     assert code == 0 and json.loads(out)["percent"] >= 90
 
 
@@ -186,7 +177,7 @@ def test_rubric_build_id_defaults_to_file_name(capsys, tmp_path: Path) -> None:
     model = tmp_path / "m.txt"
     model.write_text("The heart pumps blood through the arteries and veins of the body.", encoding="utf-8")
     out_path = tmp_path / "heart-q1.yaml"
-    code, _, _ = _run(capsys, "rubric", "build", "--question", "What does the heart do?",
+    code, _, _ = run_main(capsys, "rubric", "build", "--question", "What does the heart do?",
                       "--model-answer-file", str(model), "-o", str(out_path), "--no-wordnet")
     assert code == 0 and load_rubric(out_path).id == "heart-q1"
 
@@ -194,7 +185,7 @@ def test_rubric_build_id_defaults_to_file_name(capsys, tmp_path: Path) -> None:
 def test_rubric_build_empty_model_answer(capsys, tmp_path: Path) -> None:
     model = tmp_path / "empty.txt"
     model.write_text("  \n", encoding="utf-8")
-    code, _, err = _run(capsys, "rubric", "build", "--question", "Q?", "--model-answer-file", str(model),
+    code, _, err = run_main(capsys, "rubric", "build", "--question", "Q?", "--model-answer-file", str(model),
                         "-o", str(tmp_path / "x.yaml"), "--no-wordnet")
     _assert_one_line_error(code, err, "empty")
 
@@ -220,7 +211,7 @@ def test_rubric_build_from_csv(capsys, tmp_path: Path) -> None:
         ],
     )
     out_dir = tmp_path / "built"
-    code, out, err = _run(capsys, "rubric", "build", "--from-csv", str(questions), "--out-dir", str(out_dir),
+    code, out, err = run_main(capsys, "rubric", "build", "--from-csv", str(questions), "--out-dir", str(out_dir),
                           "--no-wordnet")
     assert code == 0
     assert "wrote 2 rubrics" in out
@@ -241,7 +232,7 @@ def test_rubric_build_bad_output_or_id(capsys, tmp_path: Path, extra: list[str],
     model = tmp_path / "model.txt"
     model.write_text("Plants turn light, water and carbon dioxide into sugar and oxygen.", encoding="utf-8")
     args = [a.format(tmp=tmp_path) for a in extra]
-    code, _, err = _run(capsys, "rubric", "build", "--question", "What is photosynthesis?",
+    code, _, err = run_main(capsys, "rubric", "build", "--question", "What is photosynthesis?",
                         "--model-answer-file", str(model), "--no-wordnet", *args)
     _assert_one_line_error(code, err, fragment)
 
@@ -249,7 +240,7 @@ def test_rubric_build_bad_output_or_id(capsys, tmp_path: Path, extra: list[str],
 def test_rubric_build_blank_question(capsys, tmp_path: Path) -> None:
     model = tmp_path / "model.txt"
     model.write_text("Plants make sugar.", encoding="utf-8")
-    code, _, err = _run(capsys, "rubric", "build", "--question", "   ", "--model-answer-file", str(model),
+    code, _, err = run_main(capsys, "rubric", "build", "--question", "   ", "--model-answer-file", str(model),
                         "-o", str(tmp_path / "x.yaml"), "--no-wordnet")
     _assert_one_line_error(code, err, "question")
 
@@ -259,7 +250,7 @@ def test_rubric_build_from_csv_reports_unusable_rows(capsys, tmp_path: Path) -> 
         tmp_path / "q.csv", ["question_id", "question", "reference_answer"],
         [["_odd id", "What is osmosis?", "Water moves across a membrane."], ["blank", "   ", "Some answer."]],
     )
-    code, out, err = _run(capsys, "rubric", "build", "--from-csv", str(questions), "--out-dir", str(tmp_path / "o"),
+    code, out, err = run_main(capsys, "rubric", "build", "--from-csv", str(questions), "--out-dir", str(tmp_path / "o"),
                           "--no-wordnet")
     assert code == 0 and "wrote 1 rubrics" in out
     assert "line 3" in err and "Traceback" not in err
@@ -268,7 +259,7 @@ def test_rubric_build_from_csv_reports_unusable_rows(capsys, tmp_path: Path) -> 
 
 def test_rubric_build_from_csv_missing_column(capsys, tmp_path: Path) -> None:
     questions = _write_csv(tmp_path / "q.csv", ["question_id", "question"], [["a", "Why?"]])
-    code, _, err = _run(capsys, "rubric", "build", "--from-csv", str(questions), "--out-dir", str(tmp_path / "o"))
+    code, _, err = run_main(capsys, "rubric", "build", "--from-csv", str(questions), "--out-dir", str(tmp_path / "o"))
     _assert_one_line_error(code, err, "reference_answer")
 
 
@@ -297,7 +288,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 def test_batch_with_rubric_dir(capsys, tmp_path: Path) -> None:
     out_path = tmp_path / "scored.csv"
-    code, _, err = _run(capsys, "batch", str(SEED_DIR), str(_batch_input(tmp_path)), "-o", str(out_path))
+    code, _, err = run_main(capsys, "batch", str(SEED_DIR), str(_batch_input(tmp_path)), "-o", str(out_path))
     assert code == 0
     assert "scored 3 of 5 rows" in err and "line 4" in err and "line 5" in err
     rows = _read_csv(out_path)
@@ -315,7 +306,7 @@ def test_batch_with_rubric_dir(capsys, tmp_path: Path) -> None:
 def test_batch_with_single_rubric_file(capsys, tmp_path: Path) -> None:
     answers = _write_csv(tmp_path / "a.csv", ["text"], [[GOOD], ["I don't know"]])
     out_path = tmp_path / "o.csv"
-    code, _, err = _run(capsys, "batch", POLITICS, str(answers), "-o", str(out_path), "--answer-col", "text")
+    code, _, err = run_main(capsys, "batch", POLITICS, str(answers), "-o", str(out_path), "--answer-col", "text")
     assert code == 0 and "scored 2 of 2 rows" in err
     rows = _read_csv(out_path)
     assert float(rows[0]["percent"]) >= 60 and float(rows[1]["percent"]) <= 10
@@ -324,14 +315,14 @@ def test_batch_with_single_rubric_file(capsys, tmp_path: Path) -> None:
 def test_batch_question_col_option(capsys, tmp_path: Path) -> None:
     answers = _write_csv(tmp_path / "a.csv", ["qid", "answer"], [["destal-politics", GOOD]])
     out_path = tmp_path / "o.csv"
-    code, _, _ = _run(capsys, "batch", str(SEED_DIR), str(answers), "-o", str(out_path), "--question-col", "qid")
+    code, _, _ = run_main(capsys, "batch", str(SEED_DIR), str(answers), "-o", str(out_path), "--question-col", "qid")
     assert code == 0 and float(_read_csv(out_path)[0]["percent"]) >= 60
 
 
 def test_batch_missing_answer_column(capsys, tmp_path: Path) -> None:
     answers = _write_csv(tmp_path / "a.csv", ["question_id", "response"], [["destal-politics", GOOD]])
     out_path = tmp_path / "o.csv"
-    code, _, err = _run(capsys, "batch", str(SEED_DIR), str(answers), "-o", str(out_path))
+    code, _, err = run_main(capsys, "batch", str(SEED_DIR), str(answers), "-o", str(out_path))
     _assert_one_line_error(code, err, "a.csv", "'answer'", "--answer-col")
     assert not out_path.exists()
 
@@ -348,7 +339,7 @@ def test_batch_missing_answer_column(capsys, tmp_path: Path) -> None:
     ],
 )
 def test_batch_bad_input(capsys, tmp_path: Path, make_args, fragment: str) -> None:
-    code, _, err = _run(capsys, *make_args(tmp_path))
+    code, _, err = run_main(capsys, *make_args(tmp_path))
     _assert_one_line_error(code, err, fragment)
 
 
@@ -390,7 +381,7 @@ def test_contract_commands_exist() -> None:
 @pytest.mark.parametrize(("words", "help_text"), COMMANDS, ids=[" ".join(w) for w, _ in COMMANDS])
 def test_every_command_has_help_and_a_section_in_the_docs(capsys, words: tuple[str, ...], help_text: str) -> None:
     assert help_text.strip(), f"grader {' '.join(words)} has no help text"
-    code, out, _ = _run(capsys, *words, "--help")
+    code, out, _ = run_main(capsys, *words, "--help")
     assert code == 0 and out.startswith(f"usage: grader {' '.join(words)}")
     assert f"grader {' '.join(words)}" in _documented_commands(), "no '## grader ...' section in docs/*.md"
 
@@ -412,7 +403,7 @@ def test_every_argument_has_help(words: tuple[str, ...], sub: argparse.ArgumentP
 
 
 def test_top_level_help(capsys) -> None:
-    code, out, _ = _run(capsys, "--help")
+    code, out, _ = run_main(capsys, "--help")
     assert code == 0
     for words, _ in COMMANDS:
         assert words[0] in out
@@ -453,7 +444,7 @@ def test_console_script_error_is_one_line() -> None:
 
 def test_batch_accepts_a_folder_of_question_sets_as_documented(capsys, tmp_path: Path) -> None:
     out_path = tmp_path / "scored.csv"
-    code, _, err = _run(capsys, "batch", str(REPO / "rubrics"), str(_batch_input(tmp_path)), "-o", str(out_path))
+    code, _, err = run_main(capsys, "batch", str(REPO / "rubrics"), str(_batch_input(tmp_path)), "-o", str(out_path))
     assert code == 0, err
     assert "scored 3 of 5 rows" in err
     assert float(_read_csv(out_path)[0]["percent"]) >= 60
@@ -463,13 +454,13 @@ def test_batch_folder_of_sets_with_a_duplicate_id_is_one_line(capsys, tmp_path: 
     for name in ("a", "b"):
         (tmp_path / "sets" / name).mkdir(parents=True)
         shutil.copy(POLITICS, tmp_path / "sets" / name / "p.yaml")
-    code, _, err = _run(capsys, "batch", str(tmp_path / "sets"), str(_batch_input(tmp_path)), "-o", str(tmp_path / "o.csv"))
+    code, _, err = run_main(capsys, "batch", str(tmp_path / "sets"), str(_batch_input(tmp_path)), "-o", str(tmp_path / "o.csv"))
     _assert_one_line_error(code, err, "duplicate rubric id")
 
 
 def test_suggest_with_one_rubric_file_uses_only_its_own_rows(capsys) -> None:
     graded = REPO / "samples" / "destalinization" / "graded.csv"
-    code, out, err = _run(capsys, "suggest", POLITICS, str(graded))
+    code, out, err = run_main(capsys, "suggest", POLITICS, str(graded))
     assert code == 0
     assert "unknown question" not in err
     assert len(err.strip().splitlines()) <= 2 and "rows answer other questions" in err
@@ -480,11 +471,11 @@ def test_rubric_build_from_csv_names_changed_ids_and_refuses_collisions(capsys, 
     model = "Osmosis is the movement of water across a semi-permeable membrane from a dilute solution."
     ok = _write_csv(tmp_path / "ok.csv", ["question_id", "question", "reference_answer"],
                     [["q 3", "What is osmosis?", model]])
-    code, out, err = _run(capsys, "rubric", "build", "--from-csv", str(ok), "--out-dir", str(tmp_path / "o"), "--no-wordnet")
+    code, out, err = run_main(capsys, "rubric", "build", "--from-csv", str(ok), "--out-dir", str(tmp_path / "o"), "--no-wordnet")
     assert code == 0 and "question id 'q 3' becomes rubric id 'q-3'" in err
     assert load_rubric(tmp_path / "o" / "q-3.yaml").id == "q-3"
     clash = _write_csv(tmp_path / "clash.csv", ["question_id", "question", "reference_answer"],
                        [["q 3", "What is osmosis?", model], ["Q-3", "What is diffusion?", model]])
-    code, _, err = _run(capsys, "rubric", "build", "--from-csv", str(clash), "--out-dir", str(tmp_path / "c"), "--no-wordnet")
+    code, _, err = run_main(capsys, "rubric", "build", "--from-csv", str(clash), "--out-dir", str(tmp_path / "c"), "--no-wordnet")
     _assert_one_line_error(code, err, "line 2 ('q 3') and line 3 ('Q-3') both become rubric id")
     assert not (tmp_path / "c").exists() or not list((tmp_path / "c").iterdir())

@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from grader.batch import run_batch
-from grader.cli import main
 from grader.errors import InputError, RubricError
 from grader.learn import (
     LearnedScoreResult,
@@ -29,7 +28,7 @@ from grader.rubric import load_rubric, rubric_from_dict
 from grader.scorer_set import ScorerSet
 from grader.scoring import Scorer
 
-from conftest import minimal_rubric_data
+from conftest import minimal_rubric_data, run_main
 
 GOOD = [
     "Khrushchev denounced Stalin in the Secret Speech; political prisoners were released and censorship relaxed.",
@@ -239,14 +238,6 @@ def test_next_skips_groups_covered_by_graded_answers_then_least_certain() -> Non
 
 # --- CLI through its real entry point --------------------------------------------------------------
 
-def _run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def _graded_csv(path: Path, answers: list[str], scores: list[float]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -259,17 +250,17 @@ def _graded_csv(path: Path, answers: list[str], scores: list[float]) -> Path:
 def test_cli_learn_then_score_and_next(capsys, rubric_dir: Path, tmp_path: Path) -> None:
     answers, scores = _graded_set()
     graded = _graded_csv(tmp_path / "graded.csv", answers, scores)
-    code, out, err = _run(capsys, "learn", str(rubric_dir), str(graded))
+    code, out, err = run_main(capsys, "learn", str(rubric_dir), str(graded))
     assert code == 0, err
     assert "before n=24" in out and "after  n=24" in out
     assert (rubric_dir / "thaw.learned.json").is_file() and "wrote" in err
-    code, out, _ = _run(capsys, "score", str(rubric_dir / "thaw.yaml"), "--text", GOOD[1] + " (new)", "--json")
+    code, out, _ = run_main(capsys, "score", str(rubric_dir / "thaw.yaml"), "--text", GOOD[1] + " (new)", "--json")
     data = json.loads(out)
     assert code == 0 and data["score"] >= 7 and "closest_graded" in data["learned"]
-    code, out, _ = _run(capsys, "score", str(rubric_dir / "thaw.yaml"), "--text", GOOD[1] + " (new)")
+    code, out, _ = run_main(capsys, "score", str(rubric_dir / "thaw.yaml"), "--text", GOOD[1] + " (new)")
     assert "closest to answers you graded" in out
     pool = _graded_csv(tmp_path / "pool.csv", [a + "!" for a in answers[:12]], [0.0] * 12)
-    code, out, err = _run(capsys, "next", str(rubric_dir), str(pool), "-n", "4")
+    code, out, err = run_main(capsys, "next", str(rubric_dir), str(pool), "-n", "4")
     rows = list(csv.reader(io.StringIO(out)))
     assert code == 0, err
     assert rows[0] == ["question_id", "answer_id", "answer", "score", "rank", "group", "reason"]
@@ -278,14 +269,14 @@ def test_cli_learn_then_score_and_next(capsys, rubric_dir: Path, tmp_path: Path)
 
 def test_cli_learn_refuses_too_few(capsys, rubric_dir: Path, tmp_path: Path) -> None:
     graded = _graded_csv(tmp_path / "graded.csv", GOOD[:4], [9, 9, 8, 9])
-    code, _, err = _run(capsys, "learn", str(rubric_dir), str(graded))
+    code, _, err = run_main(capsys, "learn", str(rubric_dir), str(graded))
     assert code == 2 and "Traceback" not in err
     assert err.strip().splitlines() == ["grader: error: question 'thaw': 4 graded answers, need at least 10 to learn from"]
     assert not (rubric_dir / "thaw.learned.json").exists()
 
 
 def test_cli_score_unchanged_without_learned_data(capsys, rubric_dir: Path) -> None:
-    code, out, _ = _run(capsys, "score", str(rubric_dir / "thaw.yaml"), "--text", GOOD[0], "--json")
+    code, out, _ = run_main(capsys, "score", str(rubric_dir / "thaw.yaml"), "--text", GOOD[0], "--json")
     data = json.loads(out)
     assert code == 0 and "confidence" not in data and "learned" not in data
     assert data == Scorer(rubric_from_dict(minimal_rubric_data())).score(GOOD[0]).to_dict()
@@ -293,7 +284,7 @@ def test_cli_score_unchanged_without_learned_data(capsys, rubric_dir: Path) -> N
 
 def test_cli_hostile_learned_file_is_one_line(capsys, rubric_dir: Path) -> None:
     learned_path(rubric_dir, "thaw").write_bytes(pickle.dumps(object))
-    code, _, err = _run(capsys, "score", str(rubric_dir / "thaw.yaml"), "--text", GOOD[0])
+    code, _, err = run_main(capsys, "score", str(rubric_dir / "thaw.yaml"), "--text", GOOD[0])
     assert code == 2 and len(err.strip().splitlines()) == 1 and "refusing a pickle file" in err
 
 
@@ -327,7 +318,7 @@ def test_cli_next_with_graded_file_never_repicks_graded(capsys, rubric_dir: Path
     answers, scores = _graded_set()
     graded = _graded_csv(tmp_path / "graded.csv", answers, scores)
     pool = _graded_csv(tmp_path / "pool.csv", answers[:6] + ["Khrushchev freed prisoners from the gulag camps."], [0.0] * 7)
-    code, out, _ = _run(capsys, "next", str(rubric_dir / "thaw.yaml"), str(pool), "--graded", str(graded), "-n", "3")
+    code, out, _ = run_main(capsys, "next", str(rubric_dir / "thaw.yaml"), str(pool), "--graded", str(graded), "-n", "3")
     rows = list(csv.reader(io.StringIO(out)))[1:]
     assert code == 0 and [r[2] for r in rows] == ["Khrushchev freed prisoners from the gulag camps."]
 
