@@ -227,7 +227,7 @@ def _other_rubric_hits(content: list[Token], ctx: AnswerContext) -> tuple[list[i
     for t in content:
         hit = index.get(t.stem, ())
         if "-" in t.stem:
-            hit = {*hit, *(k for p in t.stem.split("-") if len(p) > 2 for k in index.get(p, ()))}
+            hit = {*hit, *(k for p in _hyphen_parts(t.stem) for k in index.get(p, ()))}
         for k in hit:
             counts[k] += 1
             stems.setdefault(k, set()).add(t.stem)
@@ -272,8 +272,7 @@ def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
     out: list[str] = []
     for t in tokens:
         out.append(t.stem)
-        if "-" in t.stem:
-            out.extend(p for p in t.stem.split("-") if len(p) > 2)
+        out.extend(_hyphen_parts(t.stem))
     return out
 
 
@@ -282,10 +281,14 @@ def _hyphen_parts(stem: str) -> tuple[str, ...]:
     return tuple(p for p in stem.split("-") if len(p) > 2) if "-" in stem else ()
 
 
+def _knows(stem: str, parts: tuple[str, ...], vocab: frozenset[str]) -> bool:
+    """``stem``, or one of its hyphen ``parts`` (:func:`_hyphen_parts`), is in ``vocab``."""
+    return stem in vocab or bool(parts) and any(p in vocab for p in parts)
+
+
 def _in_vocab(token: Token, vocab: frozenset[str]) -> bool:
-    if token.stem in vocab:
-        return True
-    return "-" in token.stem and any(p in vocab for p in token.stem.split("-") if len(p) > 2)
+    stem = token.stem
+    return _knows(stem, _hyphen_parts(stem), vocab)
 
 
 _HAS_LATIN = re.compile("[a-z]")
@@ -355,14 +358,14 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     for t in content:  # one pass: each word against the rubric's word sets (stem, or a hyphenated stem's parts)
         stem = t.stem
         parts = _hyphen_parts(stem) if "-" in stem else ()  # rare: no cache needed
-        hit = stem in vocab or bool(parts) and any(p in vocab for p in parts)
+        hit = _knows(stem, parts, vocab)
         hits.append(hit)
-        if stem in question or bool(parts) and any(p in question for p in parts):
+        if _knows(stem, parts, question):
             question_hits += 1
         elif stem not in _VAGUE:
             new += 1
             new_relevant += hit
-        model_hits += stem in model or bool(parts) and any(p in model for p in parts)
+        model_hits += _knows(stem, parts, model)
         if stem in question:
             question_seen.add(stem)
         question_seen.update(p for p in parts if p in question)
