@@ -212,6 +212,11 @@ def weigh_phrase(phrase: Phrase, question_stems: frozenset[str]) -> Phrase:
     return Phrase(phrase.text, phrase.stems, phrase.negative, phrase.all_words, tuple(weights), phrase.names, phrase.polarity)
 
 
+def _ramp(slots: int) -> tuple[float, float]:
+    """(share that starts earning, share that earns in full) for a phrase of ``slots`` words."""
+    return (LONG_PARTIAL_FLOOR, LONG_PARTIAL_FULL) if slots > LONG_PHRASE_SLOTS else (PARTIAL_FLOOR, PARTIAL_FULL)
+
+
 def partial_credit(share: float, slots: int = 0) -> float:
     """Credit for a sentence holding ``share`` of a phrase's weighted words (0..1).
 
@@ -223,7 +228,7 @@ def partial_credit(share: float, slots: int = 0) -> float:
     >>> partial_credit(0.45, slots=6) > partial_credit(0.45, slots=2)
     True
     """
-    floor, full = (LONG_PARTIAL_FLOOR, LONG_PARTIAL_FULL) if slots > LONG_PHRASE_SLOTS else (PARTIAL_FLOOR, PARTIAL_FULL)
+    floor, full = _ramp(slots)
     return round(min(1.0, max(0.0, (share - floor) / (full - floor))), 4)
 
 
@@ -492,8 +497,7 @@ def _may_earn(phrase: Phrase, analysis: Analysis) -> bool:
         w for slot, w in zip(phrase.stems, phrase.weights)
         if (slot in positions if ALTERNATIVE not in slot else any(s in positions for s in slot_stems(slot)))
     )
-    floor = LONG_PARTIAL_FLOOR if len(phrase.stems) > LONG_PHRASE_SLOTS else PARTIAL_FLOOR
-    return present / total > floor
+    return present / total > _ramp(len(phrase.stems))[0]
 
 
 def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list[int], float, list[int]]:
