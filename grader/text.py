@@ -91,6 +91,11 @@ _TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W_]+(?:['\-][^\W_]+)*", re.UNICODE)
 """A dotted acronym ("F.D.R.", "U.S.", read as "fdr", "us"), or a word with inner ' and -."""
 _SENTENCE_END = frozenset(".!?")
 _CLAUSE_BREAK = re.compile(r"[.!?;:]|\b(?:but|however|although|while|whereas)\b", re.IGNORECASE)
+_CONTRAST_WORDS = ("but", "however", "although", "while", "whereas")
+_PUNCTUATION_BREAK = re.compile(r"[.!?;:]")
+""":data:`_CLAUSE_BREAK` of ASCII text holding none of the contrast words (most answers): a quicker scan."""
+_TOKEN_ASCII = re.compile(r"(?:[a-z]\.){2,}|[a-z0-9]+(?:['\-][a-z0-9]+)*")
+""":data:`_TOKEN` of folded ASCII text (lowercase, so ``[^\W_]`` is ``[a-z0-9]``): a quicker scan."""
 _ABBREVIATIONS = frozenset("mr mrs ms dr st vs etc gen gov sen rep pres jr sr approx ca".split())
 """Words whose period is not a sentence end ("Dr. Zhivago")."""
 
@@ -215,16 +220,20 @@ def tokenize(text: str) -> list[Token]:
         return []
     text = text[:MAX_ANSWER_CHARS]
     folded = _fold(text)
+    plain = folded.isascii()
+    clause_break = _CLAUSE_BREAK
+    if plain and not any(w in folded for w in _CONTRAST_WORDS):
+        clause_break = _PUNCTUATION_BREAK
     breaks = [
         (m.start(), m.group() in _SENTENCE_END)
-        for m in _CLAUSE_BREAK.finditer(folded)
+        for m in clause_break.finditer(folded)
         if m.group() != "." or not _is_abbreviation_dot(folded, m.start())
     ]
     tokens: list[Token] = []
     clause = sentence = 0
     b = 0
     n_breaks = len(breaks)
-    for match in _TOKEN.finditer(folded):
+    for match in (_TOKEN_ASCII if plain else _TOKEN).finditer(folded):
         start, end = match.span()
         while b < n_breaks and breaks[b][0] < start:
             clause += 1
