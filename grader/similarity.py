@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain, repeat
+from operator import mul
 from typing import TYPE_CHECKING
 
 from grader.text import MAX_CACHED_WORD, NEGATION_CUES, Token, is_content, normalize, tokenize
@@ -39,6 +42,10 @@ if TYPE_CHECKING:
 
 SparseVector = dict[int, float]
 """A row of a TF-IDF matrix: feature index -> weight (absent features are 0)."""
+
+_SUBLINEAR_TF_SIZE = 64
+_SUBLINEAR_TF = tuple(math.log(c) + 1.0 if c else 0.0 for c in range(_SUBLINEAR_TF_SIZE))
+"""``1 + ln(count)`` of the small counts, read from a table (the same floats, no call per feature)."""
 
 
 def word_features(text: str) -> list[str]:
@@ -77,7 +84,8 @@ class Tfidf:
         """Unit-length TF-IDF row of feature ``counts`` (1 + ln count, times IDF), optionally
         multiplied column-wise by ``scale`` and brought back to unit length (an empty row stays empty)."""
         idf = self.idf_
-        row = _unit({j: (math.log(c) + 1.0) * idf[j] for j, c in counts.items()})
+        tf = _SUBLINEAR_TF
+        row = _unit({j: (tf[c] if c < _SUBLINEAR_TF_SIZE else math.log(c) + 1.0) * idf[j] for j, c in counts.items()})
         if scale is not None:
             row = _unit({j: w * scale[j] for j, w in row.items()})
         return row
@@ -106,7 +114,8 @@ def fit_tfidf(documents: Iterable[Sequence[str]]) -> Tfidf:
 
 def _unit(row: SparseVector) -> SparseVector:
     """``row`` scaled to unit Euclidean length (unchanged if its length is 0)."""
-    norm = math.sqrt(sum(w * w for w in row.values()))
+    weights = row.values()
+    norm = math.sqrt(sum(map(mul, weights, weights)))  # the same products, summed in the same order
     if norm == 0.0:
         return row
     return {j: w / norm for j, w in row.items()}
@@ -116,18 +125,13 @@ def _dot(a: SparseVector, b: SparseVector) -> float:
     """Dot product of two sparse rows."""
     if len(a) > len(b):
         a, b = b, a
-    get = b.get
-    return sum(w * get(j, 0.0) for j, w in a.items())
+    return sum(map(mul, a.values(), map(b.get, a.keys(), repeat(0.0))))  # in a's order, as a loop would
 
 
 def _counts(features: Iterable[str], vocabulary: Mapping[str, int]) -> dict[int, int]:
     """How often each known feature occurs (unknown features are dropped, as scikit-learn's transform does)."""
-    counts: dict[int, int] = {}
-    get = vocabulary.get
-    for f in features:
-        j = get(f)
-        if j is not None:
-            counts[j] = counts.get(j, 0) + 1
+    counts = Counter(map(vocabulary.get, features))  # in order of first occurrence
+    counts.pop(None, None)  # type: ignore[call-overload]
     return counts
 
 
@@ -198,11 +202,9 @@ class SimilarityModel:
         """Character-view row of a tokenised text (``char_wb`` n-grams of its content words)."""
         tfidf = self.char_vectorizer_
         assert tfidf is not None
-        counts: dict[int, int] = {}
-        for word in self._char_text_of(tokens).split():
-            for j in self._known_ngrams(word):
-                counts[j] = counts.get(j, 0) + 1
-        return tfidf.vector(counts)
+        q = self.question_stems_
+        words = [t.text for t in tokens if t.stem not in q and is_content(t)]  # _char_text_of, unjoined
+        return tfidf.vector(Counter(chain.from_iterable(map(self._known_ngrams, words))))  # first-seen order
 
     def _known_ngrams(self, word: str) -> tuple[int, ...]:
         """Columns of the character n-grams of ``word`` that are in the vocabulary (cached per word:
