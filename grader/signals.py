@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain, compress
+from operator import eq, le
 
 from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES, Rubric
 from grader.text import MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, is_content, stem, tokenize
@@ -77,6 +79,8 @@ _CONJUNCTIONS = frozenset("and or that which".split())
 _FINITE_AUX = frozenset("was were is are has had did does".split())
 _FUNCTION_PAIRS_AFTER_DET = _DETERMINERS | _PREPOSITIONS | _CONJUNCTIONS | _FINITE_AUX
 _FUNCTION_PAIRS_AFTER_PREP = _CONJUNCTIONS | _FINITE_AUX
+_PAIR_FIRST = _DETERMINERS | _PREPOSITIONS | STOP_WORDS
+"""The only words that can open a pair :func:`_bad_pair` rejects (a quick test before the call)."""
 _VOWELS = frozenset("aeiouy")
 _RARE_BIGRAMS = frozenset(
     "bq bx cj cv cx dx fq fx gq gx hx jc jf jg jq js jv jw jx jz kq kx mx pq pv px qb qc qd qf qg qh qj qk "
@@ -310,6 +314,14 @@ def _character_shares(text: str) -> tuple[float, float]:
 
 
 @lru_cache(maxsize=100_000)
+def _latin_and_implausible(word: str) -> tuple[bool, bool]:
+    """(has a Latin letter, :func:`_implausible` of a word with one), memoised per word."""
+    if not _HAS_LATIN.search(word):
+        return False, False
+    return True, _implausible(word)
+
+
+@lru_cache(maxsize=100_000)
 def _implausible(word: str) -> bool:
     """A Latin-letter word no English speaker would write: keyboard mash or random letters."""
     if not word.isascii() or not word.isalpha():
@@ -332,6 +344,25 @@ def _bad_pair(a: str, b: str) -> bool:
     return a == b and a in STOP_WORDS
 
 
+def _word_sentences(words: list[str], sentence_of: list[int], sizes: Mapping[int, int]) -> list[list[str]]:
+    """The words of each sentence (as :func:`_sentences` groups tokens), in order.
+
+    ``sizes`` counts the words of each sentence, in order of first occurrence
+    (``Counter(sentence_of)``); tokens of :func:`grader.text.tokenize` come sentence by
+    sentence, so each sentence is one slice.
+    """
+    if all(map(le, sentence_of, sentence_of[1:])):
+        out, i = [], 0
+        for size in sizes.values():
+            out.append(words[i : i + size])
+            i += size
+        return out
+    groups: dict[int, list[str]] = {}
+    for w, s in zip(words, sentence_of):
+        groups.setdefault(s, []).append(w)
+    return list(groups.values())
+
+
 def _sentences(tokens: list[Token]) -> list[list[Token]]:
     groups: dict[int, list[Token]] = {}
     for t in tokens:
@@ -349,49 +380,57 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     """
     n = len(tokens)
     words = [t.text for t in tokens]
-    content = [t for t in tokens if _is_word(t)]
+    sentence_of = [t.sentence for t in tokens]
+    is_word = _is_word_text
+    content = list(compress(tokens, map(is_word, words)))
     vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
     question, model = ctx.question_stems, ctx.model_stems
-    hits: list[bool] = []
-    question_hits = new = new_relevant = model_hits = 0
-    question_seen: set[str] = set()
-    for t in content:  # one pass: each word against the rubric's word sets (stem, or a hyphenated stem's parts)
-        stem = t.stem
-        parts = _hyphen_parts(stem) if "-" in stem else ()  # rare: no cache needed
-        hit = _knows(stem, parts, vocab)
-        hits.append(hit)
-        if _knows(stem, parts, question):
-            question_hits += 1
-        elif stem not in _VAGUE:
-            new += 1
-            new_relevant += hit
-        model_hits += _knows(stem, parts, model)
-        if stem in question:
-            question_seen.add(stem)
-        question_seen.update(p for p in parts if p in question)
+    stems = [t.stem for t in content]
+    sentence_of_content = [t.sentence for t in content]
+    if "-" not in "".join(stems):  # the common case, counted by set lookups in C
+        hits = list(map(vocab.__contains__, stems))
+        asks = list(map(question.__contains__, stems))
+        model_hits = sum(map(model.__contains__, stems))
+        question_seen = question.intersection(stems)
+    else:  # a hyphenated stem's parts count too
+        parts_of = [_hyphen_parts(s) for s in stems]
+        hits = [_knows(s, parts, vocab) for s, parts in zip(stems, parts_of)]
+        asks = [_knows(s, parts, question) for s, parts in zip(stems, parts_of)]
+        model_hits = sum(_knows(s, parts, model) for s, parts in zip(stems, parts_of))
+        question_seen = question.intersection(chain(stems, *parts_of))
+    question_hits = sum(asks)
+    unasked = [(s, hit) for s, hit, asked in zip(stems, hits, asks) if not asked and s not in _VAGUE]
+    new = len(unasked)  # content words beyond the question's (vague ones aside), and those the rubric knows
+    new_relevant = sum(hit for _, hit in unasked)
+    sentence_content = Counter(sentence_of_content)  # per sentence: content words, and those in the vocabulary
+    sentence_hits = Counter(compress(sentence_of_content, hits))
     question_coverage = len(question_seen) / len(question) if question else 0.0
     model_share = model_hits / len(content) if content else 0.0
 
     trigrams = list(zip(words, words[1:], words[2:]))
-    model_trigram_share = sum(1 for g in trigrams if g in ctx.model_trigrams) / len(trigrams) if trigrams else 0.0
-    stems = [t.stem for t in content]
-    in_model = [(a, b) for a, b in zip(stems, stems[1:]) if a in ctx.model_stems and b in ctx.model_stems]
-    model_order_share = sum(1 for p in in_model if p in ctx.model_order) / len(in_model) if in_model else 1.0
-    pairs = [(a.text, b.text) for a, b in zip(tokens, tokens[1:]) if a.sentence == b.sentence]
-    bad = sum(1 for a, b in pairs if _bad_pair(a, b))
-    bad_pair_share = bad / len(pairs) if pairs else 0.0
+    model_trigram_share = sum(map(ctx.model_trigrams.__contains__, trigrams)) / len(trigrams) if trigrams else 0.0
+    in_model = [(a, b) for a, b in zip(stems, stems[1:]) if a in model and b in model]
+    model_order_share = sum(map(ctx.model_order.__contains__, in_model)) / len(in_model) if in_model else 1.0
+    pairs = sum(map(eq, sentence_of, sentence_of[1:]))  # pairs of neighbours in one sentence
+    candidates = compress(zip(words, words[1:], sentence_of, sentence_of[1:]), map(_PAIR_FIRST.__contains__, words))
+    bad = sum(1 for a, b, sa, sb in candidates if sa == sb and _bad_pair(a, b))
+    bad_pair_share = bad / pairs if pairs else 0.0
 
-    latin = [t for t in tokens if _HAS_LATIN.search(t.text)]
-    implausible = sum(1 for t in latin if _implausible(t.text) and not _in_vocab(t, vocab))  # "enqueue" is a word
-    implausible_share = implausible / len(latin) if latin else 0.0
+    latin = 0
+    implausible = 0
+    for t, w in zip(tokens, words):
+        has_latin, odd = _latin_and_implausible(w)
+        latin += has_latin
+        implausible += odd and not _in_vocab(t, vocab)  # "enqueue" is a word
+    implausible_share = implausible / latin if latin else 0.0
     text = answer[:MAX_ANSWER_CHARS]
     symbol_share, latin_share = _character_shares(text)
 
     segments = [s for s in _LIST_SPLIT.split(text) if s.strip()]
     segment_words = n / len(segments) if segments else 0.0
 
-    sentences = _sentences(tokens)
-    keys = [tuple(t.text for t in s) for s in sentences if len(s) >= 2]
+    sentence_words = Counter(sentence_of)
+    keys = [tuple(s) for s in _word_sentences(words, sentence_of, sentence_words) if len(s) >= 2]
     key_counts = Counter(keys)
     repeated_sentences = sum(c - 1 for k, c in key_counts.items() if len(k) >= 4 or c >= 3)
     trigram_unique = len(set(trigrams)) / len(trigrams) if trigrams else 1.0
@@ -404,7 +443,10 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
             if fourgrams[g] >= 3:
                 covered.update(range(i, i + 4))
 
-    off_words = sum(len(s) for s in sentences if not _sentence_on_topic(s, vocab)) if n >= PADDING_MIN_WORDS else 0
+    off_words = sum(  # words in sentences off the topic (as _sentence_on_topic judges them)
+        count for sentence, count in sentence_words.items()
+        if not _on_topic(sentence_content[sentence], sentence_hits[sentence])
+    ) if n >= PADDING_MIN_WORDS else 0
     padding_share = off_words / n if n else 0.0
 
     other_best = None
@@ -419,7 +461,7 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     return Signals(
         words=n,
         content=len(content),
-        function_share=sum(1 for w in words if w in STOP_WORDS) / n if n else 0.0,
+        function_share=sum(map(STOP_WORDS.__contains__, words)) / n if n else 0.0,
         vocab_hits=len({t.stem for t, hit in zip(content, hits) if hit}),
         vocab_share=sum(hits) / len(content) if content else 0.0,
         new_vs_question=new,
@@ -450,6 +492,11 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
 
 def _sentence_on_topic(sentence: list[Token], vocab: frozenset[str]) -> bool:
     content = [t for t in sentence if _is_word(t)]
-    if len(content) < SENTENCE_MIN_CONTENT:
+    return _on_topic(len(content), sum(1 for t in content if _in_vocab(t, vocab)))
+
+
+def _on_topic(content_words: int, vocabulary_words: int) -> bool:
+    """A sentence with this many content words, of which this many are rubric vocabulary, is on topic."""
+    if content_words < SENTENCE_MIN_CONTENT:
         return True
-    return sum(1 for t in content if _in_vocab(t, vocab)) / len(content) >= SENTENCE_ON_TOPIC
+    return vocabulary_words / content_words >= SENTENCE_ON_TOPIC

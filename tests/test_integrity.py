@@ -334,3 +334,24 @@ def test_near_verbatim_copy_with_a_few_words_changed_is_flagged() -> None:
     assert "copies_model_answer" in _codes(result) and result.percent >= 90
     own_words = next(e["answer"] for e in CORPUS if e["rubric"] == "destal-politics" and e["kind"] == "honest_paraphrase")
     assert "copies_model_answer" not in _codes(scorer.score(own_words))
+
+
+def test_sentence_groups_are_the_same_whether_or_not_sentences_come_in_order():
+    from collections import Counter
+
+    from grader.signals import _word_sentences
+
+    words = ["a", "b", "c", "d", "e"]
+    in_order = [0, 0, 1, 1, 2]
+    assert _word_sentences(words, in_order, Counter(in_order)) == [["a", "b"], ["c", "d"], ["e"]]
+    shuffled = [1, 0, 1, 2, 0]  # not from tokenize, but grouped by first occurrence all the same
+    assert _word_sentences(words, shuffled, Counter(shuffled)) == [["a", "c"], ["b", "e"], ["d"]]
+
+
+def test_hyphenated_answer_words_count_their_parts_against_the_question():
+    ctx = AnswerContext(frozenset({"cold", "war"}), frozenset({"thaw"}), 1, 600, vocabulary=frozenset({"war", "thaw"}))
+    plain = measure("the cold war and thaw", tokenize("the cold war and thaw"), ctx)
+    hyphen = measure("the cold-war and thaw", tokenize("the cold-war and thaw"), ctx)
+    assert plain.question_coverage == hyphen.question_coverage == 1.0
+    assert hyphen.question_hits == 1 and hyphen.vocab_share == 1.0  # "cold-war" is one word, known by its part "war"
+    assert hyphen.new_vs_question == plain.new_vs_question == 1  # "thaw"
