@@ -500,6 +500,12 @@ def _may_earn(phrase: Phrase, analysis: Analysis) -> bool:
     return present / total > _ramp(len(phrase.stems))[0]
 
 
+@lru_cache(maxsize=4096)
+def _year_slots(stems: tuple[str, ...]) -> tuple[int, ...]:
+    """Positions of the slots of a phrase that are years ("1956")."""
+    return tuple(k for k, slot in enumerate(stems) if YEAR.match(slot))
+
+
 def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list[int], float, list[int]]:
     """The largest weighted share of ``phrase``'s slots that one sentence (or two in a row) holds.
 
@@ -528,7 +534,7 @@ def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list
             slots.setdefault(k, t)
         return slots
 
-    year_slots = [k for k, slot in enumerate(phrase.stems) if YEAR.match(slot)]
+    year_slots = _year_slots(phrase.stems)
     years: dict[int, set[str]] = {}
     if year_slots:
         for t in content:
@@ -569,6 +575,16 @@ class RubricMatcher:
         self.misconception_phrases_ = [_compiled(tuple(m.phrases), True) for m in rubric.misconceptions]
         everything = [p for group in self.concept_phrases_ + self.misconception_phrases_ for p in group]
         self.matcher_ = PhraseMatcher(everything)
+        # Per concept: every stem its phrases could look up, and what an answer holding none of
+        # them gets (no phrase found, no partial credit possible); most answers miss most concepts.
+        self.concept_stems_ = [
+            frozenset(s for p in group for slot in p.stems for s in slot_stems(slot)) for group in self.concept_phrases_
+        ]
+        self.concept_all_words_ = [any(p.all_words for p in group) for group in self.concept_phrases_]
+        self.concept_missing_ = [
+            ConceptMatch(c.id, c.label, c.weight, matched=False, credit=0.0 if any(p.weights for p in group) else None)
+            for c, group in zip(rubric.concepts, self.concept_phrases_)
+        ]
 
     def match(
         self, answer: str, *, tokens: list[Token] | None = None, evidence: bool = True
@@ -580,9 +596,14 @@ class RubricMatcher:
         negated spans and misconception spans are kept, as flags and checks read them).
         """
         analysis = self.matcher_.analyze(answer) if tokens is None else self.matcher_.analyze_tokens(tokens, answer)
+        held, held_all = analysis.positions.keys(), analysis.every_positions.keys()
         concepts = [
-            _match_concept(c, phrases, self.matcher_, analysis, answer, evidence)
-            for c, phrases in zip(self.rubric.concepts, self.concept_phrases_)
+            missing if held.isdisjoint(stems) and (not all_words or held_all.isdisjoint(stems))
+            else _match_concept(c, phrases, self.matcher_, analysis, answer, evidence)
+            for c, phrases, stems, all_words, missing in zip(
+                self.rubric.concepts, self.concept_phrases_, self.concept_stems_, self.concept_all_words_,
+                self.concept_missing_,
+            )
         ]
         misconceptions = []
         for m, phrases in zip(self.rubric.misconceptions, self.misconception_phrases_):
@@ -644,7 +665,7 @@ def _match_concept(
             denied, denied_tokens = against, no_where
     credit = best
     tokens = analysis.tokens
-    evidence = [Span(tokens[t].start, tokens[t].end, "") for t in best_tokens] if credit else []
+    evidence = [Span(tokens[t].start, tokens[t].end, "") for t in best_tokens] if credit and with_evidence else []
     if not negated and denied >= MATCHED_CREDIT and credit < MATCHED_CREDIT:
         negated = [Span(tokens[t].start, tokens[t].end, "") for t in denied_tokens]
     return ConceptMatch(
@@ -652,8 +673,8 @@ def _match_concept(
         label=concept.label,
         weight=concept.weight,
         matched=credit >= MATCHED_CREDIT,
-        evidence=_with_text(evidence, answer) if with_evidence else (),
-        negated=_with_text(negated, answer) if credit < MATCHED_CREDIT else (),
+        evidence=_with_text(evidence, answer) if evidence else (),
+        negated=_with_text(negated, answer) if negated and credit < MATCHED_CREDIT else (),
         phrase=best_phrase if credit else None,
         credit=credit,
     )
