@@ -13,12 +13,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import chain, compress
 from operator import eq, le
 
 from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES, Rubric
-from grader.text import MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, is_content, stem, tokenize
+from grader.text import MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, WordMemo, is_content, stem, tokenize
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,10 +265,13 @@ def _is_word(token: Token) -> bool:
     return _is_word_text(token.text)
 
 
-@lru_cache(maxsize=100_000)
-def _is_word_text(text: str) -> bool:
-    """:func:`grader.text.is_content` minus negation cues, memoised per word (it depends on the text only)."""
+def _word_test(text: str) -> bool:
+    """:func:`grader.text.is_content` minus negation cues (it depends on the text only)."""
     return is_content(Token(text, "", 0, 0, 0, 0)) and text not in NEGATION_CUES
+
+
+_is_word_text = WordMemo(_word_test).__getitem__
+""":func:`_word_test`, memoised per word."""
 
 
 def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
@@ -313,15 +315,17 @@ def _character_shares(text: str) -> tuple[float, float]:
     return symbol_share, latin_share
 
 
-@lru_cache(maxsize=100_000)
-def _latin_and_implausible(word: str) -> tuple[bool, bool]:
-    """(has a Latin letter, :func:`_implausible` of a word with one), memoised per word."""
+def _latin_test(word: str) -> tuple[bool, bool]:
+    """(has a Latin letter, :func:`_implausible` of a word with one)."""
     if not _HAS_LATIN.search(word):
         return False, False
     return True, _implausible(word)
 
 
-@lru_cache(maxsize=100_000)
+_latin_and_implausible = WordMemo(_latin_test).__getitem__
+""":func:`_latin_test`, memoised per word."""
+
+
 def _implausible(word: str) -> bool:
     """A Latin-letter word no English speaker would write: keyboard mash or random letters."""
     if not word.isascii() or not word.isalpha():

@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Generic, TypeVar
 
 from grader.snowball import stem_english
 
@@ -240,25 +241,55 @@ def tokenize(text: str) -> list[Token]:
             sentence += breaks[b][1]
             b += 1
         raw = match.group()
-        forms = _FORMS.get(raw)
-        if forms is None:
-            forms = _word_forms(raw)
+        forms = _FORMS[raw]
         tokens.append(_new_token(forms[0], forms[1], start, end, clause, sentence))
     return tokens
 
 
-_FORMS: dict[str, tuple[str, str]] = {}
-"""Folded word -> (accent-free text, stem): one dict lookup per token on the hot path."""
-_FORMS_MAX = 200_000
+_V = TypeVar("_V")
+
+
+class WordMemo(dict[str, _V], Generic[_V]):
+    """A memo of a function of one word: ``memo[word]`` is ``func(word)``, computed once.
+
+    A hit is one dict lookup (``map(memo.__getitem__, words)`` runs in C). Memory stays
+    flat: at ``limit`` words the memo starts afresh, and words longer than
+    :data:`MAX_CACHED_WORD` are computed each time, never kept (a hostile batch of distinct
+    20,000-letter words must not fill memory).
+
+    >>> lengths = WordMemo(len)
+    >>> lengths["thaw"], lengths["x" * 100], list(lengths)
+    (4, 100, ['thaw'])
+    """
+
+    __slots__ = ("func", "limit")
+
+    def __init__(self, func: Callable[[str], _V], limit: int = 100_000) -> None:
+        super().__init__()
+        self.func = func
+        self.limit = limit
+
+    def __missing__(self, word: str) -> _V:
+        value = self.func(word)
+        if len(word) <= MAX_CACHED_WORD:
+            if len(self) >= self.limit:
+                self.clear()
+            self[word] = value
+        return value
 
 
 def _word_forms(raw: str) -> tuple[str, str]:
-    word = _strip_accents(raw.replace(".", "") if raw.endswith(".") else raw)
-    forms = (word, stem(word))
-    if len(_FORMS) >= _FORMS_MAX:  # bounded: memory stays flat on endless input
-        _FORMS.clear()
-    _FORMS[raw] = forms
-    return forms
+    """(accent-free text, stem) of a folded word; long words skip the per-word caches."""
+    word = raw.replace(".", "") if raw.endswith(".") else raw
+    if len(word) > MAX_CACHED_WORD:
+        word = _strip_accents.__wrapped__(word)
+        return word, stem.__wrapped__(word)
+    word = _strip_accents(word)
+    return word, stem(word)
+
+
+_FORMS: WordMemo[tuple[str, str]] = WordMemo(_word_forms, limit=200_000)
+"""Folded word -> (accent-free text, stem): one dict lookup per token on the hot path."""
 
 
 def _token_builder() -> Callable[[str, str, int, int, int, int], Token]:

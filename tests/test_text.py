@@ -112,3 +112,36 @@ def _negated(text: str, word: str) -> bool:
 )
 def test_is_negated(text: str, word: str, expected: bool) -> None:
     assert _negated(text, word) is expected
+
+
+def test_word_memo_computes_once_and_stays_bounded() -> None:
+    from grader.text import WordMemo
+
+    calls: list[str] = []
+    memo = WordMemo(lambda w: calls.append(w) or w.upper(), limit=2)
+    assert [memo["a"], memo["a"], memo["b"]] == ["A", "A", "B"]
+    assert calls == ["a", "b"]  # the second "a" was a hit
+    memo["c"]  # the limit reached: starts afresh
+    assert len(memo) == 1 and "c" in memo
+
+
+def test_scoring_long_distinct_words_keeps_none_of_them_in_memory() -> None:
+    """A hostile batch of distinct 1,000-letter words: scored, but no per-word cache keeps them."""
+    import random
+
+    import grader.signals as signals
+    import grader.text as text
+    from grader.scoring import Scorer
+    from grader.rubric import rubric_from_dict
+
+    rubric = rubric_from_dict({"id": "x", "question": "Who led the USSR after Stalin?",
+                               "model_answer": "Nikita Khrushchev led it and denounced Stalin.",
+                               "concepts": [{"id": "k", "label": "Khrushchev", "terms": ["Khrushchev"]}]})
+    rng = random.Random(7)
+    words = ["".join(rng.choices("abcdefgh", k=1_000)) for _ in range(30)]
+    stems_before = text.stem.cache_info().currsize
+    results = Scorer(rubric).score_many([f"Khrushchev {w}" for w in words], detail=False)
+    assert all(r.concepts[0].matched for r in results)
+    memos = [text._FORMS, signals._is_word_text.__self__, signals._latin_and_implausible.__self__]
+    assert all(len(w) <= text.MAX_CACHED_WORD for memo in memos for w in memo)
+    assert text.stem.cache_info().currsize - stems_before < len(words)
