@@ -21,7 +21,9 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA, Levenshtein
 
 from grader.rubric import Concept, Misconception, Rubric
-from grader.text import MAX_CACHED_WORD, NEGATION_CUES, STOP_WORDS, Token, is_content, is_negated, normalize, stem, tokenize
+from grader.text import (
+    MAX_CACHED_WORD, NEGATION_CUES, STOP_WORDS, Token, content_word, is_content, is_negated, normalize, stem, tokenize,
+)
 from grader.wordinfo import rarity_weight, zipf
 
 WINDOW_SLACK = 3
@@ -381,7 +383,7 @@ class PhraseMatcher:
                 stem = canon(stem, word)
             every_positions.setdefault(stem, []).append(len(every))
             every.append(i)
-            if is_content(t):
+            if content_word(word):
                 rank = len(content)
                 content.append(i)
                 positions.setdefault(stem, []).append(rank)

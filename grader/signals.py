@@ -17,7 +17,9 @@ from itertools import chain, compress
 from operator import eq, le
 
 from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES, Rubric
-from grader.text import MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, WordMemo, is_content, stem, tokenize
+from grader.text import (
+    MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, WordMemo, content_word_not_cue, is_content, stem, tokenize,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,13 +267,7 @@ def _is_word(token: Token) -> bool:
     return _is_word_text(token.text)
 
 
-def _word_test(text: str) -> bool:
-    """:func:`grader.text.is_content` minus negation cues (it depends on the text only)."""
-    return is_content(Token(text, "", 0, 0, 0, 0)) and text not in NEGATION_CUES
-
-
-_is_word_text = WordMemo(_word_test).__getitem__
-""":func:`_word_test`, memoised per word."""
+_is_word_text = content_word_not_cue
 
 
 def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
@@ -391,7 +387,8 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     question, model = ctx.question_stems, ctx.model_stems
     stems = [t.stem for t in content]
     sentence_of_content = [t.sentence for t in content]
-    if "-" not in "".join(stems):  # the common case, counted by set lookups in C
+    hyphenated = "-" in "".join(stems)
+    if not hyphenated:  # the common case, counted by set lookups in C
         hits = list(map(vocab.__contains__, stems))
         asks = list(map(question.__contains__, stems))
         model_hits = sum(map(model.__contains__, stems))
@@ -455,7 +452,9 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
 
     other_best = None
     if ctx.other_vocabularies and content:
-        own_share = sum(1 for t in content if _in_vocab(t, ctx.own_distinct)) / len(content)
+        own = ctx.own_distinct
+        own_words = sum(_in_vocab(t, own) for t in content) if hyphenated else sum(map(own.__contains__, stems))
+        own_share = own_words / len(content)
         counts, found = _other_rubric_hits(content, ctx)
         for k, (rid, _) in enumerate(ctx.other_vocabularies):
             share = counts[k] / len(content)

@@ -25,7 +25,7 @@ from itertools import chain, repeat
 from operator import mul
 from typing import TYPE_CHECKING
 
-from grader.text import MAX_CACHED_WORD, NEGATION_CUES, Token, is_content, normalize, tokenize
+from grader.text import MAX_CACHED_WORD, Token, content_word, content_word_not_cue, is_content, normalize, tokenize
 
 WORD_SHARE = 0.6
 """Weight of the word view in the combined similarity; the character view gets the rest."""
@@ -59,7 +59,7 @@ def word_features(text: str) -> list[str]:
 
 def _token_features(tokens: Sequence[Token]) -> list[str]:
     """:func:`word_features` of text already tokenised."""
-    stems = [t.stem for t in tokens if t.text not in NEGATION_CUES and is_content(t)]
+    stems = [t.stem for t in tokens if content_word_not_cue(t.text)]
     return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
 
 
@@ -203,7 +203,7 @@ class SimilarityModel:
         tfidf = self.char_vectorizer_
         assert tfidf is not None
         q = self.question_stems_
-        words = [t.text for t in tokens if t.stem not in q and is_content(t)]  # _char_text_of, unjoined
+        words = [t.text for t in tokens if t.stem not in q and content_word(t.text)]  # _char_text_of, unjoined
         return tfidf.vector(Counter(chain.from_iterable(map(self._known_ngrams, words))))  # first-seen order
 
     def _known_ngrams(self, word: str) -> tuple[int, ...]:

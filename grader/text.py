@@ -328,8 +328,17 @@ def _strip_accents(word: str) -> str:
 
 def is_content(token: Token) -> bool:
     """True for tokens that carry meaning: not a stop word, not a bare number of one digit."""
-    text = token.text  # called for every token of every answer: one attribute read
+    return content_word(token.text)
+
+
+def _content_test(text: str) -> bool:
     return text not in STOP_WORDS and len(text) > 1 or text.isdigit() and len(text) == 4
+
+
+content_word: Callable[[str], bool] = WordMemo(_content_test).__getitem__
+""":func:`is_content` of a token with this text, memoised per word (a dict lookup in C; hot loops call it)."""
+content_word_not_cue: Callable[[str], bool] = WordMemo(lambda text: content_word(text) and text not in NEGATION_CUES).__getitem__
+""":func:`content_word` and not a negation cue: the words similarity and the integrity signals count."""
 
 
 def is_negated(tokens: list[Token], index: int, *, window: int = 6) -> bool:
