@@ -22,7 +22,8 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from grader.rubric import Concept, Misconception, Rubric
 from grader.text import (
-    MAX_CACHED_WORD, NEGATION_CUES, STOP_WORDS, Token, content_word, is_content, is_negated, normalize, stem, tokenize,
+    MAX_CACHED_WORD, NEGATION_CUES, STOP_WORDS, Token, WordMemo, content_word, is_content, is_negated, normalize, stem,
+    tokenize, word_stem,
 )
 from grader.wordinfo import rarity_weight, zipf
 
@@ -306,6 +307,7 @@ class PhraseMatcher:
                 self._by_initial.setdefault(s[0], []).append(s)
         # misspelling lookups, per matcher (the answer depends on this rubric's words); bounded
         self._canonical = lru_cache(maxsize=CANONICAL_CACHE)(self._find_canonical)
+        self._facts = WordMemo(self._word_facts, limit=CANONICAL_CACHE)  # what analyze_tokens needs of each word
         # last words of names the rubric writes in full ("Franklin Roosevelt"): after another
         # given name ("Theodore Roosevelt") they name someone else
         self.name_stems_ = frozenset(
@@ -331,12 +333,24 @@ class PhraseMatcher:
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
-        del state["_canonical"]  # a cache around a bound method: rebuilt, not pickled
+        del state["_canonical"], state["_facts"]  # caches around bound methods: rebuilt, not pickled
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._canonical = lru_cache(maxsize=CANONICAL_CACHE)(self._find_canonical)
+        self._facts = WordMemo(self._word_facts, limit=CANONICAL_CACHE)
+
+    def _word_facts(self, word: str) -> tuple[bool, str, bool]:
+        """(a negation cue, the stem the answer's indexes file it under, a content word) of a token's text.
+
+        Rubric words and short words are filed under their own stem, other words under the
+        rubric stem they misspell (:meth:`canonical`), if any.
+        """
+        stem = word_stem(word)
+        if stem not in self.vocabulary_ and len(word) >= MIN_SPELLING_LETTERS:
+            stem = self.canonical(stem, word)
+        return word in NEGATION_CUES, stem, content_word(word)
 
     def _find_canonical(self, stem: str, word: str) -> str:
         best = stem
@@ -369,21 +383,18 @@ class PhraseMatcher:
         is someone else: not indexed.
         """
         other_name = self._other_names(tokens, text) if text is not None and self.name_stems_ else ()
-        canon, known = self.canonical, self.vocabulary_
+        facts, known = self._facts, self.vocabulary_
         every: list[int] = []
         content: list[int] = []
         positions: dict[str, list[int]] = {}
         every_positions: dict[str, list[int]] = {}
-        for i, t in enumerate(tokens):  # one pass: both indexes, each word's canonical stem found once
-            word = t.text
-            if word in NEGATION_CUES or i in other_name:
+        for i, t in enumerate(tokens):  # one pass: both indexes, each word's facts looked up once
+            cue, stem, is_content_word = facts[t.text]
+            if cue or i in other_name:
                 continue
-            stem = t.stem  # rubric words and short words map to themselves
-            if stem not in known and len(word) >= MIN_SPELLING_LETTERS:
-                stem = canon(stem, word)
             every_positions.setdefault(stem, []).append(len(every))
             every.append(i)
-            if content_word(word):
+            if is_content_word:
                 rank = len(content)
                 content.append(i)
                 positions.setdefault(stem, []).append(rank)

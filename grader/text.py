@@ -278,14 +278,19 @@ class WordMemo(dict[str, _V], Generic[_V]):
         return value
 
 
+def word_stem(word: str) -> str:
+    """:func:`stem` of a token's text (a word longer than MAX_CACHED_WORD skips stem's cache).
+
+    Equal to the token's ``stem``: :func:`tokenize` stems each word's text this way.
+    """
+    return stem(word) if len(word) <= MAX_CACHED_WORD else stem.__wrapped__(word)
+
+
 def _word_forms(raw: str) -> tuple[str, str]:
     """(accent-free text, stem) of a folded word; long words skip the per-word caches."""
     word = raw.replace(".", "") if raw.endswith(".") else raw
-    if len(word) > MAX_CACHED_WORD:
-        word = _strip_accents.__wrapped__(word)
-        return word, stem.__wrapped__(word)
-    word = _strip_accents(word)
-    return word, stem(word)
+    word = _strip_accents(word) if len(word) <= MAX_CACHED_WORD else _strip_accents.__wrapped__(word)
+    return word, word_stem(word)
 
 
 _FORMS: WordMemo[tuple[str, str]] = WordMemo(_word_forms, limit=200_000)
