@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import chain, compress
+from itertools import chain, compress, repeat
 from operator import eq, le
 
 from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES, Rubric
@@ -80,8 +80,12 @@ _CONJUNCTIONS = frozenset("and or that which".split())
 _FINITE_AUX = frozenset("was were is are has had did does".split())
 _FUNCTION_PAIRS_AFTER_DET = _DETERMINERS | _PREPOSITIONS | _CONJUNCTIONS | _FINITE_AUX
 _FUNCTION_PAIRS_AFTER_PREP = _CONJUNCTIONS | _FINITE_AUX
-_PAIR_FIRST = _DETERMINERS | _PREPOSITIONS | STOP_WORDS
-"""The only words that can open a pair :func:`_bad_pair` rejects (a quick test before the call)."""
+_BAD_PAIRS = frozenset(
+    [(a, b) for a in _DETERMINERS for b in _FUNCTION_PAIRS_AFTER_DET]  # "the of", "the was", "the the"
+    + [(a, b) for a in _PREPOSITIONS - _DETERMINERS for b in _FUNCTION_PAIRS_AFTER_PREP | {a}]  # "of was", "to to"
+    + [(a, a) for a in STOP_WORDS - _DETERMINERS - _PREPOSITIONS]  # "and and"
+)
+"""Two function words that English never puts side by side: one set lookup per pair of neighbours."""
 _VOWELS = frozenset("aeiouy")
 _RARE_BIGRAMS = frozenset(
     "bq bx cj cv cx dx fq fx gq gx hx jc jf jg jq js jv jw jx jz kq kx mx pq pv px qb qc qd qf qg qh qj qk "
@@ -224,19 +228,19 @@ def _inverted(vocabularies: tuple[tuple[str, frozenset[str]], ...]) -> dict[str,
     return {stem: tuple(ks) for stem, ks in index.items()}
 
 
-def _other_rubric_hits(content: list[Token], ctx: AnswerContext) -> tuple[list[int], dict[int, set[str]]]:
-    """Per other rubric: how many content words it knows (as :func:`_in_vocab` counts), and which stems."""
-    counts = [0] * len(ctx.other_vocabularies)
-    stems: dict[int, set[str]] = {}
+def _other_rubric_hits(stems: list[str], ctx: AnswerContext) -> tuple[Counter[int], Counter[int]]:
+    """Per other rubric (by position): how many content words it knows (as :func:`_in_vocab` counts),
+    and how many distinct stems."""
     index = ctx.other_index
-    for t in content:
-        hit = index.get(t.stem, ())
-        if "-" in t.stem:
-            hit = {*hit, *(k for p in _hyphen_parts(t.stem) for k in index.get(p, ()))}
-        for k in hit:
-            counts[k] += 1
-            stems.setdefault(k, set()).add(t.stem)
-    return counts, stems
+    if "-" in "".join(stems):  # a hyphenated stem is also known by its parts
+        def rubrics_of(stem: str) -> set[int]:
+            return {*index.get(stem, ()), *(k for p in _hyphen_parts(stem) for k in index.get(p, ()))}
+
+        return Counter(chain.from_iterable(map(rubrics_of, stems))), Counter(chain.from_iterable(map(rubrics_of, set(stems))))
+    return (  # the common case, looked up in C
+        Counter(chain.from_iterable(map(index.get, stems, repeat(())))),
+        Counter(chain.from_iterable(map(index.get, set(stems), repeat(())))),
+    )
 
 
 def _reversals(rubric: Rubric) -> tuple[Reversal, ...]:
@@ -335,15 +339,6 @@ def _implausible(word: str) -> bool:
     return any(word[i : i + 2] in _RARE_BIGRAMS for i in range(len(word) - 1))
 
 
-def _bad_pair(a: str, b: str) -> bool:
-    """Two function words that English never puts side by side ("the of", "to was", "the the")."""
-    if a in _DETERMINERS:
-        return b in _FUNCTION_PAIRS_AFTER_DET
-    if a in _PREPOSITIONS:
-        return b in _FUNCTION_PAIRS_AFTER_PREP or b == a
-    return a == b and a in STOP_WORDS
-
-
 def _word_sentences(words: list[str], sentence_of: list[int], sizes: Mapping[int, int]) -> list[list[str]]:
     """The words of each sentence (as :func:`_sentences` groups tokens), in order.
 
@@ -412,9 +407,9 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     model_trigram_share = sum(map(ctx.model_trigrams.__contains__, trigrams)) / len(trigrams) if trigrams else 0.0
     in_model = [(a, b) for a, b in zip(stems, stems[1:]) if a in model and b in model]
     model_order_share = sum(map(ctx.model_order.__contains__, in_model)) / len(in_model) if in_model else 1.0
-    pairs = sum(map(eq, sentence_of, sentence_of[1:]))  # pairs of neighbours in one sentence
-    candidates = compress(zip(words, words[1:], sentence_of, sentence_of[1:]), map(_PAIR_FIRST.__contains__, words))
-    bad = sum(1 for a, b, sa, sb in candidates if sa == sb and _bad_pair(a, b))
+    same_sentence = list(map(eq, sentence_of, sentence_of[1:]))
+    pairs = sum(same_sentence)  # pairs of neighbours in one sentence, and how many of them are bad
+    bad = sum(map(_BAD_PAIRS.__contains__, compress(zip(words, words[1:]), same_sentence)))
     bad_pair_share = bad / pairs if pairs else 0.0
 
     latin = 0
@@ -455,11 +450,11 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
         own = ctx.own_distinct
         own_words = sum(_in_vocab(t, own) for t in content) if hyphenated else sum(map(own.__contains__, stems))
         own_share = own_words / len(content)
-        counts, found = _other_rubric_hits(content, ctx)
+        counts, distinct = _other_rubric_hits(stems, ctx)
         for k, (rid, _) in enumerate(ctx.other_vocabularies):
             share = counts[k] / len(content)
             if other_best is None or share > other_best[1]:
-                other_best = (rid, share, own_share, len(found.get(k, ())))
+                other_best = (rid, share, own_share, distinct[k])
 
     return Signals(
         words=n,

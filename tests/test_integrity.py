@@ -355,3 +355,17 @@ def test_hyphenated_answer_words_count_their_parts_against_the_question():
     assert plain.question_coverage == hyphen.question_coverage == 1.0
     assert hyphen.question_hits == 1 and hyphen.vocab_share == 1.0  # "cold-war" is one word, known by its part "war"
     assert hyphen.new_vs_question == plain.new_vs_question == 1  # "thaw"
+
+
+@pytest.mark.parametrize(
+    ("text", "bad", "pairs"),
+    [
+        ("the of was the", 2, 3),  # "the of", "of was" ("was the" is English)
+        ("the the cat. to to", 2, 3),  # a word twice; the pair across the full stop does not count
+        ("and and so the state of the art", 1, 7),
+        ("of the state", 0, 2),
+    ],
+)
+def test_bad_pair_share_counts_function_word_pairs_within_sentences(text: str, bad: int, pairs: int) -> None:
+    ctx = AnswerContext(frozenset(), frozenset(), 1, 600)
+    assert measure(text, tokenize(text), ctx).bad_pair_share == pytest.approx(bad / pairs)
