@@ -253,12 +253,13 @@ def _contradictions(
     if not ctx.reversals:
         return []
     needed = ctx.reversal_stems or frozenset(s for rev in ctx.reversals for s in rev.stems)
-    positions: dict[str, list[int]] = {}
-    for i, t in enumerate(tokens):
-        if t.stem in needed:
-            positions.setdefault(t.stem, []).append(i)
-    if not positions:
+    stems = [t.stem for t in tokens]
+    if needed.isdisjoint(stems):  # most answers
         return []
+    positions: dict[str, list[int]] = {}
+    for i, stem in enumerate(stems):
+        if stem in needed:
+            positions.setdefault(stem, []).append(i)
     flags: list[Flag] = []
     flagged: set[str] = set()
     for rev in ctx.reversals:
@@ -267,8 +268,18 @@ def _contradictions(
         lists = [positions.get(s) for s in rev.stems]
         if any(not lst for lst in lists):
             continue
+        # Anchors come in increasing order: one pointer per word finds its nearest occurrence
+        # (the earlier one on a tie) in linear time; a scan per anchor was quadratic.
+        pointers = [0] * len(lists)
         for anchor in lists[0]:  # type: ignore[union-attr]
-            chosen = [min(lst, key=lambda p: (abs(p - anchor), p)) for lst in lists]  # type: ignore[union-attr]
+            chosen = []
+            for k, lst in enumerate(lists):
+                j = pointers[k]
+                while j < len(lst) and lst[j] < anchor:  # type: ignore[arg-type]
+                    j += 1
+                pointers[k] = j
+                near = [lst[i] for i in (j - 1, j) if 0 <= i < len(lst)]  # type: ignore[index, arg-type]
+                chosen.append(min(near, key=lambda p: (abs(p - anchor), p)))
             lo, hi = min(chosen), max(chosen)
             if hi - lo >= len(chosen) + REVERSAL_SLACK * 2 or len({tokens[i].sentence for i in chosen}) > 1:
                 continue

@@ -369,3 +369,14 @@ def test_hyphenated_answer_words_count_their_parts_against_the_question():
 def test_bad_pair_share_counts_function_word_pairs_within_sentences(text: str, bad: int, pairs: int) -> None:
     ctx = AnswerContext(frozenset(), frozenset(), 1, 600)
     assert measure(text, tokenize(text), ctx).bad_pair_share == pytest.approx(bad / pairs)
+
+
+def test_contradiction_after_many_negated_mentions_is_still_found() -> None:
+    """The nearest-occurrence search moves forward with the anchor (linear), and still reaches the last claim."""
+    scorer = Scorer(load_rubric(REPO / "rubrics" / "destalinization" / "destal-eastern-europe.yaml"))
+    negated = "People never demand less freedom. " * 30
+    assert "contradiction" not in scorer.score(negated).flag_codes
+    late = scorer.score(negated + "Later people demand less freedom.")
+    assert [f.message for f in late.flags if f.code == "contradiction"] == [
+        '"demand less freedom" says the opposite of a key point; check which way it went.'
+    ]
