@@ -228,19 +228,15 @@ def _inverted(vocabularies: tuple[tuple[str, frozenset[str]], ...]) -> dict[str,
     return {stem: tuple(ks) for stem, ks in index.items()}
 
 
-def _other_rubric_hits(stems: list[str], ctx: AnswerContext) -> tuple[Counter[int], Counter[int]]:
-    """Per other rubric (by position): how many content words it knows (as :func:`_in_vocab` counts),
-    and how many distinct stems."""
+def _other_rubric_hits(stems: list[str], ctx: AnswerContext) -> Counter[int]:
+    """Per other rubric (by position in ``ctx.other_vocabularies``): how many content words it knows (as :func:`_in_vocab` counts)."""
     index = ctx.other_index
     if "-" in "".join(stems):  # a hyphenated stem is also known by its parts
         def rubrics_of(stem: str) -> set[int]:
             return {*index.get(stem, ()), *(k for p in _hyphen_parts(stem) for k in index.get(p, ()))}
 
-        return Counter(chain.from_iterable(map(rubrics_of, stems))), Counter(chain.from_iterable(map(rubrics_of, set(stems))))
-    return (  # the common case, looked up in C
-        Counter(chain.from_iterable(map(index.get, stems, repeat(())))),
-        Counter(chain.from_iterable(map(index.get, set(stems), repeat(())))),
-    )
+        return Counter(chain.from_iterable(map(rubrics_of, stems)))
+    return Counter(chain.from_iterable(map(index.get, stems, repeat(()))))  # the common case, looked up in C
 
 
 def _reversals(rubric: Rubric) -> tuple[Reversal, ...]:
@@ -299,13 +295,13 @@ def _in_vocab(token: Token, vocab: frozenset[str]) -> bool:
 
 _HAS_LATIN = re.compile("[a-z]")
 _ASCII_SYMBOL = re.compile(r"[^A-Za-z0-9.,;:!?'\"()\-\s]")  # ASCII text: not space, not isalnum(), not punctuation
-_SPACE = re.compile(r"\s")  # str patterns: the characters of str.isspace()
+_ASCII_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "  # the ASCII characters of str.isspace()
 
 
 def _character_shares(text: str) -> tuple[float, float]:
     """(share of visible characters that are symbols, share of letters in Latin scripts)."""
     if text.isascii():  # the common case, counted in C: every letter is Latin
-        visible = len(text) - len(_SPACE.findall(text))
+        visible = len(text) - sum(map(text.count, _ASCII_SPACES))
         return (1 - ((visible - len(_ASCII_SYMBOL.findall(text))) / visible) if visible else 0.0), 1.0
     visible_chars = [ch for ch in text if not ch.isspace()]
     letters = [ch for ch in visible_chars if ch.isalpha()]
@@ -422,8 +418,8 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     text = answer[:MAX_ANSWER_CHARS]
     symbol_share, latin_share = _character_shares(text)
 
-    segments = [s for s in _LIST_SPLIT.split(text) if s.strip()]
-    segment_words = n / len(segments) if segments else 0.0
+    segments = len(list(filter(str.strip, _LIST_SPLIT.split(text))))  # pieces with something in them
+    segment_words = n / segments if segments else 0.0
 
     sentence_words = Counter(sentence_of)
     keys = [tuple(s) for s in _word_sentences(words, sentence_of, sentence_words) if len(s) >= 2]
@@ -450,11 +446,12 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
         own = ctx.own_distinct
         own_words = sum(_in_vocab(t, own) for t in content) if hyphenated else sum(map(own.__contains__, stems))
         own_share = own_words / len(content)
-        counts, distinct = _other_rubric_hits(stems, ctx)
-        for k, (rid, _) in enumerate(ctx.other_vocabularies):
-            share = counts[k] / len(content)
-            if other_best is None or share > other_best[1]:
-                other_best = (rid, share, own_share, distinct[k])
+        counts = _other_rubric_hits(stems, ctx)
+        most = max(counts.values(), default=0)
+        k = min((k for k, c in counts.items() if c == most), default=0)  # the first of the rubrics that know most words
+        rid, other = ctx.other_vocabularies[k]
+        distinct = {t.stem for t in content if _in_vocab(t, other)} if hyphenated else other.intersection(stems)
+        other_best = (rid, counts[k] / len(content), own_share, len(distinct))
 
     return Signals(
         words=n,
@@ -475,7 +472,7 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
         implausible_words=implausible,
         symbol_share=symbol_share,
         latin_share=latin_share,
-        list_segments=len(segments),
+        list_segments=segments,
         list_segment_words=segment_words,
         repeated_sentences=repeated_sentences,
         trigram_unique_share=trigram_unique,

@@ -380,3 +380,9 @@ def test_contradiction_after_many_negated_mentions_is_still_found() -> None:
     assert [f.message for f in late.flags if f.code == "contradiction"] == [
         '"demand less freedom" says the opposite of a key point; check which way it went.'
     ]
+
+
+def test_ascii_spaces_are_exactly_the_ascii_characters_python_calls_space() -> None:
+    from grader.signals import _ASCII_SPACES
+
+    assert sorted(_ASCII_SPACES) == [chr(c) for c in range(128) if chr(c).isspace()]
