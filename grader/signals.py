@@ -10,7 +10,6 @@ The checks that turn these signals into flags live in :mod:`grader.integrity`.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
@@ -18,7 +17,7 @@ from operator import eq, le
 
 from grader.rubric import DEFAULT_FLAG_CAPS, DEFAULT_FLAG_PENALTIES, Rubric
 from grader.text import (
-    MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, WordMemo, content_word_not_cue, is_content, stem, tokenize,
+    MAX_ANSWER_CHARS, NEGATION_CUES, STOP_WORDS, Token, WordMemo, content_word_not_cue, is_content, stem, tally, tokenize,
 )
 
 
@@ -228,15 +227,15 @@ def _inverted(vocabularies: tuple[tuple[str, frozenset[str]], ...]) -> dict[str,
     return {stem: tuple(ks) for stem, ks in index.items()}
 
 
-def _other_rubric_hits(stems: list[str], ctx: AnswerContext) -> Counter[int]:
+def _other_rubric_hits(stems: list[str], ctx: AnswerContext) -> dict[int, int]:
     """Per other rubric (by position in ``ctx.other_vocabularies``): how many content words it knows (as :func:`_in_vocab` counts)."""
     index = ctx.other_index
     if "-" in "".join(stems):  # a hyphenated stem is also known by its parts
         def rubrics_of(stem: str) -> set[int]:
             return {*index.get(stem, ()), *(k for p in _hyphen_parts(stem) for k in index.get(p, ()))}
 
-        return Counter(chain.from_iterable(map(rubrics_of, stems)))
-    return Counter(chain.from_iterable(map(index.get, stems, repeat(()))))  # the common case, looked up in C
+        return tally(chain.from_iterable(map(rubrics_of, stems)))
+    return tally(chain.from_iterable(map(index.get, stems, repeat(()))))  # the common case, looked up in C
 
 
 def _reversals(rubric: Rubric) -> tuple[Reversal, ...]:
@@ -339,7 +338,7 @@ def _word_sentences(words: list[str], sentence_of: list[int], sizes: Mapping[int
     """The words of each sentence (as :func:`_sentences` groups tokens), in order.
 
     ``sizes`` counts the words of each sentence, in order of first occurrence
-    (``Counter(sentence_of)``); tokens of :func:`grader.text.tokenize` come sentence by
+    (``tally(sentence_of)``); tokens of :func:`grader.text.tokenize` come sentence by
     sentence, so each sentence is one slice.
     """
     if all(map(le, sentence_of, sentence_of[1:])):
@@ -394,8 +393,8 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     unasked = [(s, hit) for s, hit, asked in zip(stems, hits, asks) if not asked and s not in _VAGUE]
     new = len(unasked)  # content words beyond the question's (vague ones aside), and those the rubric knows
     new_relevant = sum(hit for _, hit in unasked)
-    sentence_content = Counter(sentence_of_content)  # per sentence: content words, and those in the vocabulary
-    sentence_hits = Counter(compress(sentence_of_content, hits))
+    sentence_content = tally(sentence_of_content)  # per sentence: content words, and those in the vocabulary
+    sentence_hits = tally(compress(sentence_of_content, hits))
     question_coverage = len(question_seen) / len(question) if question else 0.0
     model_share = model_hits / len(content) if content else 0.0
 
@@ -421,13 +420,13 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     segments = len(list(filter(str.strip, _LIST_SPLIT.split(text))))  # pieces with something in them
     segment_words = n / segments if segments else 0.0
 
-    sentence_words = Counter(sentence_of)
+    sentence_words = tally(sentence_of)
     keys = [tuple(s) for s in _word_sentences(words, sentence_of, sentence_words) if len(s) >= 2]
-    key_counts = Counter(keys)
+    key_counts = tally(keys)
     repeated_sentences = sum(c - 1 for k, c in key_counts.items() if len(k) >= 4 or c >= 3)
     trigram_unique = len(set(trigrams)) / len(trigrams) if trigrams else 1.0
     fourgram_list = list(zip(words, words[1:], words[2:], words[3:]))
-    fourgrams = Counter(fourgram_list)
+    fourgrams = tally(fourgram_list)
     max_repeats = max(fourgrams.values(), default=0)
     covered: set[int] = set()
     if max_repeats >= 3:
@@ -437,7 +436,7 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
 
     off_words = sum(  # words in sentences off the topic (as _sentence_on_topic judges them)
         count for sentence, count in sentence_words.items()
-        if not _on_topic(sentence_content[sentence], sentence_hits[sentence])
+        if not _on_topic(sentence_content.get(sentence, 0), sentence_hits.get(sentence, 0))
     ) if n >= PADDING_MIN_WORDS else 0
     padding_share = off_words / n if n else 0.0
 
@@ -451,7 +450,7 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
         k = min((k for k, c in counts.items() if c == most), default=0)  # the first of the rubrics that know most words
         rid, other = ctx.other_vocabularies[k]
         distinct = {t.stem for t in content if _in_vocab(t, other)} if hyphenated else other.intersection(stems)
-        other_best = (rid, counts[k] / len(content), own_share, len(distinct))
+        other_best = (rid, counts.get(k, 0) / len(content), own_share, len(distinct))
 
     return Signals(
         words=n,

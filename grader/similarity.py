@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,7 +24,7 @@ from itertools import chain, repeat
 from operator import mul
 from typing import TYPE_CHECKING
 
-from grader.text import MAX_CACHED_WORD, Token, content_word, content_word_not_cue, is_content, normalize, tokenize
+from grader.text import MAX_CACHED_WORD, Token, content_word, content_word_not_cue, is_content, normalize, tally, tokenize
 
 WORD_SHARE = 0.6
 """Weight of the word view in the combined similarity; the character view gets the rest."""
@@ -130,7 +129,7 @@ def _dot(a: SparseVector, b: SparseVector) -> float:
 
 def _counts(features: Iterable[str], vocabulary: Mapping[str, int]) -> dict[int, int]:
     """How often each known feature occurs (unknown features are dropped, as scikit-learn's transform does)."""
-    counts = Counter(map(vocabulary.get, features))  # in order of first occurrence
+    counts = tally(map(vocabulary.get, features))  # in order of first occurrence
     counts.pop(None, None)  # type: ignore[call-overload]
     return counts
 
@@ -204,7 +203,7 @@ class SimilarityModel:
         assert tfidf is not None
         q = self.question_stems_
         words = [t.text for t in tokens if t.stem not in q and content_word(t.text)]  # _char_text_of, unjoined
-        return tfidf.vector(Counter(chain.from_iterable(map(self._known_ngrams, words))))  # first-seen order
+        return tfidf.vector(tally(chain.from_iterable(map(self._known_ngrams, words))))  # first-seen order
 
     def _known_ngrams(self, word: str) -> tuple[int, ...]:
         """Columns of the character n-grams of ``word`` that are in the vocabulary (cached per word:

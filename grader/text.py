@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from collections.abc import Callable
+from collections import _count_elements  # type: ignore[attr-defined]  # Counter's counting loop, in C
+from collections.abc import Callable, Hashable, Iterable
 from functools import lru_cache
 from typing import Generic, TypeVar
 
@@ -247,6 +248,21 @@ def tokenize(text: str) -> list[Token]:
 
 
 _V = TypeVar("_V")
+_K = TypeVar("_K", bound=Hashable)
+
+
+def tally(items: Iterable[_K]) -> dict[_K, int]:
+    """How often each item occurs, in order of first occurrence (a plain dict: absent items are absent).
+
+    ``Counter(items)`` without the Python-level wrapper (several microseconds per call, and
+    scoring an answer counts eight times); the counting loop is the same C code.
+
+    >>> tally("abca")
+    {'a': 2, 'b': 1, 'c': 1}
+    """
+    counts: dict[_K, int] = {}
+    _count_elements(counts, items)
+    return counts
 
 
 class WordMemo(dict[str, _V], Generic[_V]):
