@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import filterfalse
 
 from rapidfuzz.distance import OSA, Levenshtein
 
@@ -283,10 +284,14 @@ class Analysis:
     positions: dict[str, list[int]] = field(default_factory=dict)
     every: list[int] = field(default_factory=list)
     every_positions: dict[str, list[int]] = field(default_factory=dict)
+    first_cue: int = 0
+    """Index of the first negation cue (``len(tokens)`` if none): no token up to it is negated."""
     _negated: dict[int, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def negated(self, index: int) -> bool:
         """:func:`grader.text.is_negated` of ``tokens[index]``, worked out once per token."""
+        if index <= self.first_cue:  # no cue before it (most answers have none at all)
+            return False
         known = self._negated.get(index)
         if known is None:
             known = self._negated[index] = is_negated(self.tokens, index)
@@ -341,8 +346,9 @@ class PhraseMatcher:
         self._canonical = lru_cache(maxsize=CANONICAL_CACHE)(self._find_canonical)
         self._facts = WordMemo(self._word_facts, limit=CANONICAL_CACHE)
 
-    def _word_facts(self, word: str) -> tuple[bool, str, bool]:
-        """(a negation cue, the stem the answer's indexes file it under, a content word) of a token's text.
+    def _word_facts(self, word: str) -> tuple[bool, str, bool, bool]:
+        """(a negation cue, the stem the answer's indexes file it under, a content word, a word that
+        negates what follows as :func:`grader.text.is_negated` reads it) of a token's text.
 
         Rubric words and short words are filed under their own stem, other words under the
         rubric stem they misspell (:meth:`canonical`), if any.
@@ -350,7 +356,8 @@ class PhraseMatcher:
         stem = word_stem(word)
         if stem not in self.vocabulary_ and len(word) >= MIN_SPELLING_LETTERS:
             stem = self.canonical(stem, word)
-        return word in NEGATION_CUES, stem, content_word(word)
+        cue = word in NEGATION_CUES
+        return cue, stem, content_word(word), cue or word.endswith("n't")
 
     def _find_canonical(self, stem: str, word: str) -> str:
         best = stem
@@ -388,8 +395,11 @@ class PhraseMatcher:
         content: list[int] = []
         positions: dict[str, list[int]] = {}
         every_positions: dict[str, list[int]] = {}
+        first_cue = len(tokens)
         for i, t in enumerate(tokens):  # one pass: both indexes, each word's facts looked up once
-            cue, stem, is_content_word = facts[t.text]
+            cue, stem, is_content_word, negates = facts[t.text]
+            if negates and i < first_cue:
+                first_cue = i
             if cue or i in other_name:
                 continue
             every_positions.setdefault(stem, []).append(len(every))
@@ -402,7 +412,7 @@ class PhraseMatcher:
                     for part in stem.split("-"):
                         if part in known:
                             positions.setdefault(part, []).append(rank)
-        return Analysis(tokens, content, positions, every, every_positions)
+        return Analysis(tokens, content, positions, every, every_positions, first_cue)
 
     def _other_names(self, tokens: list[Token], text: str) -> set[int]:
         """Indices of capitalised rubric names written right after a capitalised name the rubric lacks."""
@@ -533,11 +543,12 @@ def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list
     tokens, content = analysis.tokens, analysis.content
     found: dict[int, dict[int, int]] = {}  # sentence -> slot -> first token index
     denied: dict[int, dict[int, int]] = {}
+    negated, polarity, positions = analysis.negated, phrase.polarity, analysis.positions
     for k, slot in enumerate(phrase.stems):
-        for rank in _slot_positions(analysis.positions, slot) or ():
+        wanted = bool(polarity) and polarity[k]  # the claim itself negates this word
+        for rank in _slot_positions(positions, slot) or ():
             t = content[rank]
-            wanted = bool(phrase.polarity) and phrase.polarity[k]  # the claim itself negates this word
-            side = denied if analysis.negated(t) != wanted else found
+            side = denied if negated(t) != wanted else found
             side.setdefault(tokens[t].sentence, {}).setdefault(k, t)
 
     def window(side: dict[int, dict[int, int]], sentence: int) -> dict[int, int]:
@@ -554,16 +565,20 @@ def best_sentence_share(phrase: Phrase, analysis: Analysis) -> tuple[float, list
             if YEAR.match(tokens[t].text):
                 years.setdefault(tokens[t].sentence, set()).add(tokens[t].text)
 
+    weight = phrase.weights.__getitem__
+
     def best(side: dict[int, dict[int, int]], other: dict[int, dict[int, int]]) -> tuple[float, list[int]]:
         # the share a window holds, less the words it says the opposite of (and does not also affirm);
         # another year where the claim has its own is the opposite too ("1991" for "November 1989")
         top, where = 0.0, []
         for sentence in sorted(side):
             slots, against = window(side, sentence), window(other, sentence)
-            said = years.get(sentence, set()) | years.get(sentence + 1, set())
-            wrong_year = [k for k in year_slots if k not in slots and said]
-            share = (sum(phrase.weights[k] for k in slots) - sum(phrase.weights[k] for k in against if k not in slots)
-                     - sum(phrase.weights[k] for k in wrong_year)) / total
+            wrong_year: list[int] = []
+            if year_slots:
+                said = years.get(sentence, set()) | years.get(sentence + 1, set())
+                wrong_year = [k for k in year_slots if k not in slots and said]
+            share = (sum(map(weight, slots)) - sum(map(weight, filterfalse(slots.__contains__, against)))
+                     - sum(map(weight, wrong_year))) / total  # the same terms in the same order as a loop
             if share > top:
                 top, where = share, sorted(slots.values())
         return top, where

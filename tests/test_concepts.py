@@ -216,3 +216,22 @@ def test_matching_is_linear_in_answer_length(unit: str) -> None:
     matcher.match(small)  # warm caches (stems, fuzzy lookups)
     ratio = _best_time(lambda: matcher.match(large)) / _best_time(lambda: matcher.match(small))
     assert ratio < 24, f"8x the input took {ratio:.1f}x the time"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Khrushchev did not reduce repression or censorship, but he freed prisoners.",
+        "It ain't so: the Thaw never ended the purges. Stalin died in 1953.",
+        "Khrushchev reduced repression and freed prisoners.",  # no cue at all
+        "No. Reforms came later, without bloodshed or fear of the secret police and arrests.",
+    ],
+)
+def test_analysis_negation_agrees_with_is_negated_on_every_token(text: str) -> None:
+    from grader.concepts import PhraseMatcher, compile_phrase
+    from grader.text import is_negated, tokenize
+
+    matcher = PhraseMatcher([compile_phrase("reduced repression"), compile_phrase("freed prisoners")])
+    tokens = tokenize(text)
+    analysis = matcher.analyze_tokens(tokens, text)
+    assert [analysis.negated(i) for i in range(len(tokens))] == [is_negated(tokens, i) for i in range(len(tokens))]
