@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import filterfalse
+from operator import attrgetter
 
 from rapidfuzz.distance import OSA, Levenshtein
 
@@ -396,8 +397,8 @@ class PhraseMatcher:
         positions: dict[str, list[int]] = {}
         every_positions: dict[str, list[int]] = {}
         first_cue = len(tokens)
-        for i, t in enumerate(tokens):  # one pass: both indexes, each word's facts looked up once
-            cue, stem, is_content_word, negates = facts[t.text]
+        # one pass: both indexes, each word's facts looked up once (in C)
+        for i, (cue, stem, is_content_word, negates) in enumerate(map(facts.__getitem__, map(_TEXT, tokens))):
             if negates and i < first_cue:
                 first_cue = i
             if cue or i in other_name:
@@ -521,6 +522,9 @@ def _may_earn(phrase: Phrase, analysis: Analysis) -> bool:
         if (slot in positions if ALTERNATIVE not in slot else any(s in positions for s in slot_stems(slot)))
     )
     return present / total > _ramp(len(phrase.stems))[0]
+
+
+_TEXT = attrgetter("text")
 
 
 @lru_cache(maxsize=4096)

@@ -369,14 +369,14 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     1.0
     """
     n = len(tokens)
-    words = [t.text for t in tokens]
-    sentence_of = [t.sentence for t in tokens]
-    is_word = _is_word_text
-    content = list(compress(tokens, map(is_word, words)))
+    # the token columns, transposed in C (a Token is a tuple: text, stem, start, end, clause, sentence)
+    words, all_stems, _, _, _, sentence_of = zip(*tokens) if tokens else ((),) * 6
+    is_word = list(map(_is_word_text, words))
+    content = list(compress(tokens, is_word))
     vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
     question, model = ctx.question_stems, ctx.model_stems
-    stems = [t.stem for t in content]
-    sentence_of_content = [t.sentence for t in content]
+    stems = list(compress(all_stems, is_word))
+    sentence_of_content = list(compress(sentence_of, is_word))
     hyphenated = "-" in "".join(stems)
     if not hyphenated:  # the common case, counted by set lookups in C
         hits = list(map(vocab.__contains__, stems))

@@ -145,3 +145,11 @@ def test_scoring_long_distinct_words_keeps_none_of_them_in_memory() -> None:
     memos = [text._FORMS, signals._is_word_text.__self__, signals._latin_and_implausible.__self__]
     assert all(len(w) <= text.MAX_CACHED_WORD for memo in memos for w in memo)
     assert text.stem.cache_info().currsize - stems_before < len(words)
+
+
+def test_token_fields_keep_their_order() -> None:
+    """grader.signals.measure transposes tokens by position: text, stem, start, end, clause, sentence."""
+    from grader.text import Token
+
+    assert Token._fields == ("text", "stem", "start", "end", "clause", "sentence")
+    assert tuple(tokenize("Stalin died.")[1]) == ("died", "die", 7, 11, 0, 0)
