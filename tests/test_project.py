@@ -17,7 +17,7 @@ IMPORT_TO_DIST = {
     "sklearn": "scikit-learn", "yaml": "PyYAML", "charset_normalizer": "charset-normalizer", "sqlalchemy": "SQLAlchemy",
     "fpdf": "fpdf2", "ruamel": "ruamel.yaml",
 }
-LOCAL = {"grader", "app_pages", "_common", *(p.stem for p in (REPO / "tests").glob("*.py"))}
+LOCAL = {"grader", "app_pages", *(p.stem for folder in ("tests", "benchmarks") for p in (REPO / folder).glob("*.py"))}
 """Our own packages and modules (tests may import each other's helpers)."""
 EXTRA_ONLY = {"grader/store.py": {"SQLAlchemy"}, "grader/dask_engine.py": {"dask", "distributed", "pandas"}}
 """Library modules that need an extra (the run store: app; the Dask engine: dask)."""
