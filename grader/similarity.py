@@ -42,9 +42,8 @@ if TYPE_CHECKING:
 SparseVector = dict[int, float]
 """A row of a TF-IDF matrix: feature index -> weight (absent features are 0)."""
 
-_SUBLINEAR_TF_SIZE = 64
-_SUBLINEAR_TF = tuple(math.log(c) + 1.0 if c else 0.0 for c in range(_SUBLINEAR_TF_SIZE))
-"""``1 + ln(count)`` of the small counts, read from a table (the same floats, no call per feature)."""
+_SUBLINEAR_TF = {c: math.log(c) + 1.0 for c in range(1, 64)}
+"""``1 + ln(count)`` of the small counts, read from a table (the same floats, no call per feature; all >= 1)."""
 
 
 def word_features(text: str) -> list[str]:
@@ -83,8 +82,8 @@ class Tfidf:
         """Unit-length TF-IDF row of feature ``counts`` (1 + ln count, times IDF), optionally
         multiplied column-wise by ``scale`` and brought back to unit length (an empty row stays empty)."""
         idf = self.idf_
-        tf = _SUBLINEAR_TF
-        row = _unit({j: (tf[c] if c < _SUBLINEAR_TF_SIZE else math.log(c) + 1.0) * idf[j] for j, c in counts.items()})
+        tf = _SUBLINEAR_TF.get
+        row = _unit({j: (tf(c) or math.log(c) + 1.0) * idf[j] for j, c in counts.items()})
         if scale is not None:
             row = _unit({j: w * scale[j] for j, w in row.items()})
         return row
@@ -202,7 +201,7 @@ class SimilarityModel:
         tfidf = self.char_vectorizer_
         assert tfidf is not None
         q = self.question_stems_
-        words = [t.text for t in tokens if t.stem not in q and content_word(t.text)]  # _char_text_of, unjoined
+        words = " ".join([t.text for t in tokens if t.stem not in q and content_word(t.text)]).split()  # _char_text_of's words
         return tfidf.vector(tally(chain.from_iterable(map(self._known_ngrams, words))))  # first-seen order
 
     def _known_ngrams(self, word: str) -> tuple[int, ...]:

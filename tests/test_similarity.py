@@ -235,3 +235,13 @@ def test_long_words_are_scored_but_not_cached(model: SimilarityModel) -> None:
     assert long_word not in model._ngram_cache
     assert float(model.similarity([f"Khrushchev {long_word}"])[0]) == first
     assert set(model._ngram_cache) - set(before) <= {"khrushchev"}
+
+
+def test_a_token_holding_a_space_counts_as_its_words_in_the_character_view(model: SimilarityModel) -> None:
+    """NFKD turns some letters into a space and a mark ("\u037a"): the token "eased reform" is two words there."""
+    from grader.text import tokenize
+
+    joined = tokenize("Khrushchev eased\u037areform")
+    assert joined[1].text == "eased reform"
+    spaced = tokenize("Khrushchev eased reform")
+    assert list(model._char_vector(joined).items()) == list(model._char_vector(spaced).items())
