@@ -250,6 +250,9 @@ def _fuzzy_ok(a: str, b: str) -> bool:
 
 CANONICAL_CACHE = 200_000
 """Distinct (stem, word) misspelling lookups remembered per rubric."""
+WORD_FACTS_CACHE = 20_000
+"""Distinct answer words whose facts (:meth:`PhraseMatcher._word_facts`) are remembered per rubric:
+a question's answers use a few thousand; every loaded rubric keeps its own."""
 MIN_SPELLING_LETTERS = 5
 """Written words of this length or more may be a misspelling of a rubric word (as written)."""
 COMMON_WORD_ZIPF = 4.0
@@ -286,7 +289,8 @@ class Analysis:
     every: list[int] = field(default_factory=list)
     every_positions: dict[str, list[int]] = field(default_factory=dict)
     first_cue: int = 0
-    """Index of the first negation cue (``len(tokens)`` if none): no token up to it is negated."""
+    """No token up to this index is negated: :meth:`PhraseMatcher.analyze_tokens` sets the index of the
+    first negation cue (``len(tokens)`` if none); the default 0 checks every token."""
     _negated: dict[int, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def negated(self, index: int) -> bool:
@@ -313,7 +317,7 @@ class PhraseMatcher:
                 self._by_initial.setdefault(s[0], []).append(s)
         # misspelling lookups, per matcher (the answer depends on this rubric's words); bounded
         self._canonical = lru_cache(maxsize=CANONICAL_CACHE)(self._find_canonical)
-        self._facts = WordMemo(self._word_facts, limit=CANONICAL_CACHE)  # what analyze_tokens needs of each word
+        self._facts = WordMemo(self._word_facts, limit=WORD_FACTS_CACHE)  # what analyze_tokens needs of each word
         # last words of names the rubric writes in full ("Franklin Roosevelt"): after another
         # given name ("Theodore Roosevelt") they name someone else
         self.name_stems_ = frozenset(
@@ -345,7 +349,7 @@ class PhraseMatcher:
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state)
         self._canonical = lru_cache(maxsize=CANONICAL_CACHE)(self._find_canonical)
-        self._facts = WordMemo(self._word_facts, limit=CANONICAL_CACHE)
+        self._facts = WordMemo(self._word_facts, limit=WORD_FACTS_CACHE)
 
     def _word_facts(self, word: str) -> tuple[bool, str, bool, bool]:
         """(a negation cue, the stem the answer's indexes file it under, a content word, a word that

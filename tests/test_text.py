@@ -153,3 +153,15 @@ def test_token_fields_keep_their_order() -> None:
 
     assert Token._fields == ("text", "stem", "start", "end", "clause", "sentence")
     assert tuple(tokenize("Stalin died.")[1]) == ("died", "die", 7, 11, 0, 0)
+
+
+def test_matcher_word_facts_keep_no_long_words() -> None:
+    from grader.concepts import PhraseMatcher, compile_phrase
+    from grader.text import MAX_CACHED_WORD, content_word
+
+    matcher = PhraseMatcher([compile_phrase("secret speech")])
+    long_word = "s" + "e" * 200
+    answer = f"the secret speech {long_word}"
+    assert matcher.analyze(answer).positions.keys() >= {"secret", "speech"}
+    assert all(len(w) <= MAX_CACHED_WORD for w in matcher._facts)
+    assert content_word(long_word) and all(len(w) <= MAX_CACHED_WORD for w in content_word.__self__)
