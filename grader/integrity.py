@@ -23,9 +23,9 @@ from grader.signals import (
     PADDING_MIN_WORDS,
     AnswerContext,
     Signals,
-    _sentence_on_topic,
     _sentences,
     measure,
+    on_topic_sentences,
     rubric_vocabulary,  # noqa: F401 - re-exported: public API (grader.rubric_vocabulary) since before the split
 )
 from grader.text import MAX_ANSWER_CHARS, Token, is_negated
@@ -244,7 +244,8 @@ def on_topic_core(answer: str, tokens: list[Token], ctx: AnswerContext) -> str:
     'The Thaw freed writers'
     """
     vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
-    return " ".join(answer[s[0].start : s[-1].end] for s in _sentences(tokens) if _sentence_on_topic(s, vocab))
+    keep = on_topic_sentences(tokens, vocab)
+    return " ".join(answer[s[0].start : s[-1].end] for s in _sentences(tokens) if s[0].sentence in keep)
 
 
 def _contradictions(

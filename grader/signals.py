@@ -10,7 +10,7 @@ The checks that turn these signals into flags live in :mod:`grader.integrity`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, compress, repeat
 from operator import eq, le
@@ -393,8 +393,6 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     unasked = [(s, hit) for s, hit, asked in zip(stems, hits, asks) if not asked and s not in _VAGUE]
     new = len(unasked)  # content words beyond the question's (vague ones aside), and those the rubric knows
     new_relevant = sum(hit for _, hit in unasked)
-    sentence_content = tally(sentence_of_content)  # per sentence: content words, and those in the vocabulary
-    sentence_hits = tally(compress(sentence_of_content, hits))
     question_coverage = len(question_seen) / len(question) if question else 0.0
     model_share = model_hits / len(content) if content else 0.0
 
@@ -434,10 +432,10 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
             if fourgrams[g] >= 3:
                 covered.update(range(i, i + 4))
 
-    off_words = sum(  # words in sentences off the topic (as _sentence_on_topic judges them)
-        count for sentence, count in sentence_words.items()
-        if not _on_topic(sentence_content.get(sentence, 0), sentence_hits.get(sentence, 0))
-    ) if n >= PADDING_MIN_WORDS else 0
+    off_words = 0  # words in sentences off the topic
+    if n >= PADDING_MIN_WORDS:
+        on_topic = _on_topic_sentences(sentence_of_content, hits, sentence_words)
+        off_words = sum(count for sentence, count in sentence_words.items() if sentence not in on_topic)
     padding_share = off_words / n if n else 0.0
 
     other_best = None
@@ -484,9 +482,18 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     )
 
 
-def _sentence_on_topic(sentence: list[Token], vocab: frozenset[str]) -> bool:
-    content = [t for t in sentence if _is_word(t)]
-    return _on_topic(len(content), sum(1 for t in content if _in_vocab(t, vocab)))
+def on_topic_sentences(tokens: list[Token], vocab: frozenset[str]) -> set[int]:
+    """Numbers of the sentences of ``tokens`` that are on topic: too short to judge, or enough of
+    their content words are in ``vocab`` (the padding signal of :func:`measure` counts the rest)."""
+    content = [t for t in tokens if _is_word(t)]
+    sentences = tally(t.sentence for t in tokens)
+    return _on_topic_sentences([t.sentence for t in content], [_in_vocab(t, vocab) for t in content], sentences)
+
+
+def _on_topic_sentences(sentence_of_content: Sequence[int], hits: Sequence[bool], sentences: Iterable[int]) -> set[int]:
+    """:func:`on_topic_sentences` from each content word's sentence and whether the vocabulary has it."""
+    content, known = tally(sentence_of_content), tally(compress(sentence_of_content, hits))
+    return {s for s in sentences if _on_topic(content.get(s, 0), known.get(s, 0))}
 
 
 def _on_topic(content_words: int, vocabulary_words: int) -> bool:

@@ -386,3 +386,15 @@ def test_ascii_spaces_are_exactly_the_ascii_characters_python_calls_space() -> N
     from grader.signals import _ASCII_SPACES
 
     assert sorted(_ASCII_SPACES) == [chr(c) for c in range(128) if chr(c).isspace()]
+
+
+def test_padding_share_counts_the_words_on_topic_core_leaves_out() -> None:
+    """The padding signal and the text a padded answer is scored on judge sentences the same way."""
+    scorer = Scorer(load_rubric(REPO / "rubrics" / "destalinization" / "destal-politics.yaml"))
+    filler = "My cat likes fish and sleeps all day long in the warm sun by the window. " * 6
+    answer = filler + "Khrushchev denounced Stalin in the Secret Speech and released prisoners from the gulag. " + filler
+    tokens = tokenize(answer)
+    signals = measure(answer, tokens, scorer.context_)
+    core = tokenize(on_topic_core(answer, tokens, scorer.context_))
+    assert len(tokens) >= 60 and signals.padding_share > 0.5
+    assert signals.padding_share == pytest.approx((len(tokens) - len(core)) / len(tokens))
