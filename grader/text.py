@@ -126,7 +126,8 @@ class Token(NamedTuple):
 
     A named tuple: tokenising builds one per word of every answer, and a tuple is the
     cheapest immutable record to build (measured: 6% fewer instructions per scored answer
-    than a frozen slotted dataclass built slot by slot).
+    than a frozen slotted dataclass built slot by slot). It compares, unpacks and orders
+    as the tuple of its fields, in this order (:func:`grader.signals.measure` relies on it).
     """
 
     text: str
