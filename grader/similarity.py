@@ -24,7 +24,7 @@ from itertools import chain, repeat
 from operator import mul
 from typing import TYPE_CHECKING
 
-from grader.text import MAX_CACHED_WORD, Token, content_word, content_word_not_cue, is_content, normalize, tally, tokenize
+from grader.text import MAX_CACHED_WORD, Token, content_word, content_word_not_cue, normalize, tally, tokenize
 
 WORD_SHARE = 0.6
 """Weight of the word view in the combined similarity; the character view gets the rest."""
@@ -189,7 +189,7 @@ class SimilarityModel:
 
     def _char_text_of(self, tokens: Sequence[Token]) -> str:
         q = self.question_stems_
-        return " ".join(t.text for t in tokens if t.stem not in q and is_content(t))
+        return " ".join([t.text for t in tokens if t.stem not in q and content_word(t.text)])
 
     def _word_vector(self, tokens: Sequence[Token]) -> SparseVector:
         """Word-view row of a tokenised text: TF-IDF, question features demoted, unit length."""
@@ -200,8 +200,7 @@ class SimilarityModel:
         """Character-view row of a tokenised text (``char_wb`` n-grams of its content words)."""
         tfidf = self.char_vectorizer_
         assert tfidf is not None
-        q = self.question_stems_
-        words = " ".join([t.text for t in tokens if t.stem not in q and content_word(t.text)]).split()  # _char_text_of's words
+        words = self._char_text_of(tokens).split()  # a token's text may hold a space (NFKD): split, as the fit does
         return tfidf.vector(tally(chain.from_iterable(map(self._known_ngrams, words))))  # first-seen order
 
     def _known_ngrams(self, word: str) -> tuple[int, ...]:
