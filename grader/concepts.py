@@ -476,12 +476,8 @@ class PhraseMatcher:
         for anchor in lists[anchor_idx]:
             chosen = []
             for k, lst in enumerate(lists):
-                j = pointers[k]
-                while j < len(lst) and lst[j] < anchor:
-                    j += 1
-                pointers[k] = j
+                pointers[k], near = occurrences_around(lst, pointers[k], anchor)
                 # nearest occurrence of each word; on a tie, the one on the side the phrase puts it
-                near = [lst[i] for i in (j - 1, j) if 0 <= i < len(lst)]
                 chosen.append(min(near, key=lambda p, k=k: (abs(p - anchor), (p - anchor) * (k - anchor_idx) < 0, p)))
             lo, hi = min(chosen), max(chosen)
             if hi - lo >= limit or lo in used:
@@ -501,6 +497,22 @@ class PhraseMatcher:
             else:
                 (negated if negation else affirmed).append(span)
         return affirmed, negated
+
+
+def occurrences_around(positions: list[int], start: int, anchor: int) -> tuple[int, list[int]]:
+    """Move a forward pointer through sorted ``positions`` to the first at or after ``anchor``.
+
+    Returns the new pointer and the occurrences just before and at/after ``anchor`` (the
+    candidates for its nearest). Anchors taken in increasing order move the pointer only
+    forward, so a whole search stays linear in the number of occurrences.
+
+    >>> occurrences_around([2, 5, 9], 0, 6)
+    (2, [5, 9])
+    """
+    j = start
+    while j < len(positions) and positions[j] < anchor:
+        j += 1
+    return j, [positions[i] for i in (j - 1, j) if 0 <= i < len(positions)]
 
 
 def _slot_positions(index: dict[str, list[int]], slot: str) -> list[int] | None:

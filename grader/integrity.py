@@ -28,6 +28,7 @@ from grader.signals import (
     on_topic_sentences,
     rubric_vocabulary,  # noqa: F401 - re-exported: public API (grader.rubric_vocabulary) since before the split
 )
+from grader.concepts import occurrences_around
 from grader.text import MAX_ANSWER_CHARS, Token, is_negated
 
 
@@ -269,17 +270,12 @@ def _contradictions(
         lists = [positions.get(s) for s in rev.stems]
         if any(not lst for lst in lists):
             continue
-        # Anchors come in increasing order: one pointer per word finds its nearest occurrence
-        # (the earlier one on a tie) in linear time; a scan per anchor was quadratic.
+        # nearest occurrence of each word (the earlier one on a tie), one forward pointer per word: linear
         pointers = [0] * len(lists)
         for anchor in lists[0]:  # type: ignore[union-attr]
             chosen = []
             for k, lst in enumerate(lists):
-                j = pointers[k]
-                while j < len(lst) and lst[j] < anchor:  # type: ignore[arg-type]
-                    j += 1
-                pointers[k] = j
-                near = [lst[i] for i in (j - 1, j) if 0 <= i < len(lst)]  # type: ignore[index, arg-type]
+                pointers[k], near = occurrences_around(lst, pointers[k], anchor)  # type: ignore[arg-type]
                 chosen.append(min(near, key=lambda p: (abs(p - anchor), p)))
             lo, hi = min(chosen), max(chosen)
             if hi - lo >= len(chosen) + REVERSAL_SLACK * 2 or len({tokens[i].sentence for i in chosen}) > 1:
