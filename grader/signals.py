@@ -263,10 +263,7 @@ def _reversals(rubric: Rubric) -> tuple[Reversal, ...]:
 
 
 def _is_word(token: Token) -> bool:
-    return _is_word_text(token.text)
-
-
-_is_word_text = content_word_not_cue
+    return content_word_not_cue(token.text)
 
 
 def _stems_with_parts(tokens: Iterable[Token]) -> list[str]:
@@ -371,7 +368,7 @@ def measure(answer: str, tokens: list[Token], ctx: AnswerContext) -> Signals:
     n = len(tokens)
     # the token columns, transposed in C (a Token is a tuple: text, stem, start, end, clause, sentence)
     words, all_stems, _, _, _, sentence_of = zip(*tokens) if tokens else ((),) * 6
-    is_word = list(map(_is_word_text, words))
+    is_word = list(map(content_word_not_cue, words))
     content = list(compress(tokens, is_word))
     vocab = ctx.vocabulary or (ctx.model_stems | ctx.question_stems)
     question, model = ctx.question_stems, ctx.model_stems

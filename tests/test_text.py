@@ -142,7 +142,7 @@ def test_scoring_long_distinct_words_keeps_none_of_them_in_memory() -> None:
     stems_before = text.stem.cache_info().currsize
     results = Scorer(rubric).score_many([f"Khrushchev {w}" for w in words], detail=False)
     assert all(r.concepts[0].matched for r in results)
-    memos = [text._FORMS, signals._is_word_text.__self__, signals._latin_and_implausible.__self__]
+    memos = [text._FORMS, text.content_word_not_cue.__self__, signals._latin_and_implausible.__self__]
     assert all(len(w) <= text.MAX_CACHED_WORD for memo in memos for w in memo)
     assert text.stem.cache_info().currsize - stems_before < len(words)
 
